@@ -1,0 +1,274 @@
+"""Training: datasets from folders, ``fit()`` with callbacks, and saving with a model card.
+
+:func:`train` is what both ``python -m deblur_core train`` and the web app's training page run.
+It reports progress through an ``on_progress(done, total, info)`` callable, stops when a
+``cancel()`` callable returns True or the time budget is spent, keeps the best checkpoint (by
+validation PSNR) and can resume from it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from deblur_core.degrade import DegradationMix
+
+ProgressFn = Callable[[int, int, dict], None]
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; stored in the model card."""
+
+    out: str
+    arch: str = "unet"
+    arch_args: dict = field(default_factory=dict)
+    data: list[str] = field(default_factory=list)  # folders of sharp images, degraded on the fly
+    paired: list[str] = field(default_factory=list)  # folders in a paired layout
+    loss: str = "charbonnier"
+    patch_size: int = 128
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    epochs: int = 50
+    steps_per_epoch: int = 200
+    val_batches: int = 8
+    minutes: float | None = None
+    patience: int = 10
+    degradations: dict = field(default_factory=lambda: DegradationMix().to_dict())
+    sr_scale: int = 0
+    clips: bool = False  # train on synthetic video clips (moving crops blurred by averaging sub-frames)
+    seed: int = 0
+    workers: int = 1
+    resume: str | None = None
+    description: str = ""
+    recommended: bool = False
+
+    def to_card(self) -> dict:
+        d = asdict(self)
+        for key in ("out", "resume", "workers", "recommended", "description", "arch", "arch_args"):
+            d.pop(key)
+        return d
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    model_path: Path
+    epochs_run: int
+    best_val_psnr: float
+    best_val_ssim: float
+    stopped_because: str
+    history: list[dict]
+
+
+def _checkpoint_paths(out: Path) -> tuple[Path, Path]:
+    """Hidden checkpoint files beside the output (hidden names are never listed as models)."""
+    return out.with_name(f".{out.stem}.ckpt.keras"), out.with_name(f".{out.stem}.ckpt.state.json")
+
+
+def build_datasets(cfg: TrainConfig, input_spec: dict):
+    """The training and fixed validation datasets for ``cfg``."""
+    from deblur_core.data import (
+        BlurDataset,
+        PairedDataset,
+        PatchSettings,
+        find_images,
+        find_pairs,
+        load_images,
+        split_holdout,
+        split_pairs,
+    )
+    from deblur_core.io import read_rgb
+
+    if not cfg.data and not cfg.paired:
+        raise ValueError("Give at least one training folder (--data DIR or --paired DIR).")
+    mode = "y" if input_spec.get("color") == "y" else "rgb"
+    frames = int(input_spec.get("frames", 1))
+    patch = int(input_spec["fixed_size"][0]) if input_spec.get("fixed_size") else cfg.patch_size
+    if patch % int(input_spec.get("multiple", 1)):
+        raise ValueError(f"The patch size must be a multiple of {input_spec['multiple']} for this architecture.")
+    settings = PatchSettings(patch, cfg.batch_size, cfg.steps_per_epoch, frames, mode, cfg.sr_scale, clips=cfg.clips)
+    val_settings = PatchSettings(patch, cfg.batch_size, cfg.val_batches, frames, mode, cfg.sr_scale, augment=False,
+                                 clips=cfg.clips)
+    mix = DegradationMix.from_dict(cfg.degradations)
+    kwargs = {"workers": cfg.workers, "use_multiprocessing": False} if cfg.workers > 1 else {}
+    if cfg.data:
+        paths = find_images(cfg.data)
+        if len(paths) < 2:
+            raise ValueError(f"Found {len(paths)} image(s) in {', '.join(cfg.data)}; at least two are needed.")
+        train_paths, val_paths = split_holdout(paths)
+        train = BlurDataset(load_images(train_paths), settings, mix, seed=cfg.seed, **kwargs)
+        val = BlurDataset(load_images(val_paths), val_settings, mix, seed=cfg.seed + 7919, fixed=True)
+        return train, val, {"train_images": len(train_paths), "val_images": len(val_paths)}
+    pairs = [p for folder in cfg.paired for p in find_pairs(folder)]
+    train_pairs, val_pairs = split_pairs(pairs)
+
+    def load(ps):
+        return [(read_rgb(b), read_rgb(s)) for b, s in ps]
+
+    train = PairedDataset(load(train_pairs), settings, seed=cfg.seed, **kwargs)
+    val = PairedDataset(load(val_pairs), val_settings, seed=cfg.seed + 7919, fixed=True)
+    return train, val, {"train_pairs": len(train_pairs), "val_pairs": len(val_pairs)}
+
+
+def evaluate_batches(model, batches: list[tuple[np.ndarray, np.ndarray]], loss_fn) -> dict:
+    """Loss, PSNR (dB) and SSIM of ``model`` on fixed validation batches, plus the blurred input's PSNR."""
+    from deblur_core.metrics import psnr, ssim
+
+    losses, psnrs, ssims, base = [], [], [], []
+    for x, y in batches:
+        pred = np.clip(np.asarray(model.predict_on_batch(x)), 0.0, 1.0)
+        losses.append(float(np.asarray(loss_fn(y, pred))))
+        centre = x[..., (x.shape[-1] // 2 // y.shape[-1]) * y.shape[-1]:][..., : y.shape[-1]] if x.shape[-1] != y.shape[-1] else x
+        for t, p, b in zip(y, pred, centre, strict=True):
+            t3, p3, b3 = (np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a for a in (t, p, b))
+            psnrs.append(min(psnr(t3, p3), 100.0))
+            ssims.append(ssim(t3, p3))
+            base.append(min(psnr(t3, np.clip(b3, 0, 1)), 100.0))
+    return {"val_loss": float(np.mean(losses)), "val_psnr": float(np.mean(psnrs)), "val_ssim": float(np.mean(ssims)),
+            "val_blurred_psnr": float(np.mean(base))}
+
+
+def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Callable[[], bool] | None = None,
+          on_preview: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> TrainResult:
+    """Train a model as ``cfg`` says and save it with its card at ``cfg.out``.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The run's settings.
+    on_progress : callable, optional
+        ``on_progress(done_steps, total_steps, info)``; ``info["event"]`` is ``"batch"`` or
+        ``"epoch"`` (with losses, validation PSNR/SSIM, learning rate, steps per second, ETA).
+    cancel : callable, optional
+        Checked after every batch; when it returns True training stops and the best checkpoint
+        is saved as the result.
+    on_preview : callable, optional
+        ``on_preview(epoch, blurred, restored, sharp)`` with one validation sample per epoch.
+
+    Returns
+    -------
+    TrainResult
+    """
+    import keras
+
+    from deblur_core.architectures import build, input_spec
+    from deblur_core.losses import get_loss, psnr_metric
+    from deblur_core.registry import load_model_file, save_model
+
+    out = Path(cfg.out)
+    if out.suffix != ".keras":
+        raise ValueError("The output model path must end with .keras.")
+    spec = input_spec(cfg.arch, **cfg.arch_args)
+    loss_fn = get_loss(cfg.loss)
+    train_ds, val_ds, data_info = build_datasets(cfg, spec)
+    val_batches = [val_ds[i] for i in range(len(val_ds))]
+    ckpt_path, state_path = _checkpoint_paths(out)
+    keras.utils.set_random_seed(cfg.seed)
+
+    initial_epoch, best = 0, {"val_psnr": -math.inf, "val_ssim": 0.0}
+    history: list[dict] = []
+    card = {"name": out.stem, "architecture": cfg.arch, "arch_args": cfg.arch_args, "description": cfg.description,
+            "recommended": cfg.recommended, "training": {**cfg.to_card(), **data_info}}
+    if cfg.resume:
+        model = load_model_file(Path(cfg.resume), {"architecture": cfg.arch, "arch_args": cfg.arch_args})
+        state_file = Path(cfg.resume).with_name(Path(cfg.resume).name.removesuffix(".keras") + ".state.json")
+        if state_file.is_file():
+            state = json.loads(state_file.read_text())
+            initial_epoch, best, history = state["epoch"], state["best"], state.get("history", [])
+    else:
+        model = build(cfg.arch, **cfg.arch_args)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=loss_fn, metrics=[psnr_metric])
+
+    total_steps = cfg.epochs * len(train_ds)
+    started = time.monotonic()
+    stop_reason = {"why": "finished all epochs"}
+
+    class Loop(keras.callbacks.Callback):
+        """Progress, cancel, time budget, validation metrics and best-checkpoint saving in one place."""
+
+        def __init__(self):
+            super().__init__()
+            self.wait = 0
+            self.epoch_start = time.monotonic()
+            self.epoch = initial_epoch
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            self.epoch_start = time.monotonic()
+
+        def on_train_batch_end(self, batch, logs=None):
+            done = self.epoch * len(train_ds) + batch + 1
+            elapsed = time.monotonic() - self.epoch_start
+            rate = (batch + 1) / max(elapsed, 1e-6)
+            if on_progress:
+                on_progress(done, total_steps, {"event": "batch", "epoch": self.epoch + 1, "step": batch + 1,
+                                                "loss": float(logs.get("loss", float("nan"))), "steps_per_s": rate,
+                                                "eta_s": (total_steps - done) / max(rate, 1e-6)})
+            if cancel is not None and cancel():
+                stop_reason["why"] = "stopped on request"
+                self.model.stop_training = True
+            if cfg.minutes is not None and time.monotonic() - started > cfg.minutes * 60:
+                stop_reason["why"] = f"time budget of {cfg.minutes:g} minutes reached"
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs if logs is not None else {}
+            metrics = evaluate_batches(self.model, val_batches, loss_fn)
+            logs.update(metrics)
+            lr = float(np.asarray(self.model.optimizer.learning_rate))
+            row = {"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), **metrics, "lr": lr,
+                   "seconds": time.monotonic() - started}
+            history.append(row)
+            improved = metrics["val_psnr"] > best["val_psnr"] + 1e-4
+            if improved:
+                best.update(val_psnr=metrics["val_psnr"], val_ssim=metrics["val_ssim"], epoch=epoch + 1)
+                self.wait = 0
+                save_model(self.model, ckpt_path, {**card, "validation": _validation(best, metrics)})
+            else:
+                self.wait += 1
+            from deblur_core.files import atomic_write_json
+
+            atomic_write_json(state_path, {"epoch": epoch + 1, "best": best, "history": history})
+            if on_preview is not None:
+                x, y = val_batches[0]
+                pred = np.clip(np.asarray(self.model.predict_on_batch(x[:1])), 0, 1)[0]
+                on_preview(epoch + 1, x[0], pred, y[0])
+            if on_progress:
+                done = (epoch + 1) * len(train_ds)
+                per_epoch = (time.monotonic() - started) / max(1, epoch + 1 - initial_epoch)
+                on_progress(done, total_steps, {"event": "epoch", **row, "best_val_psnr": best["val_psnr"],
+                                                "improved": improved, "eta_s": per_epoch * (cfg.epochs - epoch - 1)})
+            if self.wait >= cfg.patience:
+                stop_reason["why"] = f"no validation improvement for {cfg.patience} epochs"
+                self.model.stop_training = True
+
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_psnr", mode="max", factor=0.5,
+                                                patience=max(2, cfg.patience // 3), min_lr=1e-5)
+    model.fit(train_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=[Loop(), plateau], verbose=0)
+
+    if not ckpt_path.is_file():
+        raise RuntimeError("Training stopped before the first epoch finished; no model was saved.")
+    best_model = load_model_file(ckpt_path, card)
+    final_card = {**card, "validation": _validation(best, history[-1] if history else {}),
+                  "training": {**card["training"], "epochs_run": len(history), "best_epoch": best.get("epoch"),
+                               "stopped_because": stop_reason["why"], "minutes_run": (time.monotonic() - started) / 60,
+                               "history": history}}
+    save_model(best_model, out, final_card)
+    ckpt_path.unlink(missing_ok=True)
+    state_path.unlink(missing_ok=True)
+    ckpt_path.with_suffix(".json").unlink(missing_ok=True)
+    return TrainResult(out, len(history), best["val_psnr"], best["val_ssim"], stop_reason["why"], history)
+
+
+def _validation(best: dict, last: dict) -> dict:
+    return {"psnr": round(best["val_psnr"], 2), "ssim": round(best["val_ssim"], 3),
+            "blurred_psnr": round(last.get("val_blurred_psnr", float("nan")), 2),
+            "data": "held-out tenth of the training images, degraded with a fixed seed"}
