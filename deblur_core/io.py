@@ -1,0 +1,764 @@
+"""Decode and encode still images safely.
+
+Everything that enters the library through :func:`load_image` comes out as float32 RGB of shape
+H x W x 3 with values in [0, 1]; everything that leaves through :func:`encode_image` or
+:func:`save_image` is 8-bit PNG or JPEG. uint8, palettes, CMYK, 16-bit samples, colour profiles and
+EXIF orientation are dealt with here and nowhere else.
+
+Untrusted files are handled defensively: only the formats in :data:`ALLOWED_FORMATS` are parsed,
+the pixel count from the header is checked against a limit before any pixel is decoded (so a
+decompression bomb costs no memory), truncated files are refused rather than padded with grey, and
+every failure is an :class:`ImageLoadError` whose message starts with the file's name and says what
+to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:
+    from PIL import ImageCms
+except ImportError:  # Pillow built without littlecms: embedded colour profiles are then ignored.
+    ImageCms = None
+
+from deblur_core.files import atomic_write_bytes
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "DEFAULT_MAX_PIXELS",
+    "MIN_SIDE",
+    "ImageLoadError",
+    "LoadedImage",
+    "encode_image",
+    "load_image",
+    "output_like",
+    "read_rgb",
+    "save_image",
+    "to_uint8",
+]
+
+DEFAULT_MAX_PIXELS = 24_000_000
+MIN_SIDE = 8
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
+
+_ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF"
+_DEFAULT_NAME = "image"
+
+# What Pillow raises for damaged or truncated data while parsing headers or decoding pixels. Its own
+# format detection swallows the same family (SyntaxError, IndexError, TypeError, struct.error).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error)
+
+_GREY_16_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+# Pillow keeps only the high byte of 16-bit RGB(A) samples. Decoding the same data a second time with
+# the opposite byte order yields the low bytes, and the two together give back all 16 bits.
+_NATIVE_LOW = "B" if sys.byteorder == "little" else "L"
+_LOW_BYTE_RAWMODES = {
+    "RGB;16B": "RGB;16L",
+    "RGB;16L": "RGB;16B",
+    "RGB;16N": "RGB;16" + _NATIVE_LOW,
+    "RGBA;16B": "RGBA;16L",
+    "RGBA;16L": "RGBA;16B",
+    "RGBA;16N": "RGBA;16" + _NATIVE_LOW,
+}
+
+_JPEG_NAMES = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG"}
+_SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+# ITU-R BT.601 luma weights, the same that Pillow uses for RGB -> L.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+class ImageLoadError(ValueError):
+    """An image file that cannot be used; the message starts with the file's name.
+
+    Parameters
+    ----------
+    filename : str
+        Name shown to the user, e.g. ``"photo.png"``.
+    reason : str
+        One sentence saying what is wrong and, where possible, what to do.
+    """
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"{filename}: {reason}")
+        self.filename = filename
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.filename, self.reason))
+
+
+@dataclass
+class LoadedImage:
+    """A decoded image in the library's convention, with what is needed to write it back alike.
+
+    Attributes
+    ----------
+    rgb : numpy.ndarray
+        float32, H x W x 3, values in [0, 1], sRGB, upright (EXIF orientation applied).
+    alpha : numpy.ndarray or None
+        float32, H x W, values in [0, 1] (1 is opaque), or None when the source has no transparency.
+    greyscale : bool
+        True when the source was greyscale (modes 1, L, LA, I;16, I, F); ``rgb`` then has three
+        identical channels.
+    name : str
+        The file's name, used in messages.
+    format : str
+        Pillow's format name: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"BMP"``, ``"TIFF"`` or ``"GIF"``.
+    bit_depth : int
+        Bits per sample in the source file: 16 for 16-bit (and 32-bit integer or float) sources,
+        otherwise 8.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    greyscale: bool
+    name: str
+    format: str
+    bit_depth: int
+
+    @property
+    def megapixels(self) -> float:
+        """Pixel count in millions."""
+        return self.rgb.shape[0] * self.rgb.shape[1] / 1e6
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return int(self.rgb.shape[1])
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+
+def load_image(
+    source: str | os.PathLike | bytes | BinaryIO,
+    *,
+    name: str = "",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int = MIN_SIDE,
+) -> LoadedImage:
+    """Decode an image file into float32 RGB in [0, 1], refusing anything unsafe or unusable.
+
+    Only the first frame of an animated GIF, WebP or multi-page TIFF is read. EXIF orientation is
+    applied and an embedded ICC profile is converted to sRGB (a profile that cannot be used is
+    ignored). Transparency is returned separately as ``alpha``.
+
+    Sample depth: 16-bit greyscale keeps all 16 bits (divided by 65535). 16-bit RGB and RGBA PNG and
+    TIFF files also keep all 16 bits, except when an embedded colour profile really changes their
+    colours: the conversion then runs at 8 bits. 16-bit greyscale-with-alpha PNGs are read at 8 bits.
+    32-bit integer greyscale is divided by 65535 and clipped to [0, 1]; floating-point greyscale is
+    taken as [0, 1] if it fits, otherwise as 8-bit or 16-bit values (negative values become 0).
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes or binary file object
+        A path, the file's bytes, or an open binary file (such as an upload); a file object is read
+        from its start.
+    name : str, optional
+        Name used in messages; defaults to the path's file name or the file object's ``name``.
+    max_pixels : int, optional
+        Largest accepted width x height. Larger images are refused, never resized.
+    min_side : int, optional
+        Smallest accepted width and height, in pixels.
+
+    Returns
+    -------
+    LoadedImage
+        The pixels and what is known about the source.
+
+    Raises
+    ------
+    ImageLoadError
+        The file is missing, empty, not an image in an allowed format, damaged or truncated, larger
+        than ``max_pixels`` or smaller than ``min_side``. The message starts with the file's name.
+    ValueError
+        ``max_pixels`` or ``min_side`` is not a positive integer.
+    TypeError
+        ``source`` is of another type.
+    """
+    if int(max_pixels) != max_pixels or max_pixels < 1:
+        raise ValueError(f"max_pixels must be a positive whole number, got {max_pixels!r}.")
+    if int(min_side) != min_side or min_side < 1:
+        raise ValueError(f"min_side must be a positive whole number, got {min_side!r}.")
+    label = name or _source_name(source)
+
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(os.fspath(source))
+        _check_path(path, label)
+        try:
+            handle = path.open("rb")
+        except OSError as error:
+            raise ImageLoadError(label, f"the file cannot be read ({error.strerror or error}).") from None
+        with handle:
+            return _load_from_file(handle, label, max_pixels, min_side)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not data:
+            raise ImageLoadError(label, "the file is empty.")
+        return _load_from_file(io.BytesIO(data), label, max_pixels, min_side)
+    if hasattr(source, "read"):
+        return _load_from_file(_seekable(source, label), label, max_pixels, min_side)
+    raise TypeError(f"load_image expects a path, bytes or a binary file object, not {type(source).__name__}.")
+
+
+def read_rgb(source: str | os.PathLike | bytes | BinaryIO, **kwargs) -> np.ndarray:
+    """Load an image and return only its float32 H x W x 3 RGB pixels in [0, 1].
+
+    Parameters
+    ----------
+    source : str, os.PathLike, bytes or binary file object
+        As for :func:`load_image`.
+    **kwargs
+        ``name``, ``max_pixels`` and ``min_side``, as for :func:`load_image`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, H x W x 3, values in [0, 1].
+
+    Raises
+    ------
+    ImageLoadError
+        As for :func:`load_image`.
+    """
+    return load_image(source, **kwargs).rgb
+
+
+def _source_name(source: object) -> str:
+    """The name to show for a source: its file name where it has one."""
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if isinstance(text, bytes):
+            text = os.fsdecode(text)
+        return Path(text).name or text or _DEFAULT_NAME
+    file_name = getattr(source, "name", None)
+    if isinstance(file_name, str) and file_name:
+        return Path(file_name).name or file_name
+    return _DEFAULT_NAME
+
+
+def _check_path(path: Path, label: str) -> None:
+    """Refuse a missing path, a folder or an empty file with a clear message."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ImageLoadError(label, f"the file does not exist (looked for {path}).") from None
+    except OSError as error:
+        raise ImageLoadError(label, f"the file cannot be read ({error.strerror or error}).") from None
+    if path.is_dir():
+        raise ImageLoadError(label, "this is a folder, not an image file.")
+    if info.st_size == 0:
+        raise ImageLoadError(label, "the file is empty.")
+
+
+def _seekable(handle: BinaryIO, label: str) -> BinaryIO:
+    """Return a seekable, non-empty stream for a file object; copy it into memory if it cannot seek."""
+    try:
+        handle.seek(0)
+        first = handle.read(1)
+        handle.seek(0)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        first = None
+    if first is None:
+        data = handle.read()
+        if not data:
+            raise ImageLoadError(label, "the file is empty.")
+        return io.BytesIO(data)
+    if not first:
+        raise ImageLoadError(label, "the file is empty.")
+    return handle
+
+
+def _format_megapixels(value: float) -> str:
+    """Megapixels with one decimal, or two significant digits for tiny values."""
+    return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> LoadedImage:
+    """Open, check, decode and convert an image from a seekable binary stream."""
+    limit_text = f"{max_pixels / 1e6:g}"
+    try:
+        image = Image.open(handle, formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError:
+        raise ImageLoadError(
+            label, f"this is not a {_ALLOWED_TEXT} image, or the file is damaged; save it as PNG or JPEG and retry."
+        ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(
+            label,
+            f"the image claims to be far larger than the limit of {limit_text} megapixels, so it was not opened "
+            "(it may be a decompression bomb).",
+        ) from None
+    except _DECODE_ERRORS:
+        raise ImageLoadError(label, "the file is damaged and cannot be read; export it again and retry.") from None
+
+    with image:
+        width, height = image.size
+        pixels = width * height
+        # Checked on the header alone, before a single pixel is decoded.
+        if pixels > max_pixels:
+            raise ImageLoadError(
+                label,
+                f"the image is {_format_megapixels(pixels / 1e6)} megapixels; the limit is {limit_text} megapixels. "
+                "Shrink it first.",
+            )
+        if min(width, height) < min_side:
+            raise ImageLoadError(
+                label, f"the image is {width} x {height} pixels; each side must be at least {min_side} pixels."
+            )
+        fmt = image.format or "?"
+        rawmode = _rawmode(image)
+        bit_depth = _bit_depth(image, rawmode)
+        try:
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageLoadError(
+                label, f"the image is larger than the limit of {limit_text} megapixels once decoded."
+            ) from None
+        except _DECODE_ERRORS:
+            raise ImageLoadError(
+                label, "the file is truncated or damaged, so the image cannot be decoded completely."
+            ) from None
+        low = _low_bytes(handle, image, rawmode)
+        image = _upright(image)
+        if low is not None:
+            low = _upright(low)
+        icc = image.info.get("icc_profile")
+        try:
+            rgb, alpha, greyscale = _to_arrays(image, low, icc, label)
+        finally:
+            if low is not None:
+                low.close()
+
+    if rawmode.startswith(("L;", "LA;", "I;")):
+        greyscale = True  # 16-bit grey(+alpha) that Pillow widened to RGB(A)
+    return LoadedImage(rgb=rgb, alpha=alpha, greyscale=greyscale, name=label, format=fmt, bit_depth=bit_depth)
+
+
+def _rawmode(image: Image.Image) -> str:
+    """The raw sample layout of the first tile as Pillow will decode it ('' when unknown)."""
+    tiles = getattr(image, "tile", None) or []
+    if not tiles:
+        return ""
+    args = tiles[0][3] if len(tiles[0]) > 3 else None
+    if isinstance(args, tuple):
+        args = args[0] if args else None
+    return args if isinstance(args, str) else ""
+
+
+def _bit_depth(image: Image.Image, rawmode: str) -> int:
+    """16 for sources with more than 8 bits per sample, otherwise 8."""
+    if image.mode in (*_GREY_16_BIT_MODES, "I", "F") or ";16" in rawmode:
+        return 16
+    tags = getattr(image, "tag_v2", None)
+    if tags is not None:
+        bits = tags.get(258)  # TIFF BitsPerSample
+        values = bits if isinstance(bits, tuple) else (bits,)
+        if any(isinstance(b, int) and b > 8 for b in values):
+            return 16
+    return 8
+
+
+def _low_bytes(handle: BinaryIO, image: Image.Image, rawmode: str) -> Image.Image | None:
+    """Decode the low bytes of 16-bit RGB(A) samples that Pillow reduced to 8 bits, or None."""
+    low_rawmode = _LOW_BYTE_RAWMODES.get(rawmode)
+    if low_rawmode is None or image.mode not in ("RGB", "RGBA"):
+        return None
+    try:
+        second = Image.open(handle, formats=(image.format,))
+        if second.size != image.size or second.mode != image.mode or _rawmode(second) != rawmode:
+            second.close()
+            return None
+        second.tile = [tile._replace(args=_swap_rawmode(tile.args, low_rawmode)) for tile in second.tile]
+        second.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *_DECODE_ERRORS, AttributeError):
+        return None  # keep the 8-bit decode that already succeeded
+    return second
+
+
+def _swap_rawmode(args: object, rawmode: str) -> object:
+    """Tile arguments with the raw mode replaced (a bare string for PNG, a tuple for TIFF)."""
+    if isinstance(args, tuple):
+        return (rawmode, *args[1:])
+    return rawmode
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a damaged EXIF block is ignored."""
+    # An unreadable orientation leaves the pixels as stored.
+    with contextlib.suppress(*_DECODE_ERRORS):
+        ImageOps.exif_transpose(image, in_place=True)
+    return image
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_profile():
+    """The sRGB profile that every embedded profile is converted to."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_image() -> Image.Image:
+    """A lattice of 17^3 RGB colours used to tell whether a profile changes anything."""
+    levels = np.arange(0, 256, 15, dtype=np.uint8)
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
+    return Image.fromarray(grid)
+
+
+def _colour_manage(image: Image.Image, icc: bytes | None) -> Image.Image | None:
+    """Convert an RGB, CMYK or LAB image with an embedded profile to sRGB RGB.
+
+    Returns None when there is nothing to do: no profile, a profile that is unusable or does not
+    match the mode, or an RGB profile equivalent to sRGB.
+    """
+    if not icc or ImageCms is None:
+        return None
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        transform = ImageCms.buildTransform(source, _srgb_profile(), image.mode, "RGB")
+        if image.mode == "RGB":
+            probe = _probe_image()
+            moved = np.asarray(ImageCms.applyTransform(probe, transform), dtype=np.int16)
+            if np.abs(moved - np.asarray(probe, dtype=np.int16)).max() <= 1:
+                return None  # an sRGB-like profile: leave the pixels (and any 16-bit precision) alone
+        return ImageCms.applyTransform(image, transform)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken or mismatched profile is ignored rather than refusing the image
+
+
+def _grey_rgb(plane: np.ndarray) -> np.ndarray:
+    """Three identical float32 channels from one plane."""
+    plane = np.ascontiguousarray(plane, dtype=np.float32)
+    return np.repeat(plane[:, :, None], 3, axis=2)
+
+
+def _float_plane(values: np.ndarray, label: str) -> np.ndarray:
+    """Bring a floating-point greyscale plane into [0, 1]."""
+    plane = np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    plane = np.maximum(plane, 0.0)
+    peak = float(plane.max()) if plane.size else 0.0
+    if peak <= 1.0:
+        return plane
+    if peak <= 255.0:
+        return plane / np.float32(255.0)
+    if peak <= 65535.0:
+        return plane / np.float32(65535.0)
+    raise ImageLoadError(
+        label, "its floating-point values go beyond the 16-bit range; convert it to an 8- or 16-bit image first."
+    )
+
+
+def _to_arrays(
+    image: Image.Image, low: Image.Image | None, icc: bytes | None, label: str
+) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """Pixels of a decoded Pillow image as (rgb, alpha, greyscale) in the library's convention."""
+    mode = image.mode
+
+    # Greyscale deeper than 8 bits: read the samples directly, never through an 8-bit mode.
+    if mode in _GREY_16_BIT_MODES:
+        return _grey_rgb(np.asarray(image).astype(np.float32) / np.float32(65535.0)), None, True
+    if mode == "I":
+        values = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+        return _grey_rgb(values.astype(np.float32) / np.float32(65535.0)), None, True
+    if mode == "F":
+        return _grey_rgb(_float_plane(np.asarray(image), label)), None, True
+
+    # Greyscale at 8 bits (profiles on grey images are ignored: grey stays grey).
+    if mode in ("1", "L", "LA", "La"):
+        if mode == "La" or (mode in ("1", "L") and "transparency" in image.info):
+            image = image.convert("LA")
+        elif mode == "1":
+            image = image.convert("L")
+        values = np.asarray(image).astype(np.float32) / np.float32(255.0)
+        if image.mode == "LA":
+            return _grey_rgb(values[:, :, 0]), np.ascontiguousarray(values[:, :, 1]), True
+        return _grey_rgb(values), None, True
+
+    # Colour: bring every mode to RGB or RGBA, colour-managed where a profile says so.
+    if mode in ("P", "PA"):
+        image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    elif mode == "RGBa" or (mode == "RGB" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        low = None
+    elif mode in ("CMYK", "LAB"):
+        managed = _colour_manage(image, icc)
+        image = managed if managed is not None else _convert_rgb(image, label)
+    elif mode not in ("RGB", "RGBA"):
+        image = _convert_rgb(image, label)
+        low = None
+
+    alpha_image = image.getchannel("A") if image.mode == "RGBA" else None
+    colour = image.convert("RGB") if image.mode == "RGBA" else image
+    if mode in ("RGB", "RGBA", "RGBa", "P", "PA"):
+        managed = _colour_manage(colour, icc)
+        if managed is not None:
+            colour, low = managed, None  # the conversion runs at 8 bits
+
+    rgb = np.asarray(colour).astype(np.float32)
+    alpha = None if alpha_image is None else np.asarray(alpha_image).astype(np.float32)
+    if low is not None and low.size == image.size:
+        low_values = np.asarray(low).astype(np.float32)
+        rgb = (rgb * 256.0 + low_values[:, :, :3]) / np.float32(65535.0)
+        if alpha is not None and low_values.shape[2] == 4:
+            alpha = (alpha * 256.0 + low_values[:, :, 3]) / np.float32(65535.0)
+        elif alpha is not None:
+            alpha /= np.float32(255.0)
+    else:
+        rgb /= np.float32(255.0)
+        if alpha is not None:
+            alpha /= np.float32(255.0)
+    return np.ascontiguousarray(rgb, dtype=np.float32), alpha, False
+
+
+def _convert_rgb(image: Image.Image, label: str) -> Image.Image:
+    """Pillow's own conversion to RGB, for modes such as YCbCr, HSV and CMYK without a profile."""
+    try:
+        return image.convert("RGB")
+    except ValueError:
+        raise ImageLoadError(
+            label, f"its colour mode {image.mode} is not supported; save it as an 8-bit RGB image first."
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Encoding and saving
+# --------------------------------------------------------------------------------------------------
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """Convert float values in [0, 1] to uint8, clipping and rounding halves up.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Floating-point array of any shape (an RGB image or an alpha plane).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of the same shape; ``round(x * 255)`` with halves rounded up, after clipping to
+        [0, 1].
+
+    Raises
+    ------
+    ValueError
+        The array is not floating-point or contains NaN or infinity.
+    """
+    values = np.asarray(rgb)
+    if not np.issubdtype(values.dtype, np.floating):
+        raise ValueError(
+            f"expected a floating-point image with values in [0, 1], got {values.dtype}; "
+            "convert 8-bit images with values / 255 first."
+        )
+    if not np.isfinite(values).all():
+        raise ValueError("the image contains NaN or infinite values; check the step that produced it.")
+    scaled = np.clip(values.astype(np.float32, copy=False), 0.0, 1.0) * np.float32(255.0)
+    return np.floor(scaled + np.float32(0.5)).astype(np.uint8)
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Validate an H x W x 3 floating-point image."""
+    values = np.asarray(rgb)
+    if values.ndim != 3 or values.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape H x W x 3, got shape {values.shape}.")
+    if values.shape[0] < 1 or values.shape[1] < 1:
+        raise ValueError(f"the image has no pixels (shape {values.shape}).")
+    if not np.issubdtype(values.dtype, np.floating):
+        raise ValueError(
+            f"expected a floating-point image with values in [0, 1], got {values.dtype}; "
+            "convert 8-bit images with values / 255 first."
+        )
+    return values
+
+
+def _check_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """Validate an alpha plane of the image's height and width (an H x W x 1 plane is accepted)."""
+    if alpha is None:
+        return None
+    plane = np.asarray(alpha)
+    if plane.ndim == 3 and plane.shape[2] == 1:
+        plane = plane[:, :, 0]
+    if plane.shape != tuple(shape):
+        raise ValueError(f"the alpha plane has shape {plane.shape} but the image is {shape[0]} x {shape[1]} pixels.")
+    if not np.issubdtype(plane.dtype, np.floating):
+        raise ValueError(f"expected a floating-point alpha plane with values in [0, 1], got {plane.dtype}.")
+    return plane
+
+
+def _normalise_format(format: str) -> str:
+    """'png' or 'jpeg'/'jpg' (any case, with or without a dot) -> Pillow's name."""
+    key = str(format).lower().lstrip(".")
+    if key not in _JPEG_NAMES:
+        raise ValueError(f"cannot write format {format!r}; use 'png' or 'jpeg'.")
+    return _JPEG_NAMES[key]
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma of an RGB float image; equals the channel value when all three are equal."""
+    return np.tensordot(rgb.astype(np.float32, copy=False), _LUMA, axes=([2], [0])).astype(np.float32)
+
+
+def encode_image(
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    greyscale: bool = False,
+    format: str = "png",
+    quality: int = 95,
+) -> bytes:
+    """Encode a float RGB image as 8-bit PNG or JPEG bytes.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        float, H x W x 3, values in [0, 1] (values outside are clipped).
+    alpha : numpy.ndarray, optional
+        float, H x W, values in [0, 1]. PNG keeps it (RGBA, or LA with ``greyscale``); JPEG has no
+        transparency, so the image is composited onto white.
+    greyscale : bool, optional
+        Write one channel (mode L), the BT.601 luma of ``rgb``.
+    format : {"png", "jpeg"}, optional
+        PNG is lossless; ``"jpg"`` is accepted for JPEG.
+    quality : int, optional
+        JPEG quality from 1 to 100; from 90 up, colour is kept at full resolution (4:4:4). Ignored
+        for PNG.
+
+    Returns
+    -------
+    bytes
+        The encoded file.
+
+    Raises
+    ------
+    ValueError
+        Bad shape or dtype, NaN values, an alpha plane of another size, an unknown format or a
+        quality outside 1-100.
+    """
+    values = _check_rgb(rgb)
+    plane_alpha = _check_alpha(alpha, values.shape[:2])
+    fmt = _normalise_format(format)
+    if fmt == "JPEG" and (isinstance(quality, bool) or int(quality) != quality or not 1 <= quality <= 100):
+        raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}.")
+
+    pixels = _luma(values) if greyscale else values
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        if plane_alpha is not None:
+            weight = np.clip(plane_alpha.astype(np.float32), 0.0, 1.0)
+            if not greyscale:
+                weight = weight[:, :, None]
+            pixels = np.clip(pixels, 0.0, 1.0) * weight + (1.0 - weight)
+        options = {"subsampling": 0} if quality >= 90 else {}
+        Image.fromarray(to_uint8(pixels)).save(buffer, "JPEG", quality=int(quality), **options)
+    else:
+        data = to_uint8(pixels)
+        if plane_alpha is not None:
+            alpha8 = to_uint8(plane_alpha)
+            data = np.dstack([data, alpha8]) if not greyscale else np.stack([data, alpha8], axis=2)
+        Image.fromarray(np.ascontiguousarray(data)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def save_image(
+    rgb: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    alpha: np.ndarray | None = None,
+    greyscale: bool = False,
+    format: str | None = None,
+    quality: int = 95,
+) -> Path:
+    """Encode an image and write it atomically (a reader never sees half a file).
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        float, H x W x 3, values in [0, 1].
+    path : str or os.PathLike
+        Destination; missing folders are created.
+    alpha, greyscale, quality
+        As for :func:`encode_image`.
+    format : {"png", "jpeg"}, optional
+        Defaults to the suffix: ``.png``, ``.jpg`` or ``.jpeg``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+
+    Raises
+    ------
+    ValueError
+        The format cannot be told from the suffix, or as for :func:`encode_image`.
+    """
+    target = Path(path)
+    if format is None:
+        format = _SUFFIX_FORMATS.get(target.suffix.lower())
+        if format is None:
+            raise ValueError(
+                f"cannot tell the image format from the name {target.name!r}; end it in .png, .jpg or .jpeg "
+                "or pass format."
+            )
+    data = encode_image(rgb, alpha=alpha, greyscale=greyscale, format=format, quality=quality)
+    return atomic_write_bytes(target, data)
+
+
+def _resize_plane(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize a float plane to (height, width) bilinearly."""
+    resized = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32)).resize(
+        (shape[1], shape[0]), Image.Resampling.BILINEAR
+    )
+    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+
+
+def output_like(loaded: LoadedImage, rgb: np.ndarray, *, format: str = "png", quality: int = 95) -> bytes:
+    """Encode a restored image with the original's transparency and greyscale-ness put back.
+
+    Parameters
+    ----------
+    loaded : LoadedImage
+        The image as it was loaded.
+    rgb : numpy.ndarray
+        The restored image: float, H x W x 3, values in [0, 1]. When its size differs from the
+        original (an upscaling model), the original alpha is resized bilinearly to match.
+    format : {"png", "jpeg"}, optional
+        As for :func:`encode_image`; JPEG drops the alpha, compositing onto white.
+    quality : int, optional
+        JPEG quality from 1 to 100.
+
+    Returns
+    -------
+    bytes
+        The encoded file: mode L or LA for greyscale sources, RGB or RGBA otherwise.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`encode_image`.
+    """
+    values = _check_rgb(rgb)
+    alpha = loaded.alpha
+    if alpha is not None and alpha.shape != values.shape[:2]:
+        alpha = _resize_plane(alpha, values.shape[:2])
+    return encode_image(values, alpha=alpha, greyscale=loaded.greyscale, format=format, quality=quality)
