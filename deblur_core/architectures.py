@@ -70,14 +70,16 @@ def _residual_block(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
-def _unet_input(frames: int = 1, base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1,
-                bottleneck_blocks: int = 2) -> dict:
+def _unet_input(
+    frames: int = 1, base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 2
+) -> dict:
     return {"color": "rgb", "channels": 3, "frames": frames, "multiple": 2**depth, "fixed_size": None, "scale": 1}
 
 
 @register("unet", "Residual fully convolutional encoder-decoder (U-Net); the default, fast on a CPU.", _unet_input)
-def unet(frames: int = 1, base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1,
-         bottleneck_blocks: int = 2) -> keras.Model:
+def unet(
+    frames: int = 1, base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 2
+) -> keras.Model:
     """A residual U-Net that predicts the correction to add to the blurred frame.
 
     The first layer is a strided 4x4 convolution, so all heavy work happens at half resolution or
@@ -145,11 +147,21 @@ def unet(frames: int = 1, base_filters: int = 24, depth: int = 3, blocks_per_lev
 
 
 def _autoencoder_input(image_size: int = 128, latent_channels: int = 32) -> dict:
-    return {"color": "rgb", "channels": 3, "frames": 1, "multiple": 8, "fixed_size": [image_size, image_size], "scale": 1}
+    return {
+        "color": "rgb",
+        "channels": 3,
+        "frames": 1,
+        "multiple": 8,
+        "fixed_size": [image_size, image_size],
+        "scale": 1,
+    }
 
 
-@register("autoencoder", "The classic convolutional autoencoder recipe: fixed 128x128 input, sigmoid output.",
-          _autoencoder_input)
+@register(
+    "autoencoder",
+    "The classic convolutional autoencoder recipe: fixed 128x128 input, sigmoid output.",
+    _autoencoder_input,
+)
 def autoencoder(image_size: int = 128, latent_channels: int = 32) -> keras.Model:
     """The seed recipe: Conv2D encoder (64/128/256), latent bottleneck, Conv2DTranspose decoder.
 
@@ -174,12 +186,19 @@ def autoencoder(image_size: int = 128, latent_channels: int = 32) -> keras.Model
 
 
 def _dbsrcnn_input(channels: int = 1, filters: int = 32, scale: int = 3) -> dict:
-    return {"color": "y" if channels == 1 else "rgb", "channels": channels, "frames": 1, "multiple": 1,
-            "fixed_size": None, "scale": scale}
+    return {
+        "color": "y" if channels == 1 else "rgb",
+        "channels": channels,
+        "frames": 1,
+        "multiple": 1,
+        "fixed_size": None,
+        "scale": scale,
+    }
 
 
-@register("dbsrcnn", "DBSRCNN (Albluwi et al. 2018): joint deblurring and super-resolution on the Y channel.",
-          _dbsrcnn_input)
+@register(
+    "dbsrcnn", "DBSRCNN (Albluwi et al. 2018): joint deblurring and super-resolution on the Y channel.", _dbsrcnn_input
+)
 def dbsrcnn(channels: int = 1, filters: int = 32, scale: int = 3) -> keras.Model:
     """DBSRCNN: conv 32@9x9 and conv 32@5x5 concatenated, then 32@5x5, 32@5x5 and a 5x5 output.
 

@@ -167,8 +167,15 @@ def _random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.n
 class BlurDataset(_SeededDataset):
     """Sharp images, degraded on the fly with a :class:`DegradationMix` (or the DBSRCNN protocol)."""
 
-    def __init__(self, images: list[np.ndarray], settings: PatchSettings, mix: DegradationMix, seed: int = 0,
-                 fixed: bool = False, **kwargs):
+    def __init__(
+        self,
+        images: list[np.ndarray],
+        settings: PatchSettings,
+        mix: DegradationMix,
+        seed: int = 0,
+        fixed: bool = False,
+        **kwargs,
+    ):
         super().__init__(settings, seed, fixed, **kwargs)
         if not images:
             raise ValueError("The dataset has no images.")
@@ -202,8 +209,14 @@ class BlurDataset(_SeededDataset):
 class PairedDataset(_SeededDataset):
     """Aligned random crops from (blurred, sharp) image pairs."""
 
-    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]], settings: PatchSettings, seed: int = 0,
-                 fixed: bool = False, **kwargs):
+    def __init__(
+        self,
+        pairs: list[tuple[np.ndarray, np.ndarray]],
+        settings: PatchSettings,
+        seed: int = 0,
+        fixed: bool = False,
+        **kwargs,
+    ):
         super().__init__(settings, seed, fixed, **kwargs)
         for blurred, sharp in pairs:
             if blurred.shape != sharp.shape:
@@ -218,8 +231,15 @@ class PairedDataset(_SeededDataset):
         return self.finish(both[..., :3], both[..., 3:], rng)
 
 
-def synthetic_clip(image: np.ndarray, size: int, frames: int, rng: np.random.Generator,
-                   mix: DegradationMix | None = None, subframes: int = 7, max_speed: float = 4.0):
+def synthetic_clip(
+    image: np.ndarray,
+    size: int,
+    frames: int,
+    rng: np.random.Generator,
+    mix: DegradationMix | None = None,
+    subframes: int = 7,
+    max_speed: float = 4.0,
+):
     """A moving crop over a still image, each frame the average of sub-frames (real-looking motion blur).
 
     The camera pans along a straight path with a random velocity of up to ``max_speed`` pixels per
@@ -247,8 +267,9 @@ def synthetic_clip(image: np.ndarray, size: int, frames: int, rng: np.random.Gen
         for s in range(subframes):
             dy, dx = offsets[f * subframes + s]
             m = np.array([[1, 0, reach + dx], [0, 1, reach + dy]], np.float32)
-            view = cv2.warpAffine(big, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                  borderMode=cv2.BORDER_REFLECT)
+            view = cv2.warpAffine(
+                big, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
+            )
             acc += view
             if f == frames // 2 and s == subframes // 2:
                 sharp = view

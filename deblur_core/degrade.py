@@ -32,7 +32,9 @@ def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
             raise ValueError(f"The {name} must be float in [0, 1]; got dtype {arr.dtype}. Load it with deblur_core.io.")
         arr = arr.astype(np.float32)
     if arr.size and (np.nanmin(arr) < -1e-3 or np.nanmax(arr) > 1 + 1e-3 or not np.all(np.isfinite(arr))):
-        raise ValueError(f"The {name} must have values in [0, 1]; got a range of {np.nanmin(arr):.3g} to {np.nanmax(arr):.3g}.")
+        raise ValueError(
+            f"The {name} must have values in [0, 1]; got a range of {np.nanmin(arr):.3g} to {np.nanmax(arr):.3g}."
+        )
     return arr
 
 
@@ -109,7 +111,9 @@ def bicubic_down_up(image: np.ndarray, scale: int = 3) -> np.ndarray:
     return bicubic_upscale(small, size=img.shape[:2])
 
 
-def zoom_blur(image: np.ndarray, strength: float = 0.05, center: tuple[float, float] | None = None, steps: int = 16) -> np.ndarray:
+def zoom_blur(
+    image: np.ndarray, strength: float = 0.05, center: tuple[float, float] | None = None, steps: int = 16
+) -> np.ndarray:
     """Radial (zoom) blur, as when zooming during the exposure.
 
     Parameters
@@ -133,8 +137,14 @@ def zoom_blur(image: np.ndarray, strength: float = 0.05, center: tuple[float, fl
     return np.clip(acc / steps, 0.0, 1.0)
 
 
-def degrade(image: np.ndarray, kernel: np.ndarray | str | None = None, noise: float = 0.0, rng: np.random.Generator | None = None,
-            jpeg_quality: int | None = None, round8: bool = False) -> np.ndarray:
+def degrade(
+    image: np.ndarray,
+    kernel: np.ndarray | str | None = None,
+    noise: float = 0.0,
+    rng: np.random.Generator | None = None,
+    jpeg_quality: int | None = None,
+    round8: bool = False,
+) -> np.ndarray:
     """Blur with ``kernel`` (array or text spec), add noise, optionally JPEG and 8-bit rounding."""
     rng = np.random.default_rng(0) if rng is None else rng
     out = check_image(image)
@@ -159,15 +169,22 @@ class DegradationMix:
     ``p_jpeg`` is JPEG-compressed at quality 50-95.
     """
 
-    families: dict[str, float] = field(default_factory=lambda: {"gaussian": 1.0, "defocus": 1.0, "motion": 1.0, "shake": 1.0})
+    families: dict[str, float] = field(
+        default_factory=lambda: {"gaussian": 1.0, "defocus": 1.0, "motion": 1.0, "shake": 1.0}
+    )
     p_clean: float = 0.08
     noise_range: tuple[float, float] = (0.0, 0.02)
     p_jpeg: float = 0.0
     round8: bool = True
 
     def to_dict(self) -> dict:
-        return {"families": self.families, "p_clean": self.p_clean, "noise_range": list(self.noise_range),
-                "p_jpeg": self.p_jpeg, "round8": self.round8}
+        return {
+            "families": self.families,
+            "p_clean": self.p_clean,
+            "noise_range": list(self.noise_range),
+            "p_jpeg": self.p_jpeg,
+            "round8": self.round8,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> DegradationMix:
@@ -177,7 +194,9 @@ class DegradationMix:
         mix = cls(**known)
         bad = set(mix.families) - {"gaussian", "defocus", "motion", "shake"}
         if bad or not mix.families or sum(mix.families.values()) <= 0:
-            raise ValueError(f"Degradation families must be some of gaussian, defocus, motion, shake; got {sorted(mix.families)}.")
+            raise ValueError(
+                f"Degradation families must be some of gaussian, defocus, motion, shake; got {sorted(mix.families)}."
+            )
         return mix
 
     def sample_kernel(self, rng: np.random.Generator) -> tuple[str, np.ndarray | None]:

@@ -71,7 +71,13 @@ def normalize_kernel(kernel: np.ndarray) -> np.ndarray:
         canvas = ndimage.shift(canvas, (fy, fx), order=1, mode="constant")
     canvas = np.clip(canvas, 0.0, None)
     # Trim symmetric empty borders again so kernels stay compact.
-    while canvas.shape[0] > 1 and not canvas[0].any() and not canvas[-1].any() and not canvas[:, 0].any() and not canvas[:, -1].any():
+    while (
+        canvas.shape[0] > 1
+        and not canvas[0].any()
+        and not canvas[-1].any()
+        and not canvas[:, 0].any()
+        and not canvas[:, -1].any()
+    ):
         canvas = canvas[1:-1, 1:-1]
     canvas /= canvas.sum()
     return canvas.astype(np.float32)
@@ -296,7 +302,9 @@ def parse_kernel_spec(spec: str, rng: np.random.Generator | None = None) -> np.n
     return shake_kernel(_odd(p["size"]), gen, p["intensity"])
 
 
-def random_kernel(rng: np.random.Generator, families: tuple[str, ...] = ("gaussian", "defocus", "motion", "shake")) -> tuple[str, np.ndarray]:
+def random_kernel(
+    rng: np.random.Generator, families: tuple[str, ...] = ("gaussian", "defocus", "motion", "shake")
+) -> tuple[str, np.ndarray]:
     """Draw one kernel from the training mixture; returns ``(family, kernel)``.
 
     Ranges: Gaussian sigma 0.5-4 (a third anisotropic), defocus radius 1-8, linear motion 3-25 px

@@ -56,7 +56,9 @@ def validate_card(card: dict) -> dict:
         raise ValueError("A model card must be a JSON object.")
     arch = card.get("architecture")
     if arch not in ARCHITECTURES:
-        raise ValueError(f"The card names architecture '{arch}', which is not one of {', '.join(sorted(ARCHITECTURES))}.")
+        raise ValueError(
+            f"The card names architecture '{arch}', which is not one of {', '.join(sorted(ARCHITECTURES))}."
+        )
     args = card.get("arch_args", {})
     if not isinstance(args, dict):
         raise ValueError("The card's 'arch_args' must be an object of keyword arguments.")
@@ -130,7 +132,9 @@ class Registry:
             if card_path.name.startswith("."):
                 continue
             name = card_path.stem
-            model_path = next((p for p in (folder / f"{name}.keras", folder / f"{name}.weights.h5") if p.is_file()), None)
+            model_path = next(
+                (p for p in (folder / f"{name}.keras", folder / f"{name}.weights.h5") if p.is_file()), None
+            )
             if model_path is None:
                 continue  # a card without its model (for example a progress file) is not a model
             try:
@@ -204,7 +208,7 @@ class Registry:
         entry = self._user_entry(name)
         if new_name in self.names():
             raise ValueError(f"A model called '{new_name}' already exists.")
-        suffix = entry.path.name[len(name):]
+        suffix = entry.path.name[len(name) :]
         new_path = entry.path.with_name(new_name + suffix)
         card = dict(entry.card, name=new_name)
         from deblur_core.files import atomic_write_json
@@ -242,7 +246,7 @@ class Registry:
             load_model_file(tmp_path, card)  # raises ValueError if the weights do not fit
         dest = self.user_dir / f"{name}.weights.h5"
         atomic_write_bytes(dest, weights)
-        card = dict(card, name=name, imported=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        card = dict(card, name=name, imported=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         atomic_write_json(self.user_dir / f"{name}.json", card)
         return ModelEntry(name, dest, card, False)
 
@@ -283,7 +287,7 @@ def save_model(model, path: str | Path, card: dict) -> Path:
     card = dict(card)
     card.setdefault("name", path.stem)
     card["parameters"] = int(model.count_params())
-    card["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    card["date"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     card["versions"] = {"deblur_core": __version__, "keras": keras.__version__, "backend": keras.backend.backend()}
     card = validate_card(card)
     atomic_write_with(path, lambda tmp: model.save(tmp), suffix=".keras")

@@ -95,8 +95,9 @@ def build_datasets(cfg: TrainConfig, input_spec: dict):
     if patch % int(input_spec.get("multiple", 1)):
         raise ValueError(f"The patch size must be a multiple of {input_spec['multiple']} for this architecture.")
     settings = PatchSettings(patch, cfg.batch_size, cfg.steps_per_epoch, frames, mode, cfg.sr_scale, clips=cfg.clips)
-    val_settings = PatchSettings(patch, cfg.batch_size, cfg.val_batches, frames, mode, cfg.sr_scale, augment=False,
-                                 clips=cfg.clips)
+    val_settings = PatchSettings(
+        patch, cfg.batch_size, cfg.val_batches, frames, mode, cfg.sr_scale, augment=False, clips=cfg.clips
+    )
     mix = DegradationMix.from_dict(cfg.degradations)
     kwargs = {"workers": cfg.workers, "use_multiprocessing": False} if cfg.workers > 1 else {}
     if cfg.data:
@@ -126,18 +127,30 @@ def evaluate_batches(model, batches: list[tuple[np.ndarray, np.ndarray]], loss_f
     for x, y in batches:
         pred = np.clip(np.asarray(model.predict_on_batch(x)), 0.0, 1.0)
         losses.append(float(np.asarray(loss_fn(y, pred))))
-        centre = x[..., (x.shape[-1] // 2 // y.shape[-1]) * y.shape[-1]:][..., : y.shape[-1]] if x.shape[-1] != y.shape[-1] else x
+        centre = (
+            x[..., (x.shape[-1] // 2 // y.shape[-1]) * y.shape[-1] :][..., : y.shape[-1]]
+            if x.shape[-1] != y.shape[-1]
+            else x
+        )
         for t, p, b in zip(y, pred, centre, strict=True):
             t3, p3, b3 = (np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a for a in (t, p, b))
             psnrs.append(min(psnr(t3, p3), 100.0))
             ssims.append(ssim(t3, p3))
             base.append(min(psnr(t3, np.clip(b3, 0, 1)), 100.0))
-    return {"val_loss": float(np.mean(losses)), "val_psnr": float(np.mean(psnrs)), "val_ssim": float(np.mean(ssims)),
-            "val_blurred_psnr": float(np.mean(base))}
+    return {
+        "val_loss": float(np.mean(losses)),
+        "val_psnr": float(np.mean(psnrs)),
+        "val_ssim": float(np.mean(ssims)),
+        "val_blurred_psnr": float(np.mean(base)),
+    }
 
 
-def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Callable[[], bool] | None = None,
-          on_preview: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig,
+    on_progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+    on_preview: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+) -> TrainResult:
     """Train a model as ``cfg`` says and save it with its card at ``cfg.out``.
 
     Parameters
@@ -175,8 +188,14 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Calla
 
     initial_epoch, best = 0, {"val_psnr": -math.inf, "val_ssim": 0.0}
     history: list[dict] = []
-    card = {"name": out.stem, "architecture": cfg.arch, "arch_args": cfg.arch_args, "description": cfg.description,
-            "recommended": cfg.recommended, "training": {**cfg.to_card(), **data_info}}
+    card = {
+        "name": out.stem,
+        "architecture": cfg.arch,
+        "arch_args": cfg.arch_args,
+        "description": cfg.description,
+        "recommended": cfg.recommended,
+        "training": {**cfg.to_card(), **data_info},
+    }
     if cfg.resume:
         model = load_model_file(Path(cfg.resume), {"architecture": cfg.arch, "arch_args": cfg.arch_args})
         state_file = Path(cfg.resume).with_name(Path(cfg.resume).name.removesuffix(".keras") + ".state.json")
@@ -209,9 +228,18 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Calla
             elapsed = time.monotonic() - self.epoch_start
             rate = (batch + 1) / max(elapsed, 1e-6)
             if on_progress:
-                on_progress(done, total_steps, {"event": "batch", "epoch": self.epoch + 1, "step": batch + 1,
-                                                "loss": float(logs.get("loss", float("nan"))), "steps_per_s": rate,
-                                                "eta_s": (total_steps - done) / max(rate, 1e-6)})
+                on_progress(
+                    done,
+                    total_steps,
+                    {
+                        "event": "batch",
+                        "epoch": self.epoch + 1,
+                        "step": batch + 1,
+                        "loss": float(logs.get("loss", float("nan"))),
+                        "steps_per_s": rate,
+                        "eta_s": (total_steps - done) / max(rate, 1e-6),
+                    },
+                )
             if cancel is not None and cancel():
                 stop_reason["why"] = "stopped on request"
                 self.model.stop_training = True
@@ -224,8 +252,13 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Calla
             metrics = evaluate_batches(self.model, val_batches, loss_fn)
             logs.update(metrics)
             lr = float(np.asarray(self.model.optimizer.learning_rate))
-            row = {"epoch": epoch + 1, "loss": float(logs.get("loss", float("nan"))), **metrics, "lr": lr,
-                   "seconds": time.monotonic() - started}
+            row = {
+                "epoch": epoch + 1,
+                "loss": float(logs.get("loss", float("nan"))),
+                **metrics,
+                "lr": lr,
+                "seconds": time.monotonic() - started,
+            }
             history.append(row)
             improved = metrics["val_psnr"] > best["val_psnr"] + 1e-4
             if improved:
@@ -244,23 +277,41 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Calla
             if on_progress:
                 done = (epoch + 1) * len(train_ds)
                 per_epoch = (time.monotonic() - started) / max(1, epoch + 1 - initial_epoch)
-                on_progress(done, total_steps, {"event": "epoch", **row, "best_val_psnr": best["val_psnr"],
-                                                "improved": improved, "eta_s": per_epoch * (cfg.epochs - epoch - 1)})
+                on_progress(
+                    done,
+                    total_steps,
+                    {
+                        "event": "epoch",
+                        **row,
+                        "best_val_psnr": best["val_psnr"],
+                        "improved": improved,
+                        "eta_s": per_epoch * (cfg.epochs - epoch - 1),
+                    },
+                )
             if self.wait >= cfg.patience:
                 stop_reason["why"] = f"no validation improvement for {cfg.patience} epochs"
                 self.model.stop_training = True
 
-    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_psnr", mode="max", factor=0.5,
-                                                patience=max(2, cfg.patience // 3), min_lr=1e-5)
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_psnr", mode="max", factor=0.5, patience=max(2, cfg.patience // 3), min_lr=1e-5
+    )
     model.fit(train_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=[Loop(), plateau], verbose=0)
 
     if not ckpt_path.is_file():
         raise RuntimeError("Training stopped before the first epoch finished; no model was saved.")
     best_model = load_model_file(ckpt_path, card)
-    final_card = {**card, "validation": _validation(best, history[-1] if history else {}),
-                  "training": {**card["training"], "epochs_run": len(history), "best_epoch": best.get("epoch"),
-                               "stopped_because": stop_reason["why"], "minutes_run": (time.monotonic() - started) / 60,
-                               "history": history}}
+    final_card = {
+        **card,
+        "validation": _validation(best, history[-1] if history else {}),
+        "training": {
+            **card["training"],
+            "epochs_run": len(history),
+            "best_epoch": best.get("epoch"),
+            "stopped_because": stop_reason["why"],
+            "minutes_run": (time.monotonic() - started) / 60,
+            "history": history,
+        },
+    }
     save_model(best_model, out, final_card)
     ckpt_path.unlink(missing_ok=True)
     state_path.unlink(missing_ok=True)
@@ -269,6 +320,9 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None, cancel: Calla
 
 
 def _validation(best: dict, last: dict) -> dict:
-    return {"psnr": round(best["val_psnr"], 2), "ssim": round(best["val_ssim"], 3),
-            "blurred_psnr": round(last.get("val_blurred_psnr", float("nan")), 2),
-            "data": "held-out tenth of the training images, degraded with a fixed seed"}
+    return {
+        "psnr": round(best["val_psnr"], 2),
+        "ssim": round(best["val_ssim"], 3),
+        "blurred_psnr": round(last.get("val_blurred_psnr", float("nan")), 2),
+        "data": "held-out tenth of the training images, degraded with a fixed seed",
+    }
