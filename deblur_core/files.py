@@ -38,6 +38,10 @@ def atomic_write_with(path: str | Path, writer: Callable[[str], object], suffix:
     os.close(fd)
     try:
         writer(tmp)
+        # mkstemp creates the file private (0600); give it the permissions a normal write would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
