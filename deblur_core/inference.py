@@ -300,7 +300,10 @@ def restore(
         fn = classical.CLASSICAL_METHODS[method]
         kwargs = dict(options)
         if on_progress is not None:
-            kwargs["on_progress"] = on_progress
+            # The classical methods report a text message; every caller of restore() gets a dict.
+            kwargs["on_progress"] = lambda done, total, info: on_progress(
+                done, total, info if isinstance(info, dict) else {"message": str(info)}
+            )
         if cancel is not None and method == "richardson-lucy":
             kwargs["cancel"] = cancel
         try:
