@@ -703,16 +703,21 @@ def _cancelled() -> Exception:
     return Cancelled("Stopped on request.")
 
 
-def _encode_to(video: Video, out: Path, fmt: str, cancel: CancelFn | None = None) -> str:
-    """Encode into ``out``; returns the format really written (WebM when only OpenCV is there)."""
-    exe = ffmpeg_exe()
+def _ffmpeg_can_write(fmt: str) -> bool:
+    """Whether the bundled ffmpeg has the encoder for ``fmt`` (H.264 for MP4, VP9 for WebM)."""
     encoder = "libx264" if fmt == "mp4" else "libvpx-vp9"
-    if exe is not None and encoder in ffmpeg_encoders():
+    return ffmpeg_exe() is not None and encoder in ffmpeg_encoders()
+
+
+def _encode_to(video: Video, out: Path, fmt: str, cancel: CancelFn | None = None) -> None:
+    """Encode into ``out`` as ``fmt``; without ffmpeg only WebM (VP8, through OpenCV) can be written."""
+    if _ffmpeg_can_write(fmt):
         with tempfile.TemporaryDirectory(prefix="deblur-video-") as scratch:
-            _encode_ffmpeg(exe, video, out, fmt, Path(scratch) / "encode.log", cancel)
-        return fmt
-    _encode_cv2(video, out)
-    return "webm"
+            _encode_ffmpeg(ffmpeg_exe(), video, out, fmt, Path(scratch) / "encode.log", cancel)
+    elif fmt == "webm":
+        _encode_cv2(video, out)
+    else:
+        raise ValueError("MP4 cannot be written on this system (the bundled ffmpeg is missing); use .webm.")
 
 
 def encode_video(video: Video, format: str = "mp4", cancel: CancelFn | None = None) -> tuple[bytes, str]:
@@ -741,10 +746,12 @@ def encode_video(video: Video, format: str = "mp4", cancel: CancelFn | None = No
         If the format is unknown or encoding fails.
     """
     fmt = _format_for(Path(f"video.{format}"), format)
+    if not _ffmpeg_can_write(fmt):
+        fmt = "webm"  # the OpenCV fallback
     with tempfile.TemporaryDirectory(prefix="deblur-video-") as scratch:
         out = Path(scratch) / f"out.{fmt}"
-        written = _encode_to(video, out, fmt, cancel)
-        return out.read_bytes(), MIME_TYPES[written]
+        _encode_to(video, out, fmt, cancel)
+        return out.read_bytes(), MIME_TYPES[fmt]
 
 
 def write_video(video: Video, path: str | os.PathLike, format: str | None = None) -> Path:
@@ -759,11 +766,7 @@ def write_video(video: Video, path: str | os.PathLike, format: str | None = None
 
     path = Path(path)
     fmt = _format_for(path, format)
-    written: list[str] = []
-    atomic_write_with(path, lambda tmp: written.append(_encode_to(video, Path(tmp), fmt)))
-    if written and written[0] != fmt:
-        raise ValueError(f"'{path.name}': only WebM can be written on this system (ffmpeg is missing); use .webm.")
-    return path
+    return atomic_write_with(path, lambda tmp: _encode_to(video, Path(tmp), fmt))
 
 
 # -- synthetic blur -------------------------------------------------------------------------------
