@@ -108,8 +108,10 @@ def gaussian_kernel(sigma: float, sigma_y: float | None = None, angle_deg: float
     half = int(math.ceil(3.5 * max(sigma, sigma_y)))
     y, x = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float64)
     t = math.radians(angle_deg)
-    xr = x * math.cos(t) + y * math.sin(t)
-    yr = -x * math.sin(t) + y * math.cos(t)
+    # Rows grow downwards, so counter-clockwise on screen is (cos t, -sin t) in (x, row) terms,
+    # the same convention as motion_kernel.
+    xr = x * math.cos(t) - y * math.sin(t)
+    yr = x * math.sin(t) + y * math.cos(t)
     k = np.exp(-0.5 * ((xr / sigma) ** 2 + (yr / sigma_y) ** 2))
     return normalize_kernel(k)
 
