@@ -1,0 +1,746 @@
+"""Training jobs that outlive a web page: a separate process per job, tracked through files.
+
+A job is a folder under the jobs folder (``$DEBLUR_STUDIO_JOBS``, or ``jobs/`` beside the user
+model folder) holding ``job.json`` (name, start time, process id, command, status), the trainer's
+``progress.jsonl`` (one JSON event per line), the ``stop`` file that asks the trainer to finish
+gracefully, ``previews/`` (one validation image per epoch), ``log.txt`` (the process's output) and
+``data/`` (the job's private copy of its training images, deleted when the job ends).
+
+The trainer is the command line, ``python -m deblur_core train ...``, run at a lower priority in a
+session of its own, so neither a closed browser tab nor a restarted web server stops it. One job
+runs at a time per jobs folder: a lock file, created exclusively, names the running job; a lock
+left by a process that has died is cleared. Everything here works from the files alone, so any
+web server process (or a new one after a restart) sees the same jobs.
+
+Statuses: ``preparing`` (copying data), ``running``, ``stopping`` (stop requested), then one of
+``finished``, ``stopped`` or ``failed`` (with a message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from deblur_core.files import atomic_write_json
+
+JOBS_ENV = "DEBLUR_STUDIO_JOBS"
+ACTIVE = ("preparing", "running", "stopping")
+FINAL = ("finished", "stopped", "failed")
+KEEP_JOBS = 20  # older finished job folders are pruned when a new job starts
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_IMAGES = (
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "chelsea.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "page.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "text.png",
+)
+
+_START_LOCK = threading.Lock()  # one start at a time within this process; the lock file covers the rest
+_CHILDREN: dict[int, subprocess.Popen] = {}  # processes started here, polled so they never linger as zombies
+_PROGRESS_LOCK = threading.Lock()
+_PROGRESS_CACHE: dict[str, tuple[int, int, list[dict]]] = {}
+
+
+class JobRunningError(RuntimeError):
+    """A job is already running in this jobs folder; ``.job`` is that job."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(
+            f"A training job is already running: '{job.name}', started {job.started_text}. "
+            "Wait for it to finish or stop it first; one job runs at a time."
+        )
+        self.job = job
+
+
+def jobs_dir() -> Path:
+    """The jobs folder: ``$DEBLUR_STUDIO_JOBS``, or ``jobs/`` beside the user model folder."""
+    env = os.environ.get(JOBS_ENV)
+    if env:
+        return Path(env).expanduser()
+    from deblur_core.registry import user_model_dir
+
+    return user_model_dir().parent / "jobs"
+
+
+@dataclass
+class JobConfig:
+    """A training job's settings, one field per ``python -m deblur_core train`` option.
+
+    ``name`` is the model's name: the result is ``NAME.keras`` + ``NAME.json`` in the user model
+    folder. ``data`` are folders of sharp images (degraded on the fly with ``families``, noise up to
+    ``noise_max``, a share ``p_clean`` left sharp, a share ``jpeg_prob`` JPEG-compressed); ``paired``
+    are folders in a paired blurred/sharp layout. ``minutes`` is an optional time budget.
+    """
+
+    name: str
+    arch: str = "unet"
+    arch_args: dict = field(default_factory=dict)
+    data: list[str] = field(default_factory=list)
+    paired: list[str] = field(default_factory=list)
+    loss: str = "charbonnier"
+    patch_size: int = 64
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    epochs: int = 10
+    steps_per_epoch: int = 50
+    minutes: float | None = None
+    families: list[str] = field(default_factory=lambda: ["gaussian", "defocus", "motion", "shake"])
+    noise_max: float = 0.02
+    p_clean: float = 0.08
+    jpeg_prob: float = 0.0
+    seed: int = 0
+    description: str = ""
+
+    def to_args(self, out: Path) -> list[str]:
+        """The command-line arguments after ``train``."""
+        args = ["--arch", self.arch]
+        for key, value in self.arch_args.items():
+            args += ["--arch-arg", f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
+        if self.data:
+            args += ["--data", *[str(d) for d in self.data]]
+        if self.paired:
+            args += ["--paired", *[str(d) for d in self.paired]]
+        args += [
+            "--out",
+            str(out),
+            "--loss",
+            self.loss,
+            "--patch-size",
+            str(self.patch_size),
+            "--batch-size",
+            str(self.batch_size),
+            "--lr",
+            repr(float(self.learning_rate)),
+            "--epochs",
+            str(self.epochs),
+            "--steps-per-epoch",
+            str(self.steps_per_epoch),
+            "--families",
+            ",".join(self.families),
+            "--noise-max",
+            repr(float(self.noise_max)),
+            "--p-clean",
+            repr(float(self.p_clean)),
+            "--jpeg-prob",
+            repr(float(self.jpeg_prob)),
+            "--seed",
+            str(self.seed),
+        ]
+        if self.minutes:
+            args += ["--minutes", repr(float(self.minutes))]
+        if self.description:
+            args += ["--description", self.description]
+        return args
+
+
+@dataclass
+class Job:
+    """A job folder and its ``job.json``."""
+
+    folder: Path
+    info: dict
+
+    @property
+    def id(self) -> str:
+        return self.folder.name
+
+    @property
+    def name(self) -> str:
+        return self.info.get("name", self.id)
+
+    @property
+    def pid(self) -> int | None:
+        pid = self.info.get("pid")
+        return int(pid) if pid else None
+
+    @property
+    def status(self) -> str:
+        return self.info.get("status", "failed")
+
+    @property
+    def message(self) -> str:
+        return self.info.get("message", "")
+
+    @property
+    def started(self) -> _dt.datetime | None:
+        try:
+            return _dt.datetime.fromisoformat(self.info["started"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    @property
+    def started_text(self) -> str:
+        started = self.started
+        return started.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if started else "at an unknown time"
+
+    @property
+    def model_path(self) -> Path:
+        return Path(self.info.get("model_path", ""))
+
+    @property
+    def progress_path(self) -> Path:
+        return self.folder / "progress.jsonl"
+
+    @property
+    def stop_path(self) -> Path:
+        return self.folder / "stop"
+
+    @property
+    def previews_dir(self) -> Path:
+        return self.folder / "previews"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "log.txt"
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.stop_path.exists()
+
+    def save(self) -> None:
+        atomic_write_json(self.folder / "job.json", self.info)
+
+
+# -- reading jobs ------------------------------------------------------------------------------
+
+
+def load_job(folder: str | Path) -> Job | None:
+    """The job in ``folder``, or None if it has no readable ``job.json``."""
+    folder = Path(folder)
+    try:
+        info = json.loads((folder / "job.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return Job(folder, info) if isinstance(info, dict) else None
+
+
+def list_jobs(root: str | Path | None = None) -> list[Job]:
+    """All jobs, newest first, each with its status brought up to date."""
+    root = Path(root) if root is not None else jobs_dir()
+    if not root.is_dir():
+        return []
+    jobs = [j for j in (load_job(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if j]
+    jobs.sort(key=lambda j: (j.info.get("started", ""), j.id), reverse=True)
+    return [refresh(j) for j in jobs]
+
+
+def current_job(root: str | Path | None = None) -> Job | None:
+    """The running job (preparing, running or stopping), or None."""
+    return next((j for j in list_jobs(root) if j.active), None)
+
+
+def latest_job(root: str | Path | None = None) -> Job | None:
+    """The running job if there is one, otherwise the most recently started one, or None."""
+    jobs = list_jobs(root)
+    return next((j for j in jobs if j.active), jobs[0] if jobs else None)
+
+
+def read_progress(job: Job) -> list[dict]:
+    """The events in the job's progress file, in order.
+
+    A last line that is still being written is left out until it is complete; lines that are not
+    JSON objects are skipped. The file is read incrementally: each call reads only what was
+    appended since the last one.
+    """
+    path = job.progress_path
+    key = str(path)
+    with _PROGRESS_LOCK:
+        try:
+            st = path.stat()
+        except OSError:
+            _PROGRESS_CACHE.pop(key, None)
+            return []
+        inode, offset, events = _PROGRESS_CACHE.get(key, (st.st_ino, 0, []))
+        if inode != st.st_ino or st.st_size < offset:  # the file was replaced or truncated
+            offset, events = 0, []
+        try:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except OSError:
+            return list(events)
+        end = chunk.rfind(b"\n")
+        if end >= 0:
+            for line in chunk[:end].split(b"\n"):
+                event = _parse_line(line)
+                if event is not None:
+                    events.append(event)
+            offset += end + 1
+        _PROGRESS_CACHE[key] = (st.st_ino, offset, events)
+        result = list(events)
+    tail = _parse_line(chunk[end + 1 :])  # a complete object that only lacks its newline
+    if tail is not None:
+        result.append(tail)
+    return result
+
+
+def _parse_line(line: bytes) -> dict | None:
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+@dataclass
+class Progress:
+    """A job's progress file, summarised for display.
+
+    ``epochs`` holds one row per finished epoch (``epoch``, ``loss``, ``val_loss``, ``val_psnr``,
+    ``val_ssim``, ...); ``previews`` maps an epoch to its preview image files.
+    """
+
+    start: dict = field(default_factory=dict)
+    epochs: list[dict] = field(default_factory=list)
+    last_batch: dict = field(default_factory=dict)
+    previews: dict[int, dict] = field(default_factory=dict)
+    done: dict | None = None
+    error: dict | None = None
+    steps_done: int = 0
+    steps_total: int = 0
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned steps done, in [0, 1]."""
+        if self.done is not None:
+            return 1.0
+        return min(1.0, self.steps_done / self.steps_total) if self.steps_total else 0.0
+
+    @property
+    def steps_per_s(self) -> float | None:
+        value = self.last_batch.get("steps_per_s")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left: from the latest batch (or epoch) report, capped by the time budget."""
+        latest = self.last_batch if self.last_batch else (self.epochs[-1] if self.epochs else {})
+        if self.epochs and self.epochs[-1].get("_order", 0) > self.last_batch.get("_order", -1):
+            latest = self.epochs[-1]
+        eta = latest.get("eta_s")
+        return float(eta) if isinstance(eta, (int, float)) and eta >= 0 else None
+
+
+def summarize(events: list[dict]) -> Progress:
+    """Fold a list of progress events into a :class:`Progress`."""
+    progress = Progress()
+    for order, event in enumerate(events):
+        kind = event.get("event")
+        event = {**event, "_order": order}
+        if isinstance(event.get("done"), (int, float)) and not isinstance(event.get("done"), bool):
+            progress.steps_done = int(event["done"])
+        if isinstance(event.get("total"), (int, float)):
+            progress.steps_total = int(event["total"])
+        if kind == "start":
+            progress.start = event
+        elif kind == "batch":
+            progress.last_batch = event
+        elif kind == "epoch":
+            progress.epochs = [e for e in progress.epochs if e.get("epoch") != event.get("epoch")] + [event]
+        elif kind == "preview":
+            with contextlib.suppress(TypeError, ValueError):
+                progress.previews[int(event.get("epoch", 0))] = event
+        elif kind == "done":
+            progress.done = event
+        elif kind == "error":
+            progress.error = event
+    return progress
+
+
+def job_progress(job: Job) -> Progress:
+    """:func:`summarize` of :func:`read_progress`."""
+    return summarize(read_progress(job))
+
+
+# -- process liveness --------------------------------------------------------------------------
+
+
+def _process_alive(pid: int | None, marker: str | None = None) -> bool:
+    """Whether ``pid`` runs and (where /proc tells) is the process whose command line has ``marker``."""
+    if not pid:
+        return False
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        _CHILDREN.pop(pid, None)
+        return False
+    if os.name == "nt":  # no signal 0 there; os.kill would end the process
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except OSError:
+        return False
+    proc = Path("/proc") / str(pid)
+    if proc.is_dir():
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state in ("Z", "X"):  # a finished child nobody has collected yet
+                return False
+            if marker:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+                return marker in cmdline  # guards against a recycled process id
+        except (OSError, IndexError):
+            return False
+    return True
+
+
+def _job_alive(job: Job) -> bool:
+    if job.status == "preparing":
+        preparer = job.info.get("preparer_pid")
+        started = job.info.get("prepare_started", 0)
+        return bool(preparer) and _process_alive(int(preparer)) and time.time() - float(started) < 3600
+    return _process_alive(job.pid, str(job.folder))
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+def refresh(job: Job) -> Job:
+    """Bring the job's status up to date from its process and progress file.
+
+    A job whose process has ended is given its final status (finished, stopped or failed with a
+    message) once, saved in ``job.json``; its private data folder is then deleted and the lock
+    released.
+    """
+    if job.status in FINAL:
+        return job
+    if _job_alive(job):
+        wanted = "stopping" if job.stop_requested and job.status == "running" else job.status
+        if wanted != job.status:
+            job.info["status"] = wanted
+            job.save()
+        return job
+    # Re-read: another server process may have finished this job meanwhile.
+    fresh = load_job(job.folder) or job
+    if fresh.status in FINAL:
+        return fresh
+    job = fresh
+    progress = job_progress(job)
+    stop_requested = job.stop_requested
+    if job.status == "preparing":
+        status, message = "failed", "The job was interrupted while its training data was being prepared."
+    elif progress.done is not None:
+        why = str(progress.done.get("stopped_because", ""))
+        status = "stopped" if stop_requested or "stopped" in why else "finished"
+        message = f"Training ended: {why}." if why else "Training finished."
+        if not _model_complete(job.model_path):
+            status, message = (
+                "failed",
+                f"Training reported success, but the model file {job.model_path.name} is missing.",
+            )
+    elif progress.error is not None:
+        text = str(progress.error.get("message") or progress.error.get("error") or "unknown error")
+        status = "stopped" if stop_requested else "failed"
+        message = text
+    else:
+        status = "stopped" if stop_requested else "failed"
+        message = "The training process ended without reporting why (it was killed or crashed)."
+        tail = _log_tail(job.log_path)
+        if tail:
+            message += f" Its last output: {tail}"
+    job.info.update(status=status, message=message, ended=_now())
+    job.save()
+    shutil.rmtree(job.data_dir, ignore_errors=True)
+    _release_lock(job.folder.parent, job.id)
+    return job
+
+
+def _model_complete(path: Path) -> bool:
+    return path.is_file() and path.with_suffix(".json").is_file()
+
+
+def _log_tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:] if line.strip())[-500:]
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# -- the lock ----------------------------------------------------------------------------------
+
+
+def _lock_path(root: Path) -> Path:
+    return root / ".lock"
+
+
+def _lock_owner(root: Path) -> str | None:
+    """The id of the job named in the lock file, if it is readable."""
+    try:
+        holder = json.loads(_lock_path(root).read_text("utf-8")).get("job", "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return holder if isinstance(holder, str) and holder and "/" not in holder and holder not in (".", "..") else None
+
+
+def _lock_holder(root: Path) -> Job | None:
+    owner = _lock_owner(root)
+    return load_job(root / owner) if owner else None
+
+
+def _acquire_lock(root: Path, job_id: str) -> None:
+    """Create the lock file exclusively; a lock whose job is no longer alive is cleared first."""
+    lock = _lock_path(root)
+    for _ in range(5):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            holder = _lock_holder(root)
+            if holder is not None:
+                holder = refresh(holder)
+                if holder.active:
+                    raise JobRunningError(holder) from None
+            elif time.time() - _mtime(lock) < 5:
+                time.sleep(0.2)  # a lock being written right now
+                continue
+            lock.unlink(missing_ok=True)  # stale: its job has ended or never got going
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"job": job_id, "server_pid": os.getpid(), "created": time.time()}, handle)
+        return
+    raise RuntimeError(f"Could not take the training lock {lock}; remove it if no training is running.")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _release_lock(root: Path, job_id: str) -> None:
+    if _lock_owner(root) == job_id:
+        _lock_path(root).unlink(missing_ok=True)
+
+
+# -- starting and stopping ---------------------------------------------------------------------
+
+
+def _job_id(name: str) -> str:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:64]}"
+
+
+def _prune(root: Path, keep: int) -> None:
+    finished = [j for j in list_jobs(root) if not j.active]
+    for job in finished[keep:]:
+        shutil.rmtree(job.folder, ignore_errors=True)
+
+
+def start_job(
+    config: JobConfig,
+    prepare: Callable[[Path], tuple[list[str], list[str]]] | None = None,
+    *,
+    root: str | Path | None = None,
+    models_dir: str | Path | None = None,
+) -> Job:
+    """Start a training job as a separate, lower-priority process.
+
+    Parameters
+    ----------
+    config : JobConfig
+        What to train; ``config.name`` becomes the model's name.
+    prepare : callable, optional
+        ``prepare(data_dir) -> (data_folders, paired_folders)``: writes the job's training data into
+        its private ``data_dir`` (created owner-only) and returns the folders to train on, which
+        replace ``config.data`` and ``config.paired``.
+    root : str or Path, optional
+        The jobs folder; :func:`jobs_dir` by default.
+    models_dir : str or Path, optional
+        Where the model is saved; the user model folder by default.
+
+    Returns
+    -------
+    Job
+        The started job (status ``running``).
+
+    Raises
+    ------
+    JobRunningError
+        Another job is running; the message names it and its start time.
+    ValueError
+        The name is not usable or taken, the architecture or its arguments are unknown, or
+        ``prepare`` refused the data.
+    """
+    from deblur_core.registry import Registry, check_model_name, user_model_dir, validate_card
+
+    check_model_name(config.name)
+    models_dir = Path(models_dir) if models_dir is not None else user_model_dir()
+    registry = Registry(user_dir=models_dir)
+    if config.name in registry.names() or (models_dir / f"{config.name}.keras").exists():
+        raise ValueError(f"A model called '{config.name}' already exists; choose another name.")
+    validate_card({"architecture": config.arch, "arch_args": config.arch_args})
+    root = Path(root) if root is not None else jobs_dir()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    models_dir.mkdir(parents=True, exist_ok=True)
+
+    with _START_LOCK:
+        job_id = _job_id(config.name)
+        while (root / job_id).exists():
+            job_id += "_"
+        _acquire_lock(root, job_id)
+        folder = root / job_id
+        try:
+            folder.mkdir(mode=0o700)
+            (folder / "previews").mkdir()
+            out = models_dir / f"{config.name}.keras"
+            job = Job(
+                folder,
+                {
+                    "id": job_id,
+                    "name": config.name,
+                    "started": _now(),
+                    "status": "preparing",
+                    "preparer_pid": os.getpid(),
+                    "prepare_started": time.time(),
+                    "model_path": str(out),
+                    "config": asdict(config),
+                },
+            )
+            job.save()
+            if prepare is not None:
+                job.data_dir.mkdir(mode=0o700)
+                data, paired = prepare(job.data_dir)
+                config = JobConfig(**{**asdict(config), "data": list(data), "paired": list(paired)})
+            if not config.data and not config.paired:
+                raise ValueError("Choose some training data.")
+            command = [
+                sys.executable,
+                "-m",
+                "deblur_core",
+                "train",
+                *config.to_args(out),
+                "--progress",
+                str(job.progress_path),
+                "--stop-file",
+                str(job.stop_path),
+                "--preview-dir",
+                str(job.previews_dir),
+            ]
+            job.info["command"] = command
+            job.info["config"] = asdict(config)
+            process = _launch(command, job.log_path)
+            job.info.update(pid=process.pid, status="running")
+            job.save()
+        except BaseException as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            _release_lock(root, job_id)
+            if isinstance(exc, OSError):
+                raise ValueError(f"The training process could not be started: {exc}") from exc
+            raise
+    with contextlib.suppress(OSError):  # pruning old folders is housekeeping; it must not hide the started job
+        _prune(root, KEEP_JOBS)
+    return job
+
+
+def _launch(command: list[str], log_path: Path) -> subprocess.Popen:
+    """Start ``command`` at low priority in its own session, output appended to ``log_path``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    kwargs: dict = {}
+    if os.name == "nt":
+        kwargs["creationflags"] = subprocess.BELOW_NORMAL_PRIORITY_CLASS | subprocess.CREATE_NEW_PROCESS_GROUP
+    else:
+        kwargs["start_new_session"] = True  # the job survives the web server and its signals
+        nice = shutil.which("nice")
+        if nice:
+            command = [nice, "-n", "10", *command]  # nice execs the trainer, so the process id stays the same
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **kwargs
+        )
+    if os.name != "nt" and not shutil.which("nice"):
+        with contextlib.suppress(OSError):  # a lower priority is a courtesy; the job runs either way
+            os.setpriority(os.PRIO_PROCESS, process.pid, 10)
+    _CHILDREN[process.pid] = process
+    return process
+
+
+def stop_job(job: Job) -> Job:
+    """Ask a running job to stop: it finishes the current batch and saves its best checkpoint.
+
+    If no epoch has finished yet there is nothing to save; the job then ends as ``stopped`` with
+    a message saying so.
+    """
+    if job.status in FINAL:
+        return job
+    job.stop_path.write_text(_now() + "\n", "utf-8")
+    return refresh(job)
+
+
+def kill_job(job: Job, sig: int = signal.SIGTERM) -> Job:
+    """End a job's process group at once (no checkpoint is saved beyond the last finished epoch)."""
+    if job.pid and _job_alive(job) and os.name != "nt":
+        with contextlib.suppress(OSError):
+            os.killpg(job.pid, sig)
+    deadline = time.monotonic() + 10
+    while _job_alive(job) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return refresh(job)
+
+
+def write_sample_images(dest: str | Path) -> int:
+    """Copy the photographs bundled with scikit-image into ``dest``; returns how many.
+
+    They need no download, so the app can train something even without any images of the user's.
+    """
+    import skimage.data
+
+    source = Path(skimage.data.__file__).parent
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for name in SAMPLE_IMAGES:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, dest / name)
+            count += 1
+    if count < 2:
+        raise ValueError("scikit-image's sample images are missing from this installation.")
+    return count
