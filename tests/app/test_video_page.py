@@ -1,0 +1,106 @@
+"""The Video page under Streamlit's AppTest: the sample clip, a run in the background, the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = str(ROOT / "pages" / "video.py")
+
+pytestmark = pytest.mark.app
+
+
+@pytest.fixture
+def small_sample(monkeypatch, tmp_path):
+    """A tiny sample clip and model folders of the test's own (empty unless a test fills them)."""
+    monkeypatch.setenv("DEBLUR_STUDIO_VIDEO_SAMPLE", "9,48,64")
+    shipped, user = tmp_path / "shipped", tmp_path / "user"
+    shipped.mkdir()
+    user.mkdir()
+    monkeypatch.setenv("DEBLUR_STUDIO_SHIPPED_MODELS", str(shipped))
+    monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(user))
+    return shipped
+
+
+def _run_to_the_end(at: AppTest) -> AppTest:
+    at.button(key="video_run").click().run()
+    assert not at.exception, at.exception
+    run = at.session_state["video_job"]
+    assert run.job.wait(120), "the video job did not finish"
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_sample_clip_blurred_restored_and_measured(small_sample):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception and not at.error
+    assert "300 frames" in at.info[0].value  # the limits are stated before anything is uploaded
+    # Without any model, the classical default asks for the blur in the video.
+    assert at.selectbox(key="video_method").value.startswith("Wiener")
+    assert at.radio(key="video_blur_sample").value == "average"
+    at.slider(key="video_window").set_value(3).run()
+    _run_to_the_end(at)
+
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["video", "frames", "PSNR (dB)", "SSIM", "MSE"]
+    assert list(table["frames"]) == [7, 7]  # 9 frames averaged 3 at a time
+    assert table["video"][0] == "blurred input" and table["video"][1].startswith("restored")
+    assert np.isfinite(table["PSNR (dB)"]).all()
+    chart = at.get("plotly_chart")
+    assert len(chart) == 1
+    assert len(at.get("video")) == 2  # input and output players
+    assert any("Audio is dropped" in c.value for c in at.caption)
+    assert at.slider(key="video_frame").max == 7
+    at.slider(key="video_frame").set_value(1).run()
+    assert not at.exception and not at.error
+
+
+def test_a_three_frame_model_is_offered_and_used(small_sample):
+    from deblur_core.architectures import build
+    from deblur_core.registry import save_model
+
+    model = build("unet", frames=3, base_filters=4, depth=2)
+    card = {"architecture": "unet", "arch_args": {"frames": 3, "base_filters": 4, "depth": 2}, "description": "Tiny."}
+    save_model(model, small_sample / "video-unet3.keras", card)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.selectbox(key="video_method").value.startswith("video-unet3")
+    at.radio(key="video_blur_sample").set_value("kernel").run()
+    _run_to_the_end(at)
+    assert any("with the previous and next frames" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert list(table["frames"]) == [9, 9]
+    # The untrained model starts as the identity, so the result measures like its input.
+    assert abs(table["PSNR (dB)"][1] - table["PSNR (dB)"][0]) < 0.5
+
+
+def test_an_uploaded_clip_without_ground_truth(small_sample):
+    from deblur_core import video as V
+
+    data, _ = V.encode_video(V.sample_clip(5, (32, 48), seed=2), "mp4")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="video_source").set_value("Upload a video").run()
+    at.file_uploader(key="video_upload").upload("holiday.mp4", data, "video/mp4").run()
+    assert not at.exception and not at.error
+    assert any("holiday.mp4: 5 frames, 48 x 32" in c.value for c in at.caption)
+    assert at.radio(key="video_blur_upload").value == "none"
+    _run_to_the_end(at)
+    assert len(at.get("video")) == 2 and len(at.get("plotly_chart")) == 0
+    assert any("no sharp original" in c.value for c in at.caption)
+    download = at.get("download_button")
+    assert len(download) == 1 and "5 frames" in download[0].proto.label
+
+
+def test_a_file_that_is_not_a_video_gives_one_sentence(small_sample):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="video_source").set_value("Upload a video").run()
+    at.file_uploader(key="video_upload").upload("notes.mp4", b"my holiday notes\n" * 50, "video/mp4").run()
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("notes.mp4: is not a video")
+    assert all(b.key != "video_run" for b in at.button) and not at.get("video")
