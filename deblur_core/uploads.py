@@ -347,8 +347,9 @@ def extract_zip(
     Returns
     -------
     Path
-        ``dest`` for plain sharp images; for a paired layout, the folder that holds it (pass it to
-        ``--paired``).
+        ``dest``. Images keep their folders; for a paired layout the folders are taken relative to
+        the layout's root, so ``dest`` itself holds ``sharp/`` (or ``good_frames/``) and is the
+        folder to pass to ``--paired``.
 
     Raises
     ------

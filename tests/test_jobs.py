@@ -1,0 +1,285 @@
+"""Training jobs: one at a time, files that survive the web server, honest statuses, nothing half-saved.
+
+Most tests replace the trainer with a tiny stand-in script (same options, same progress file), so
+they take a fraction of a second; one starts the real trainer and kills it halfway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deblur_core import jobs
+from deblur_core.io import save_image
+
+# A stand-in for `python -m deblur_core train`: reads the same options, writes the same kind of
+# progress events, and behaves as its --description asks ("finish", "error" or "wait").
+FAKE_TRAINER = r"""
+import json, sys, time, pathlib
+args = sys.argv[1:]
+def opt(name):
+    return args[args.index(name) + 1]
+progress, stop, out = (pathlib.Path(opt(n)) for n in ("--progress", "--stop-file", "--out"))
+mode = opt("--description")
+def emit(**event):
+    with progress.open("a") as f:
+        f.write(json.dumps(event) + "\n")
+def save():
+    out.write_bytes(b"model")
+    out.with_suffix(".json").write_text("{}")
+emit(event="start", pid=0)
+if mode == "error":
+    emit(event="error", message="Found 1 image(s) in data; at least two are needed.")
+    sys.exit(1)
+if mode == "finish":
+    emit(event="epoch", epoch=1, done=2, total=2, loss=0.1, val_loss=0.1, val_psnr=25.0, val_ssim=0.8)
+    save()
+    emit(event="done", stopped_because="finished all epochs", model=str(out))
+    sys.exit(0)
+deadline = time.time() + 60
+while time.time() < deadline:
+    if stop.exists():
+        if mode == "wait-epoch":
+            save()
+            emit(event="done", stopped_because="stopped on request", model=str(out))
+        else:
+            emit(event="error", message="Training stopped before the first epoch finished; no model was saved.")
+        sys.exit(0)
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    models, root = tmp_path / "models", tmp_path / "jobs"
+    monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(models))
+    monkeypatch.setenv(jobs.JOBS_ENV, str(root))
+    return models, root
+
+
+@pytest.fixture
+def fake_trainer(monkeypatch):
+    real_launch = jobs._launch
+
+    def launch(command, log_path):
+        train_args = command[command.index("train") + 1 :]
+        return real_launch([sys.executable, "-c", FAKE_TRAINER, *train_args], log_path)
+
+    monkeypatch.setattr(jobs, "_launch", launch)
+
+
+def _images(folder: Path, count: int = 4, size: int = 64) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        blocks = rng.random((size // 8, size // 8, 3))
+        save_image(np.kron(blocks, np.ones((8, 8, 1))).astype(np.float32), folder / f"img{i}.png")
+    return [str(folder)], []
+
+
+def _wait(job: jobs.Job, until, timeout: float = 30.0) -> jobs.Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = jobs.refresh(job)
+        if until(job):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job did not reach the expected state in {timeout} s: {job.info}\n{job.log_path.read_text()}")
+
+
+def test_job_options_are_the_command_lines_options(tmp_path):
+    from deblur_core.cli import build_parser, parse_arch_args
+
+    config = jobs.JobConfig(
+        name="m",
+        arch="unet",
+        arch_args={"base_filters": 8, "depth": 2},
+        data=["a", "b"],
+        loss="l1",
+        patch_size=48,
+        batch_size=3,
+        learning_rate=2e-4,
+        epochs=7,
+        steps_per_epoch=11,
+        minutes=2.5,
+        families=["motion", "shake"],
+        noise_max=0.01,
+        p_clean=0.2,
+        jpeg_prob=0.3,
+        seed=5,
+        description="two words",
+    )
+    args = build_parser().parse_args(["train", *config.to_args(tmp_path / "m.keras")])
+    assert parse_arch_args(args.arch_arg) == {"base_filters": 8, "depth": 2}
+    assert (args.data, args.paired, args.out) == (["a", "b"], [], str(tmp_path / "m.keras"))
+    assert (args.loss, args.patch_size, args.batch_size, args.lr) == ("l1", 48, 3, 2e-4)
+    assert (args.epochs, args.steps_per_epoch, args.minutes, args.seed) == (7, 11, 2.5, 5)
+    assert (args.families, args.noise_max, args.p_clean, args.jpeg_prob) == ("motion,shake", 0.01, 0.2, 0.3)
+    assert args.description == "two words"
+
+
+def test_progress_reading_tolerates_a_half_written_line(tmp_path):
+    job = jobs.Job(tmp_path, {"name": "x"})
+    with job.progress_path.open("w") as f:
+        f.write('{"event": "start"}\nnot json\n{"event": "epoch", "epoch": 1, "val_psnr": 20.5}\n{"event": "ep')
+    events = jobs.read_progress(job)
+    assert [e["event"] for e in events] == ["start", "epoch"]
+    with job.progress_path.open("a") as f:  # the writer finishes the line, then adds another
+        f.write('och", "epoch": 2, "val_psnr": 21.0}\n{"event": "preview", "epoch": 2, "path": "p.png"}\n')
+    progress = jobs.summarize(jobs.read_progress(job))
+    assert [e["epoch"] for e in progress.epochs] == [1, 2]
+    assert progress.epochs[-1]["val_psnr"] == 21.0
+    assert list(progress.previews) == [2]
+    job.progress_path.write_text('{"event": "start"}\n')  # a replaced file is read from its start
+    assert [e["event"] for e in jobs.read_progress(job)] == ["start"]
+
+
+def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_trainer, tmp_path):
+    models, root = folders
+    job = jobs.start_job(jobs.JobConfig(name="fin", description="finish"), lambda d: _images(d))
+    assert job.status == "running" and job.pid
+    assert (root / ".lock").exists()
+    job = _wait(job, lambda j: not j.active)
+    assert job.status == "finished", job.message
+    assert (models / "fin.keras").is_file() and (models / "fin.json").is_file()
+    assert not (root / ".lock").exists()
+    assert not job.data_dir.exists()  # the private copy of the training data is gone
+    assert jobs.current_job() is None
+    assert jobs.latest_job().id == job.id
+    assert json.loads((job.folder / "job.json").read_text())["status"] == "finished"
+
+
+def test_second_start_is_refused_naming_the_running_job(folders, fake_trainer):
+    first = jobs.start_job(jobs.JobConfig(name="first", description="wait"), lambda d: _images(d))
+    try:
+        with pytest.raises(jobs.JobRunningError, match=r"'first', started \d{4}-\d\d-\d\d \d\d:\d\d") as info:
+            jobs.start_job(jobs.JobConfig(name="second", description="wait"), lambda d: _images(d))
+        assert info.value.job.id == first.id
+        assert jobs.current_job().id == first.id
+        assert [j.name for j in jobs.list_jobs()] == ["first"]  # the refused job left nothing behind
+    finally:
+        jobs.kill_job(first)
+
+
+def test_stop_before_the_first_epoch_says_no_model_was_saved(folders, fake_trainer):
+    models, _ = folders
+    job = jobs.start_job(jobs.JobConfig(name="early", description="wait"), lambda d: _images(d))
+    job = jobs.stop_job(job)
+    assert job.status in ("stopping", "stopped")
+    job = _wait(job, lambda j: not j.active)
+    assert job.status == "stopped"
+    assert "no model was saved" in job.message
+    assert not (models / "early.keras").exists()
+
+
+def test_stop_after_an_epoch_keeps_the_model(folders, fake_trainer):
+    models, _ = folders
+    job = jobs.start_job(jobs.JobConfig(name="later", description="wait-epoch"), lambda d: _images(d))
+    job = _wait(jobs.stop_job(job), lambda j: not j.active)
+    assert job.status == "stopped"
+    assert (models / "later.keras").is_file()
+
+
+def test_trainer_error_is_reported_as_failed_with_its_message(folders, fake_trainer):
+    job = jobs.start_job(jobs.JobConfig(name="bad", description="error"), lambda d: _images(d))
+    job = _wait(job, lambda j: not j.active)
+    assert job.status == "failed"
+    assert "at least two are needed" in job.message
+
+
+def test_stale_lock_of_a_dead_process_is_cleared(folders, fake_trainer):
+    _, root = folders
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    ghost = root / "20000101-000000-ghost"
+    ghost.mkdir(parents=True)
+    (ghost / "job.json").write_text(
+        json.dumps({"name": "ghost", "started": "2000-01-01T00:00:00+00:00", "status": "running", "pid": dead.pid})
+    )
+    (root / ".lock").write_text(json.dumps({"job": ghost.name}))
+    job = jobs.start_job(jobs.JobConfig(name="fresh", description="finish"), lambda d: _images(d))
+    _wait(job, lambda j: not j.active)
+    old = jobs.load_job(ghost)
+    assert old.status == "failed" and "killed or crashed" in old.message
+
+
+def test_refused_data_releases_the_lock(folders, fake_trainer):
+    _, root = folders
+
+    def refuse(_data_dir):
+        raise ValueError("The archive holds 0 usable image(s).")
+
+    with pytest.raises(ValueError, match="0 usable"):
+        jobs.start_job(jobs.JobConfig(name="nodata"), refuse)
+    assert not (root / ".lock").exists()
+    assert jobs.list_jobs() == []
+
+
+def test_names_are_checked_before_anything_starts(folders, fake_trainer):
+    models, _ = folders
+    models.mkdir(parents=True)
+    (models / "taken.keras").write_bytes(b"x")
+    with pytest.raises(ValueError, match="already exists"):
+        jobs.start_job(jobs.JobConfig(name="taken"), lambda d: _images(d))
+    with pytest.raises(ValueError, match="reserved"):
+        jobs.start_job(jobs.JobConfig(name="wiener"), lambda d: _images(d))
+    with pytest.raises(ValueError, match="not a usable model name"):
+        jobs.start_job(jobs.JobConfig(name="../up"), lambda d: _images(d))
+    with pytest.raises(ValueError, match="architecture"):
+        jobs.start_job(jobs.JobConfig(name="odd", arch="transformer"), lambda d: _images(d))
+
+
+def test_sample_images_need_no_download(tmp_path):
+    count = jobs.write_sample_images(tmp_path / "samples")
+    assert count == len(jobs.SAMPLE_IMAGES)
+    assert len(list((tmp_path / "samples").iterdir())) == count
+
+
+@pytest.mark.slow
+def test_killed_training_leaves_the_registry_readable_and_old_models_intact(folders, tmp_path):
+    """A real trainer, killed with SIGKILL after it has saved a checkpoint and while it trains on."""
+    from deblur_core.architectures import build
+    from deblur_core.inference import restore
+    from deblur_core.registry import Registry, save_model
+
+    models, root = folders
+    existing = save_model(
+        build("unet", base_filters=4, depth=2),
+        models / "existing.keras",
+        {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}},
+    )
+    before = existing.read_bytes(), existing.with_suffix(".json").read_bytes()
+    config = jobs.JobConfig(
+        name="victim",
+        arch_args={"base_filters": 4, "depth": 2},
+        patch_size=32,
+        batch_size=2,
+        epochs=200,
+        steps_per_epoch=3,
+        families=["gaussian"],
+    )
+    job = jobs.start_job(config, lambda d: _images(d))
+    job = _wait(job, lambda j: bool(jobs.job_progress(j).epochs) or not j.active, timeout=240)
+    assert job.active, f"training ended early: {job.message}"
+    os.killpg(job.pid, signal.SIGKILL)
+    job = _wait(job, lambda j: not j.active)
+
+    assert job.status == "failed" and "killed" in job.message
+    assert not (root / ".lock").exists()
+    registry = Registry(shipped_dir=tmp_path / "no-shipped", user_dir=models)
+    assert registry.names() == ["existing"]
+    assert registry.problems == []
+    assert (existing.read_bytes(), existing.with_suffix(".json").read_bytes()) == before
+    image = np.full((24, 24, 3), 0.5, np.float32)
+    assert restore(image, "existing", registry=registry).shape == image.shape
+    assert not (models / "victim.keras").exists()
+    # Whatever the trainer left (its hidden checkpoint) is hidden from the registry.
+    assert all(p.name.startswith(".") for p in models.iterdir() if "victim" in p.name)
