@@ -684,6 +684,8 @@ def _build_train_config(args: argparse.Namespace):
     ):
         if value < low:
             raise UsageError(f"{name} must be at least {low}; got {value}.")
+    if args.sr_scale < 0 or args.sr_scale == 1:
+        raise UsageError(f"--sr-scale is 0 (off) or an enlargement factor of at least 2; got {args.sr_scale}.")
     if not args.lr > 0:
         raise UsageError(f"--lr must be greater than 0; got {args.lr}.")
     if args.minutes is not None and not args.minutes > 0:
@@ -751,8 +753,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from deblur_core.io import save_image
     from deblur_core.training import train
 
-    cfg = _build_train_config(args)
     log = EventLog(args.progress)
+    try:
+        cfg = _build_train_config(args)
+    except UsageError as exc:
+        # A program following the progress file learns why nothing started.
+        log.write("error", message=str(exc))
+        log.close()
+        raise
     bar = ProgressBar(1)
     stop_requested = threading.Event()
     stop_reason: list[str] = []
@@ -956,8 +964,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="output file format")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality (1-100) with --format jpeg")
-    p.add_argument("--iterations", type=_positive_int, metavar="N", help="richardson-lucy: number of iterations (default 30)")
-    p.add_argument("--nsr", type=float, metavar="F", help="wiener: noise-to-signal ratio (default: estimated from the image)")
+    p.add_argument(
+        "--iterations", type=_positive_int, metavar="N", help="richardson-lucy: number of iterations (default 30)"
+    )
+    p.add_argument(
+        "--nsr", type=float, metavar="F", help="wiener: noise-to-signal ratio (default: estimated from the image)"
+    )
     p.set_defaults(handler=cmd_deblur)
 
     # blur -----------------------------------------------------------------------------------------

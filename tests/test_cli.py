@@ -540,13 +540,17 @@ def read_events(path: Path) -> list[dict]:
         (("--out", "m.keras", "--loss", "hinge"), "unknown loss 'hinge'"),
         (("--out", "m.keras", "--families", "gaussian,wobble"), "wobble"),
         (("--out", "m.keras", "--epochs", "0"), "--epochs must be at least 1"),
+        (("--out", "m.keras", "--sr-scale", "1"), "--sr-scale"),
     ],
 )
 def test_train_usage_errors(capsys, tmp_path, extra, message):
     data = make_training_folder(tmp_path / "data", count=2)
-    code, _, err = run(capsys, "train", *TINY_UNET, "--data", data, *extra)
+    progress = tmp_path / "progress.jsonl"
+    code, _, err = run(capsys, "train", *TINY_UNET, "--data", data, *extra, "--progress", progress)
     assert code == 2
     assert err.startswith("error: ") and message in err and "Traceback" not in err
+    (event,) = read_events(progress)
+    assert event["event"] == "error" and message in event["message"]
 
 
 def test_train_unknown_architecture(capsys, tmp_path):
