@@ -889,7 +889,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors say which command to ask for help."""
 
-    def error(self, message: str):  # noqa: D102 - same contract as argparse's
+    def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"error: {message}\nRun '{self.prog} --help' for all options.\n")
 
@@ -1133,8 +1133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("\ninterrupted.")
         return EXIT_INTERRUPTED
+    except MemoryError:
+        _err("error: not enough memory; process fewer or smaller images at a time.")
+        return EXIT_FAILED
     except BrokenPipeError:
         # The reader of our output went away (for example `models | head`); nothing left to say.
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python's exit flush quiet
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - a user sees one line, never a traceback
+        detail = " ".join(str(exc).split()) or "no details"
+        _err(f"error: an unexpected {type(exc).__name__} stopped the command ({detail}).")
         return EXIT_FAILED
