@@ -204,7 +204,9 @@ def train(
             initial_epoch, best, history = state["epoch"], state["best"], state.get("history", [])
     else:
         model = build(cfg.arch, **cfg.arch_args)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=0.5), loss=loss_fn, metrics=[psnr_metric])
+    model.compile(
+        optimizer=keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=0.5), loss=loss_fn, metrics=[psnr_metric]
+    )
 
     total_steps = cfg.epochs * len(train_ds)
     started = time.monotonic()
