@@ -1,6 +1,6 @@
 """Training jobs: one at a time, files that survive the web server, honest statuses, nothing half-saved.
 
-Most tests replace the trainer with a tiny stand-in script (same options, same progress file), so
+Most tests replace the trainer with ``fake_trainer.py`` (same options, same progress events), so
 they take a fraction of a second; one starts the real trainer and kills it halfway.
 """
 
@@ -20,41 +20,7 @@ import pytest
 from deblur_core import jobs
 from deblur_core.io import save_image
 
-# A stand-in for `python -m deblur_core train`: reads the same options, writes the same kind of
-# progress events, and behaves as its --description asks ("finish", "error" or "wait").
-FAKE_TRAINER = r"""
-import json, sys, time, pathlib
-args = sys.argv[1:]
-def opt(name):
-    return args[args.index(name) + 1]
-progress, stop, out = (pathlib.Path(opt(n)) for n in ("--progress", "--stop-file", "--out"))
-mode = opt("--description")
-def emit(**event):
-    with progress.open("a") as f:
-        f.write(json.dumps(event) + "\n")
-def save():
-    out.write_bytes(b"model")
-    out.with_suffix(".json").write_text("{}")
-emit(event="start", pid=0)
-if mode == "error":
-    emit(event="error", message="Found 1 image(s) in data; at least two are needed.")
-    sys.exit(1)
-if mode == "finish":
-    emit(event="epoch", epoch=1, done=2, total=2, loss=0.1, val_loss=0.1, val_psnr=25.0, val_ssim=0.8)
-    save()
-    emit(event="done", stopped_because="finished all epochs", model=str(out))
-    sys.exit(0)
-deadline = time.time() + 60
-while time.time() < deadline:
-    if stop.exists():
-        if mode == "wait-epoch":
-            save()
-            emit(event="done", stopped_because="stopped on request", model=str(out))
-        else:
-            emit(event="error", message="Training stopped before the first epoch finished; no model was saved.")
-        sys.exit(0)
-    time.sleep(0.05)
-"""
+FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")  # same options and events, no TensorFlow
 
 
 @pytest.fixture
@@ -71,7 +37,7 @@ def fake_trainer(monkeypatch):
 
     def launch(command, log_path):
         train_args = command[command.index("train") + 1 :]
-        return real_launch([sys.executable, "-c", FAKE_TRAINER, *train_args], log_path)
+        return real_launch([sys.executable, str(FAKE_TRAINER), "train", *train_args], log_path)
 
     monkeypatch.setattr(jobs, "_launch", launch)
 
