@@ -1,0 +1,49 @@
+"""Deblur Studio: the entry point. Page settings, navigation over pages/, and the shared sidebar.
+
+Run with ``streamlit run app.py`` (or ``make run``). Pages that are not installed are simply left out
+of the navigation, so a page file added to pages/ and listed below appears without other changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from studio import sidebar
+
+HERE = Path(__file__).resolve().parent
+PAGES = HERE / "pages"
+
+# (file in pages/, title, icon, url path); Deblur is the home page.
+PAGE_LIST = [
+    ("deblur.py", "Deblur", ":material/auto_fix_high:", "deblur"),
+    ("compare.py", "Compare methods", ":material/compare:", "compare"),
+    ("benchmark.py", "Benchmark", ":material/leaderboard:", "benchmark"),
+    ("video.py", "Video", ":material/movie:", "video"),
+    ("train.py", "Train a model", ":material/model_training:", "train"),
+    ("models.py", "Models", ":material/inventory_2:", "models"),
+    ("about.py", "About", ":material/info:", "about"),
+]
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(page_title="Deblur Studio", page_icon=":material/auto_fix_high:", layout="wide")
+
+pages = [
+    st.Page(PAGES / file, title=title, icon=icon, url_path=url, default=(file == "deblur.py"))
+    for file, title, icon, url in PAGE_LIST
+    if (PAGES / file).is_file()
+]
+# Any other page file appears too, before About, titled after its name.
+known = {file for file, *_ in PAGE_LIST}
+extra = [
+    st.Page(path, title=path.stem.replace("_", " ").capitalize(), url_path=path.stem)
+    for path in sorted(PAGES.glob("*.py"))
+    if path.name not in known and not path.name.startswith("_")
+]
+pages[-1:-1] = extra
+page = st.navigation(pages)
+sidebar.show()
+page.run()

@@ -1,0 +1,143 @@
+"""Compare: several methods on the same picture at once, side by side and in numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from studio import images, services, widgets
+from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE
+from studio.samples import sample_image
+from studio.tasks import KernelSettings, blur_picture, digest
+
+
+def example_input() -> services.CurrentInput:
+    sharp = sample_image(EXAMPLE_SAMPLE)
+    kernel = EXAMPLE_KERNEL.kernel()
+    key = digest("blur", digest("sample", EXAMPLE_SAMPLE), kernel, EXAMPLE_NOISE)
+    blurred = services.run_job(key, lambda _p, _c: blur_picture(sharp, kernel, EXAMPLE_NOISE, seed=0), "Blurring")
+    return services.CurrentInput(
+        name=f"{EXAMPLE_SAMPLE}.png",
+        blurred=blurred,
+        truth=np.asarray(sharp),
+        kernel=kernel,
+        kernel_spec=EXAMPLE_KERNEL.spec(),
+        description=f"the sample {EXAMPLE_SAMPLE}.png with {EXAMPLE_KERNEL.describe()}",
+        key_parts=(key,),
+    )
+
+
+st.title("Compare methods")
+current = services.get_current_input()
+with services.friendly_errors("preparing the sample"):
+    if current is None:
+        current = example_input()
+        st.caption("No picture chosen on the Deblur page yet, so this uses the worked example.")
+if current is None:
+    st.stop()
+
+c_img, c_set = st.columns([1, 2], gap="large")
+with c_img:
+    st.image(images.preview(current.blurred, 480).pixels, caption=f"Input: {current.description}", width="stretch")
+    st.caption(
+        "Ground truth known: PSNR and SSIM are measured."
+        if current.truth is not None
+        else "No ground truth: the no-reference sharpness score is shown instead of PSNR and SSIM."
+    )
+
+menu = services.get_menu(current.blurred.shape[:2])
+with c_set:
+    labels = [c.label for c in menu.choices]
+    wanted = [menu.default.label] + [c.label for c in menu.choices if c.method in ("wiener", "richardson-lucy")]
+    defaults = list(dict.fromkeys(label for label in wanted if label in labels))
+    picked = st.multiselect("Methods", labels, default=defaults, key="compare_methods")
+    choices = [menu.by_label(label) for label in picked]
+    kernel, spec = current.kernel, current.kernel_spec
+    if any(c.needs_kernel for c in choices):
+        if kernel is None:
+            st.markdown("**Your guess of the blur** for the classical methods:")
+            settings = widgets.kernel_controls("compare_kernel", KernelSettings(kind="gaussian", sigma=2.0))
+            with services.friendly_errors("building the kernel"):
+                kernel, spec = settings.kernel(), settings.spec()
+        else:
+            st.caption(f"The classical methods receive the kernel: {spec}.")
+    run = st.button("Run the comparison", type="primary", key="compare_run", disabled=not choices)
+
+request = (current.key_parts, tuple(c.cache_id() for c in choices), spec)
+if run:
+    st.session_state["compare_request"] = request
+if st.session_state.get("compare_request") != request:
+    st.info("Pick the methods and press **Run the comparison**.")
+    st.stop()
+
+rows, outputs = [], []
+for choice in choices:
+    with services.friendly_errors(f"running {choice.label}"):
+        key_parts = current.key_parts
+        if choice.needs_kernel and current.kernel is None:
+            key_parts = (*current.key_parts, spec)
+        res = services.restore_job(current.blurred, choice, kernel, current.truth, {}, key_parts)
+        row = {"method": choice.label, "seconds": round(res.seconds, 3)}
+        if res.psnr_out is not None:
+            row["PSNR (dB)"] = round(res.psnr_out, 2)
+            row["SSIM"] = round(res.ssim_out, 3)
+            row["PSNR gain (dB)"] = round(res.psnr_out - res.psnr_in, 2)
+        else:
+            row["sharpness"] = round(res.sharp_out, 3)
+        rows.append(row)
+        outputs.append((choice, res))
+if not rows:
+    st.stop()
+
+table = pd.DataFrame(rows)
+first = outputs[0][1]
+has_psnr = "PSNR (dB)" in table.columns
+st.subheader("Results")
+if has_psnr:
+    st.caption(
+        f"Blurred input: PSNR {first.psnr_in:.2f} dB, SSIM {first.ssim_in:.3f}. "
+        "Higher is better for both; seconds are the time each method took on this server."
+    )
+else:
+    st.caption(f"Blurred input sharpness: {first.sharp_in:.3f}. Higher is sharper (noise and halos count too).")
+st.dataframe(table, hide_index=True, key="compare_table")
+
+value = "PSNR (dB)" if has_psnr else "sharpness"
+figure = go.Figure(go.Bar(x=table["method"], y=table[value], marker_color="#2563eb", name=value))
+baseline = first.psnr_in if has_psnr else first.sharp_in
+figure.add_hline(
+    y=baseline, line_dash="dash", line_color="#64748b", annotation_text="blurred input", annotation_position="top left"
+)
+figure.update_layout(
+    yaxis_title=value,
+    xaxis_title=None,
+    margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    height=340,
+    yaxis_range=[min(table[value].min(), baseline) * 0.95, table[value].max() * 1.03],
+)
+st.plotly_chart(figure, key="compare_chart", config={"displaylogo": False})
+st.download_button(
+    "Download the table (CSV)",
+    table.to_csv(index=False).encode("utf-8"),
+    file_name="comparison.csv",
+    mime="text/csv",
+    key="compare_csv",
+    icon=":material/download:",
+)
+
+st.subheader("Outputs")
+tiles = [("Blurred input", current.blurred)] + [(c.label, r.output) for c, r in outputs]
+if current.truth is not None:
+    tiles.append(("Ground truth", current.truth))
+notes = set()
+for start in range(0, len(tiles), 3):
+    cols = st.columns(3)
+    for col, (caption, picture) in zip(cols, tiles[start : start + 3], strict=False):
+        prev = images.preview(picture, 800)
+        col.image(prev.pixels, caption=caption, width="stretch")
+        if prev.note():
+            notes.add("Pictures scaled to at most 800 px for this grid; the Deblur page downloads them at full size.")
+for note in notes:
+    st.caption(note)

@@ -1,0 +1,176 @@
+"""Pictures for the browser: scaled previews, zoomed crops, difference maps, kernel views, PNG bytes.
+
+Everything here takes the library's float32 RGB images in [0, 1] and returns uint8 arrays or
+encoded bytes ready to show. Nothing here changes what is computed or downloaded: previews only
+decide how many pixels travel to the browser, and every caller says when a preview is scaled.
+This module never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from deblur_core.io import encode_image, to_uint8
+
+PREVIEW_MAX_SIDE = 1200
+"""Longest side, in pixels, of the pictures sent to the browser; downloads are always full size."""
+
+SLIDER_MAX_SIDE = 800
+"""Longest side of the two pictures inside the before/after slider (they travel inline)."""
+
+# Viridis (perceptually uniform, readable with every common colour-vision deficiency), sampled at
+# nine evenly spaced points; the colour map is the piecewise-linear curve through them.
+_VIRIDIS_ANCHORS = np.array(
+    [
+        [0.267004, 0.004874, 0.329415],
+        [0.282623, 0.140926, 0.457517],
+        [0.253935, 0.265254, 0.529983],
+        [0.206756, 0.371758, 0.553117],
+        [0.163625, 0.471133, 0.558148],
+        [0.127568, 0.566949, 0.550556],
+        [0.134692, 0.658636, 0.517649],
+        [0.266941, 0.748751, 0.440573],
+        [0.993248, 0.906157, 0.143936],
+    ],
+    np.float32,
+)
+
+
+def _lookup_table(anchors: np.ndarray, size: int = 256) -> np.ndarray:
+    positions = np.linspace(0.0, 1.0, len(anchors))
+    grid = np.linspace(0.0, 1.0, size)
+    table = np.stack([np.interp(grid, positions, anchors[:, c]) for c in range(3)], axis=1)
+    return np.round(table * 255).astype(np.uint8)
+
+
+VIRIDIS = _lookup_table(_VIRIDIS_ANCHORS)
+"""256 x 3 uint8 lookup table of the viridis colour map."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A picture for the browser and how it relates to the full image."""
+
+    pixels: np.ndarray  # uint8 H x W x 3
+    full_size: tuple[int, int]  # (height, width) of the image it shows
+
+    @property
+    def scaled(self) -> bool:
+        return self.pixels.shape[:2] != self.full_size
+
+    def note(self) -> str:
+        """One sentence saying whether the preview is scaled; empty when it is not."""
+        if not self.scaled:
+            return ""
+        h, w = self.pixels.shape[:2]
+        fh, fw = self.full_size
+        return f"Preview scaled to {w} × {h} px; the download is full size ({fw} × {fh} px)."
+
+
+def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(height, width) scaled down so the longest side is at most ``max_side`` (never up)."""
+    longest = max(height, width)
+    if longest <= max_side:
+        return height, width
+    factor = max_side / longest
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def preview(rgb: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
+    """A uint8 copy of ``rgb`` whose longest side is at most ``max_side`` (area-averaged when shrunk)."""
+    pixels = to_uint8(rgb)
+    h, w = pixels.shape[:2]
+    th, tw = fit_size(h, w, max_side)
+    if (th, tw) != (h, w):
+        pixels = np.asarray(Image.fromarray(pixels).resize((tw, th), Image.Resampling.BOX))
+    return Preview(pixels, (h, w))
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """Lossless PNG of a uint8 or float [0, 1] RGB array."""
+    if pixels.dtype == np.uint8:
+        buffer = _encode_uint8(pixels)
+        return buffer
+    return encode_image(np.asarray(pixels, np.float32))
+
+
+def _encode_uint8(pixels: np.ndarray) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    # compress_level 3: previews are made on every change; the default level 6 is much slower.
+    Image.fromarray(np.ascontiguousarray(pixels)).save(out, "PNG", compress_level=3)
+    return out.getvalue()
+
+
+def data_uri(pixels: np.ndarray) -> str:
+    """A ``data:image/png;base64,...`` URI (no file, no network)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode("ascii")
+
+
+def enlarge_nearest(pixels: np.ndarray, factor: int) -> np.ndarray:
+    """Enlarge by an integer factor with nearest-neighbour, so single pixels stay visible as squares."""
+    factor = max(1, int(factor))
+    if factor == 1:
+        return pixels
+    return np.repeat(np.repeat(pixels, factor, axis=0), factor, axis=1)
+
+
+def crop_box(height: int, width: int, cx: float, cy: float, side: int) -> tuple[int, int, int, int]:
+    """A ``side`` x ``side`` window centred at fractions (``cx``, ``cy``) of the image, kept inside it.
+
+    Returns ``(top, left, bottom, right)``; the window shrinks to the image where it is smaller.
+    """
+    sh, sw = min(side, height), min(side, width)
+    top = int(round(cy * height - sh / 2))
+    left = int(round(cx * width - sw / 2))
+    top = min(max(top, 0), height - sh)
+    left = min(max(left, 0), width - sw)
+    return top, left, top + sh, left + sw
+
+
+def zoom_crop(rgb: np.ndarray, cx: float, cy: float, zoom: int, view: int = 320) -> np.ndarray:
+    """The region around (``cx``, ``cy``) enlarged ``zoom`` times with nearest-neighbour, about ``view`` px wide.
+
+    ``cx`` and ``cy`` are fractions of the width and height, so the same call on images of different
+    sizes (an enlarged result beside its input) shows the same part of the scene.
+    """
+    zoom = max(1, int(zoom))
+    side = max(8, view // zoom)
+    top, left, bottom, right = crop_box(rgb.shape[0], rgb.shape[1], cx, cy, side)
+    return enlarge_nearest(to_uint8(rgb[top:bottom, left:right]), zoom)
+
+
+def difference_map(output: np.ndarray, truth: np.ndarray, full_scale: float = 0.25) -> np.ndarray:
+    """|output - truth| averaged over the colour channels, coloured with viridis.
+
+    Dark purple is no difference; yellow is a difference of ``full_scale`` (in [0, 1] units) or more.
+    """
+    if output.shape != truth.shape:
+        raise ValueError(
+            f"The result ({output.shape[1]} x {output.shape[0]}) and the ground truth "
+            f"({truth.shape[1]} x {truth.shape[0]}) differ in size, so there is no difference map."
+        )
+    diff = np.abs(output.astype(np.float32) - truth.astype(np.float32)).mean(axis=2)
+    index = np.clip(diff / full_scale * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return VIRIDIS[index]
+
+
+def colour_bar(width: int = 256, height: int = 14) -> np.ndarray:
+    """A horizontal viridis legend, from no difference (left) to the full scale (right)."""
+    row = VIRIDIS[np.linspace(0, 255, width).astype(np.uint8)]
+    return np.repeat(row[None], height, axis=0)
+
+
+def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
+    """The blur kernel as a picture: light where it spreads light, enlarged with nearest-neighbour."""
+    k = np.asarray(kernel, np.float32)
+    peak = float(k.max()) or 1.0
+    grey = np.round(np.clip(k / peak, 0.0, 1.0) ** 0.6 * 255).astype(np.uint8)
+    factor = max(1, size // max(k.shape))
+    grey = enlarge_nearest(grey, factor)
+    return np.repeat(grey[..., None], 3, axis=2)

@@ -1,0 +1,263 @@
+"""The app's shared machinery: one registry, one work queue and loaded models per server; session state.
+
+Pages call these helpers; the helpers call ``deblur_core``. Objects made with ``st.cache_resource``
+are shared by every visitor of the server, so each of them is safe to use from several threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from deblur_core.io import ImageLoadError
+from deblur_core.registry import SHIPPED_DIR, Registry, user_model_dir
+from studio.methods import MethodChoice, MethodMenu, method_menu
+from studio.work_queue import Job, JobCancelled, WorkQueue
+
+log = logging.getLogger("deblur_studio")
+
+APP_NAME = "Deblur Studio"
+
+
+def shipped_models_dir() -> Path:
+    """The shipped model folder: ``$DEBLUR_STUDIO_SHIPPED_MODELS`` or the project's ``models/``."""
+    env = os.environ.get("DEBLUR_STUDIO_SHIPPED_MODELS")
+    return Path(env).expanduser() if env else SHIPPED_DIR
+
+
+@st.cache_resource(show_spinner=False)
+def _registry(shipped: str, user: str) -> Registry:
+    return Registry(Path(shipped), Path(user))
+
+
+def get_registry() -> Registry:
+    """The server's model registry (one per shipped/user folder pair)."""
+    return _registry(str(shipped_models_dir()), str(user_model_dir()))
+
+
+def worker_count() -> int:
+    """Jobs run at the same time: ``$DEBLUR_STUDIO_WORKERS`` or one per CPU core."""
+    env = os.environ.get("DEBLUR_STUDIO_WORKERS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, os.cpu_count() or 1)
+
+
+@st.cache_resource(show_spinner=False)
+def _queue(slots: int, cache_mb: int) -> WorkQueue:
+    return WorkQueue(slots, cache_mb * 1024 * 1024)
+
+
+def get_queue() -> WorkQueue:
+    """The server-wide work queue (one slot per core) with its result cache."""
+    env = os.environ.get("DEBLUR_STUDIO_CACHE_MB", "")
+    cache_mb = int(env) if env.isdigit() else 1536
+    return _queue(worker_count(), cache_mb)
+
+
+def get_menu(image_size: tuple[int, int] | None = None) -> MethodMenu:
+    """The methods on offer for a picture of ``image_size`` (height, width)."""
+    return method_menu(get_registry(), image_size)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _runner(method: str, version: str, shipped: str, user: str):
+    from deblur_core.inference import get_runner
+
+    registry = _registry(shipped, user)
+    return get_runner(registry.get(method), registry)
+
+
+def load_model(choice: MethodChoice) -> None:
+    """Load a model once per server (a visible spinner the first time); classical methods need nothing."""
+    if choice.classical:
+        return
+    with st.spinner(f"Loading the model {choice.method} (once per server)…"):
+        _runner(choice.method, choice.version, str(shipped_models_dir()), str(user_model_dir()))
+
+
+# -- running work ------------------------------------------------------------------------------------
+
+
+def _format_wait(seconds: float) -> str:
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {seconds / 60:.0f} min"
+
+
+def wait_for(job: Job, label: str) -> Any:
+    """Show the job's place in line, then its progress, until it finishes; return its result.
+
+    The job runs in the work queue's own thread: if this page is rerun or left meanwhile, the job
+    still finishes and its result is cached for the next run.
+    """
+    queue = get_queue()
+    if not job.done:
+        slot = st.empty()
+        while not job.done:
+            place = queue.place(job)
+            if place:
+                ahead = "you are next" if place == 1 else f"you are number {place} in line"
+                slot.info(
+                    f"⏳ {label}: the server is busy with {queue.running} job(s); {ahead} "
+                    f"({_format_wait(queue.estimate_wait(job))}).",
+                )
+            else:
+                fraction = job.progress()
+                slot.progress(min(1.0, fraction), text=f"{label}… {fraction:.0%}")
+            job.wait(0.15)
+        slot.empty()
+    return job.outcome()
+
+
+def run_job(key: str, fn: Callable, label: str) -> Any:
+    """Submit ``fn(on_progress, cancel)`` to the server's queue under ``key`` and wait for it with feedback."""
+    return wait_for(get_queue().submit(key, fn, label), label)
+
+
+@contextlib.contextmanager
+def friendly_errors(action: str) -> Iterator[None]:
+    """Show a problem as one sentence in an error box, never a traceback.
+
+    A ``ValueError`` (which includes ``ImageLoadError``) carries a sentence meant for the visitor;
+    anything else is logged in full on the server and reported in plain words.
+    """
+    try:
+        yield
+    except (ValueError, ImageLoadError) as exc:
+        st.error(str(exc))
+    except JobCancelled:
+        st.warning(f"{action[:1].upper()}{action[1:]} was cancelled.")
+    except MemoryError:
+        log.exception("Out of memory while %s", action)
+        st.error(f"The server ran out of memory while {action}. Try a smaller picture or fewer at once.")
+    except Exception:
+        log.exception("Unexpected error while %s", action)
+        st.error(
+            f"Something went wrong while {action}. The details are in the server log; "
+            "please try again or choose another method."
+        )
+
+
+# -- the current input, shared between pages ---------------------------------------------------------
+
+
+@dataclass
+class CurrentInput:
+    """The picture chosen on the Deblur page, for the Compare page."""
+
+    name: str
+    blurred: np.ndarray
+    truth: np.ndarray | None
+    kernel: np.ndarray | None
+    kernel_spec: str | None
+    description: str
+    key_parts: tuple  # identifies the input and kernel in the result cache (see restore_job)
+
+
+CURRENT_INPUT = "studio_current_input"
+
+
+def set_current_input(current: CurrentInput) -> None:
+    st.session_state[CURRENT_INPUT] = current
+
+
+def get_current_input() -> CurrentInput | None:
+    value = st.session_state.get(CURRENT_INPUT)
+    return value if isinstance(value, CurrentInput) else None
+
+
+def elapsed(start: float) -> float:
+    return time.perf_counter() - start
+
+
+# -- uploads -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Upload:
+    """An uploaded picture, decoded, with a content key for caches."""
+
+    name: str
+    key: str
+    loaded: Any  # deblur_core.io.LoadedImage
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return self.loaded.rgb
+
+    @property
+    def stem(self) -> str:
+        stem = Path(self.name).stem
+        return stem or "image"
+
+
+def decode_uploads(files: list, memo_key: str) -> tuple[list[Upload], list[str]]:
+    """Decode uploaded files in memory; returns the usable ones and one sentence per refused file.
+
+    Decoded pictures are kept in the session (keyed by upload) so a rerun does not decode again.
+    Nothing is written to disk.
+    """
+    from deblur_core.io import load_image
+    from studio.tasks import digest
+
+    memo: dict = st.session_state.setdefault(memo_key, {})
+    fresh: dict = {}
+    good: list[Upload] = []
+    problems: list[str] = []
+    for file in files or []:
+        file_id = getattr(file, "file_id", None) or file.name
+        if file_id in memo:
+            item = memo[file_id]
+        else:
+            data = file.getvalue()
+            try:
+                loaded = load_image(data, name=file.name)
+                item = Upload(file.name, digest(data), loaded)
+            except ImageLoadError as exc:
+                item = str(exc)
+            except ValueError as exc:
+                item = f"{file.name}: {exc}"
+        fresh[file_id] = item
+        if isinstance(item, Upload):
+            good.append(item)
+        else:
+            problems.append(item)
+    st.session_state[memo_key] = fresh
+    return good, problems
+
+
+def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts) -> Any:
+    """Restore ``image`` with ``choice`` through the server's queue, or fetch the cached result.
+
+    ``key_parts`` identify the input (its content keys and kernel), so the same picture, method
+    and settings are computed once on this server, whichever page or visitor asks.
+    """
+    from studio.tasks import digest, restore_picture
+
+    registry = get_registry()
+    load_model(choice)
+    key = digest("restore", *key_parts, choice.cache_id(), sorted((options or {}).items()))
+    return run_job(
+        key,
+        lambda on_progress, cancel: restore_picture(
+            image,
+            choice,
+            kernel=kernel,
+            truth=truth,
+            registry=registry,
+            options=options,
+            on_progress=on_progress,
+            cancel=cancel,
+        ),
+        f"Deblurring with {choice.label}",
+    )

@@ -1,0 +1,159 @@
+"""The computations behind the pages, as plain functions that the work queue runs.
+
+Each takes arrays and settings and returns arrays and numbers; each accepts ``on_progress`` and
+``cancel`` callables so it can run in a worker thread that never touches streamlit. This module
+never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from deblur_core import degrade, kernels, metrics
+from deblur_core.inference import restore
+from deblur_core.registry import Registry
+from studio.methods import MethodChoice
+
+KERNEL_KINDS = ("motion", "gaussian", "defocus", "shake")
+
+
+def digest(*parts: object) -> str:
+    """A short stable hash of bytes, arrays and text, for cache keys."""
+    h = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(str(part.shape).encode())
+            h.update(str(part.dtype).encode())
+            h.update(np.ascontiguousarray(part).tobytes())
+        elif isinstance(part, (bytes, bytearray, memoryview)):
+            h.update(bytes(part))
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    """A blur kernel as chosen with the sliders."""
+
+    kind: str = "motion"
+    length: float = 15.0
+    angle: float = 0.0
+    sigma: float = 2.0
+    radius: float = 4.0
+    size: int = 21
+    seed: int = 3
+
+    def spec(self) -> str:
+        """The kernel in the command line's text form (``motion:length=15,angle=30``)."""
+        if self.kind == "motion":
+            return f"motion:length={self.length:g},angle={self.angle:g}"
+        if self.kind == "gaussian":
+            return f"gaussian:sigma={self.sigma:g}"
+        if self.kind == "defocus":
+            return f"defocus:radius={self.radius:g}"
+        if self.kind == "shake":
+            return f"shake:size={int(self.size)},seed={int(self.seed)}"
+        raise ValueError(f"Unknown blur type '{self.kind}'; choose one of {', '.join(KERNEL_KINDS)}.")
+
+    def describe(self) -> str:
+        """The blur in words, with units."""
+        if self.kind == "motion":
+            return f"motion blur, {self.length:g} px at {self.angle:g}°"
+        if self.kind == "gaussian":
+            return f"Gaussian blur, sigma {self.sigma:g} px"
+        if self.kind == "defocus":
+            return f"defocus blur, radius {self.radius:g} px"
+        return f"camera shake, {int(self.size)} px, pattern {int(self.seed)}"
+
+    def kernel(self) -> np.ndarray:
+        return kernels.parse_kernel_spec(self.spec())
+
+
+def blur_picture(sharp: np.ndarray, kernel: np.ndarray, noise_sigma: float, seed: int = 0) -> np.ndarray:
+    """Blur on purpose: convolve, add Gaussian noise (``noise_sigma`` in [0, 1] units), round to 8 bits.
+
+    Rounding makes the result what a saved PNG would hold, as the command line's ``blur`` writes it.
+    """
+    rng = np.random.default_rng(seed)
+    return degrade.degrade(sharp, kernel=kernel, noise=noise_sigma, rng=rng, round8=True)
+
+
+@dataclass
+class Restored:
+    """A restored picture with its timing and quality numbers (None where not defined)."""
+
+    output: np.ndarray
+    seconds: float
+    psnr_in: float | None = None
+    ssim_in: float | None = None
+    psnr_out: float | None = None
+    ssim_out: float | None = None
+    sharp_in: float | None = None
+    sharp_out: float | None = None
+    note: str = ""
+
+
+def restore_picture(
+    image: np.ndarray,
+    choice: MethodChoice,
+    *,
+    kernel: np.ndarray | None,
+    truth: np.ndarray | None,
+    registry: Registry,
+    options: dict | None = None,
+    on_progress=None,
+    cancel=None,
+) -> Restored:
+    """Run ``choice`` on ``image`` and measure it: PSNR and SSIM against ``truth`` if given, sharpness otherwise.
+
+    Raises
+    ------
+    ValueError
+        The method cannot take this input (no kernel for a classical method, a model problem...).
+    """
+    if choice.needs_kernel and kernel is None:
+        raise ValueError(f"{choice.label} needs the blur kernel; choose the blur below.")
+    start = time.perf_counter()
+    output = restore(
+        image,
+        choice.method,
+        kernel=kernel if choice.needs_kernel else None,
+        registry=registry,
+        upscale=choice.upscale,
+        on_progress=on_progress,
+        cancel=cancel,
+        **(options or {}),
+    )
+    seconds = time.perf_counter() - start
+    result = Restored(output=output, seconds=seconds)
+    if truth is not None:
+        result.psnr_in, result.ssim_in = _quality(truth, image)
+        if output.shape == truth.shape:
+            result.psnr_out, result.ssim_out = _quality(truth, output)
+        else:
+            result.note = (
+                f"The result is {output.shape[1]} × {output.shape[0]} px and the ground truth "
+                f"{truth.shape[1]} × {truth.shape[0]} px, so PSNR and SSIM of the result are not defined; "
+                "its sharpness is shown instead."
+            )
+    if truth is None or result.psnr_out is None:
+        result.sharp_in = metrics.sharpness(image)
+        result.sharp_out = metrics.sharpness(output)
+    return result
+
+
+def _quality(reference: np.ndarray, test: np.ndarray) -> tuple[float, float]:
+    return metrics.psnr(reference, test), metrics.ssim(reference, test)
+
+
+def preview_restore(
+    image: np.ndarray, choice: MethodChoice, kernel: np.ndarray, registry: Registry, options: dict | None = None
+) -> np.ndarray:
+    """The method on a small crop, for the live preview while the kernel is being shaped."""
+    return restore(image, choice.method, kernel=kernel, registry=registry, **(options or {}))

@@ -1,0 +1,198 @@
+"""Building blocks the pages share: the kernel sliders, the method picker and the result view."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from deblur_core import kernels
+from deblur_core.metrics import format_psnr, format_ssim
+from studio import images
+from studio.methods import MethodChoice, MethodMenu
+from studio.slider import before_after_html, slider_height
+from studio.tasks import KERNEL_KINDS, KernelSettings, Restored
+
+KIND_LABELS = {
+    "motion": "Motion (camera moved in a line)",
+    "gaussian": "Gaussian (soft focus)",
+    "defocus": "Defocus (out-of-focus disc)",
+    "shake": "Camera shake (hand-held)",
+}
+
+
+def kernel_controls(prefix: str, defaults: KernelSettings | None = None) -> KernelSettings:
+    """Sliders that shape a blur kernel; returns the settings. Keys start with ``prefix``."""
+    d = defaults or KernelSettings()
+    kind = st.selectbox(
+        "Blur type",
+        KERNEL_KINDS,
+        index=KERNEL_KINDS.index(d.kind),
+        format_func=KIND_LABELS.get,
+        key=f"{prefix}_kind",
+    )
+    settings = {"kind": kind}
+    if kind == "motion":
+        settings["length"] = st.slider(
+            "Length (px)", 3, 61, int(d.length), key=f"{prefix}_length", help="How far the camera moved."
+        )
+        settings["angle"] = st.slider(
+            "Angle (°)", 0, 179, int(d.angle), key=f"{prefix}_angle", help="0° is horizontal, 90° vertical."
+        )
+    elif kind == "gaussian":
+        settings["sigma"] = st.slider("Sigma (px)", 0.5, 8.0, float(d.sigma), 0.1, key=f"{prefix}_sigma")
+    elif kind == "defocus":
+        settings["radius"] = st.slider("Radius (px)", 1.0, 20.0, float(d.radius), 0.5, key=f"{prefix}_radius")
+    else:
+        settings["size"] = st.slider("Size (px)", 7, 51, int(d.size), 2, key=f"{prefix}_size")
+        settings["seed"] = st.number_input(
+            "Shake pattern", 0, 9999, int(d.seed), key=f"{prefix}_seed", help="Each number draws another trajectory."
+        )
+    return KernelSettings(**settings)
+
+
+def show_kernel(kernel: np.ndarray, caption: str) -> None:
+    """The kernel enlarged with nearest-neighbour, so each of its pixels is a visible square."""
+    h, w = kernel.shape
+    st.image(images.kernel_picture(kernel), caption=f"{caption} ({w} × {h} px, enlarged)", width=168)
+
+
+def method_picker(prefix: str, menu: MethodMenu, default: MethodChoice | None = None) -> tuple[MethodChoice, dict]:
+    """A selectbox of the methods with the chosen one's description; returns the choice and its options."""
+    labels = [c.label for c in menu.choices]
+    start = default or menu.default
+    index = labels.index(start.label) if start.label in labels else 0
+    label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method")
+    choice = menu.by_label(label)
+    st.caption(choice.description)
+    options: dict = {}
+    if choice.method == "richardson-lucy":
+        options["iterations"] = st.slider("Iterations", 5, 100, 30, 5, key=f"{prefix}_iterations")
+    return choice, options
+
+
+def metric_row(result: Restored, has_truth: bool) -> None:
+    """PSNR and SSIM (or sharpness without ground truth) before and after, with the gain, and the runtime."""
+    cols = st.columns(3)
+    if has_truth and result.psnr_out is not None:
+        gain_db = result.psnr_out - result.psnr_in
+        gain_ssim = result.ssim_out - result.ssim_in
+        cols[0].metric(
+            "PSNR",
+            format_psnr(result.psnr_out),
+            delta=f"{gain_db:+.2f} dB",
+            help=f"Blurred input: {format_psnr(result.psnr_in)}. Higher is closer to the sharp original.",
+        )
+        cols[1].metric(
+            "SSIM",
+            format_ssim(result.ssim_out),
+            delta=f"{gain_ssim:+.3f}",
+            help=f"Blurred input: {format_ssim(result.ssim_in)}. 1 means identical structure.",
+        )
+    else:
+        if has_truth and result.psnr_in is not None:
+            cols[0].metric("PSNR", format_psnr(result.psnr_in), help="Of the blurred input.")
+        gain = result.sharp_out - result.sharp_in
+        cols[1].metric(
+            "Sharpness",
+            f"{result.sharp_out:.3f}",
+            delta=f"{gain:+.3f}",
+            help=f"Before: {result.sharp_in:.3f}. A no-reference score from 0 (flat) to 1 (crisp); "
+            "noise and halos raise it too, so look at the picture as well.",
+        )
+    cols[2].metric("Runtime", f"{result.seconds:.2f} s", help="Time the method took on the full picture.")
+    if has_truth and result.psnr_in is not None:
+        st.caption(
+            f"Blurred input: PSNR {format_psnr(result.psnr_in)}, SSIM {format_ssim(result.ssim_in)}. "
+            "The delta is the gain of the result over the blurred input."
+        )
+    if result.note:
+        st.caption(result.note)
+
+
+def _upsized(picture: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A picture brought to ``shape`` (height, width) by nearest-neighbour, for side-by-side views only."""
+    if picture.shape[:2] == tuple(shape):
+        return picture
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(picture).resize((shape[1], shape[0]), Image.Resampling.NEAREST))
+
+
+def result_view(
+    prefix: str,
+    blurred: np.ndarray,
+    result: Restored,
+    truth: np.ndarray | None,
+    choice: MethodChoice,
+    blurred_label: str = "Blurred",
+) -> None:
+    """Pictures side by side, the before/after slider, the zoom, the difference map and the metrics."""
+    output = result.output
+    metric_row(result, truth is not None)
+
+    prev_in = images.preview(blurred)
+    prev_out = images.preview(output)
+    cols = st.columns(3 if truth is not None else 2)
+    cols[0].image(prev_in.pixels, caption=blurred_label, width="stretch")
+    cols[1].image(prev_out.pixels, caption=f"Deblurred: {choice.label}", width="stretch")
+    if truth is not None:
+        cols[2].image(images.preview(truth).pixels, caption="Ground truth (sharp original)", width="stretch")
+    notes = {n for n in (prev_in.note(), prev_out.note()) if n}
+    for note in sorted(notes):
+        st.caption(note)
+
+    st.markdown("**Before / after**: drag the handle (or focus it and use the arrow keys).")
+    slide_out = images.preview(output, images.SLIDER_MAX_SIDE).pixels
+    slide_in = _upsized(images.preview(blurred, images.SLIDER_MAX_SIDE).pixels, slide_out.shape[:2])
+    st.iframe(
+        before_after_html(slide_in, slide_out, blurred_label, "Deblurred"),
+        height=slider_height(slide_out.shape),
+    )
+    if slide_out.shape[:2] != output.shape[:2]:
+        st.caption(
+            f"Slider pictures scaled to {slide_out.shape[1]} × {slide_out.shape[0]} px; "
+            "use the zoom below for full-resolution detail."
+        )
+    zoom_view(prefix, blurred, output, truth)
+    if truth is not None and truth.shape == output.shape:
+        diff = images.difference_map(images.preview(output).pixels / 255.0, images.preview(truth).pixels / 255.0)
+        with st.expander("Difference map |result − ground truth|", expanded=False):
+            st.image(diff, width="stretch", caption="Where the result still differs from the sharp original.")
+            st.image(images.colour_bar(), width=256)
+            st.caption(
+                "Colour scale (viridis, readable with colour-blindness): dark purple = no difference, yellow = 0.25 or more (a quarter of the full brightness range)."
+            )
+
+
+@st.fragment
+def zoom_view(prefix: str, blurred: np.ndarray, output: np.ndarray, truth: np.ndarray | None) -> None:
+    """The same region from each picture, enlarged with nearest-neighbour; moving it reruns only this part."""
+    st.markdown("**Zoom**: the same region of each picture at full resolution.")
+    c1, c2, c3 = st.columns(3)
+    cx = c1.slider("Across (%)", 0, 100, 50, key=f"{prefix}_zoom_x") / 100
+    cy = c2.slider("Down (%)", 0, 100, 50, key=f"{prefix}_zoom_y") / 100
+    zoom = c3.select_slider(
+        "Zoom", options=[1, 2, 3, 4, 6, 8], value=3, format_func=lambda z: f"{z}×", key=f"{prefix}_zoom"
+    )
+    scale = max(1, round(output.shape[1] / blurred.shape[1]))
+    pictures = [("Blurred", blurred, zoom * scale), ("Deblurred", output, zoom)]
+    if truth is not None:
+        pictures.append(("Ground truth", truth, zoom * max(1, round(output.shape[1] / truth.shape[1]))))
+    view = 240 * scale
+    cols = st.columns(len(pictures))
+    for col, (caption, picture, z) in zip(cols, pictures, strict=True):
+        col.image(images.zoom_crop(picture, cx, cy, z, view=view), caption=f"{caption}, {z}×", width="stretch")
+
+
+def kernel_check(kernel: np.ndarray) -> str:
+    """The kernel's size and spread in words."""
+    h, w = kernel.shape
+    ys, xs = np.nonzero(kernel > kernel.max() * 0.05)
+    spread = math.hypot(np.ptp(xs) if xs.size else 0, np.ptp(ys) if ys.size else 0)
+    return f"{w} × {h} px, spreads light over about {spread:.0f} px"
+
+
+def ensure_kernel(spec: str) -> np.ndarray:
+    return kernels.parse_kernel_spec(spec)
