@@ -55,6 +55,7 @@ __all__ = [
     "VideoLoadError",
     "VideoResult",
     "average_frames",
+    "averaging_kernel_spec",
     "blur_video",
     "deblur_video",
     "encode_video",
@@ -123,6 +124,9 @@ class Video:
         Whether the source file had a sound track (which the output does not keep).
     trimmed_from : int or None
         The number of frames in the source when only its first ``len(video)`` frames were kept.
+    motion : (float, float) or None
+        For a synthetic clip whose camera moves in a straight line: (pixels per frame, direction in
+        degrees counter-clockwise from the x axis), so the blur of averaged frames is known.
     """
 
     pixels: np.ndarray
@@ -130,6 +134,7 @@ class Video:
     name: str = "video"
     has_audio: bool = False
     trimmed_from: int | None = None
+    motion: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         p = self.pixels
@@ -886,7 +891,9 @@ class Degradation:
 # -- sample clip ----------------------------------------------------------------------------------
 
 
-def sample_clip(frames: int = 48, size: tuple[int, int] = (360, 640), seed: int = 0, image: str = "coffee") -> Video:
+def sample_clip(
+    frames: int = 48, size: tuple[int, int] = (360, 640), seed: int = 0, image: str = "coffee", zoom: float = 0.1
+) -> Video:
     """A sharp demo clip made without any data file: a slow pan and zoom over a scikit-image photo.
 
     The virtual camera moves along a straight line at 1.5 to 2.5 pixels per frame while zooming in
@@ -902,6 +909,9 @@ def sample_clip(frames: int = 48, size: tuple[int, int] = (360, 640), seed: int 
         Chooses the direction, speed and zoom; the same seed gives the same clip.
     image : {"coffee", "astronaut", "chelsea"}
         The photo from :mod:`skimage.data`.
+    zoom : float
+        Zoom in or out over the whole clip, 0 to 0.2 (0.1 = 10 %); 0 gives a pure pan, whose averaged
+        frames are blurred exactly by :func:`averaging_kernel_spec`.
 
     Returns
     -------
@@ -916,6 +926,8 @@ def sample_clip(frames: int = 48, size: tuple[int, int] = (360, 640), seed: int 
     h, w = int(size[0]), int(size[1])
     if min(h, w) < 16:
         raise ValueError("The sample clip's frames must be at least 16 x 16 pixels.")
+    if not 0 <= zoom <= 0.2:
+        raise ValueError("The sample clip's zoom must be between 0 and 0.2 (20 %).")
     loaders = {"coffee": data.coffee, "astronaut": data.astronaut, "chelsea": data.chelsea}
     if image not in loaders:
         raise ValueError(f"The sample image is one of {', '.join(loaders)}; got '{image}'.")
@@ -928,7 +940,7 @@ def sample_clip(frames: int = 48, size: tuple[int, int] = (360, 640), seed: int 
         sh, sw = source.shape[:2]
         scale = min(0.9 * sw / w, 0.9 * sh / h)
     zoom_in = rng.random() < 0.5
-    z = np.linspace(1.0, 1.1, frames) if zoom_in else np.linspace(1.1, 1.0, frames)
+    z = np.linspace(1.0, 1.0 + zoom, frames) if zoom_in else np.linspace(1.0 + zoom, 1.0, frames)
     angle = rng.uniform(0, 2 * np.pi)
     speed = rng.uniform(1.5, 2.5) * scale  # in source pixels per frame
     t = np.arange(frames) - (frames - 1) / 2
@@ -946,7 +958,23 @@ def sample_clip(frames: int = 48, size: tuple[int, int] = (360, 640), seed: int 
             source, m, (w, h), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT
         )
         out[i] = to_uint8(np.clip(view, 0.0, 1.0))
-    return Video(out, 24.0, "sample clip")
+    # In output pixels (at the mean zoom), y pointing up as kernels.motion_kernel measures angles.
+    per_frame = float(speed / scale * z.mean())
+    direction = float(-np.degrees(angle) % 180.0)
+    return Video(out, 24.0, "sample clip", motion=(per_frame, direction))
+
+
+def averaging_kernel_spec(video: Video, window: int) -> str | None:
+    """The motion kernel that averaging ``window`` frames of a clip with known camera motion amounts to.
+
+    ``window`` positions ``v`` pixels apart span ``(window - 1) * v`` pixels, which is
+    ``motion_kernel(length=(window - 1) * v + 1)``. None when the clip's motion is unknown.
+    """
+    if video.motion is None:
+        return None
+    per_frame, direction = video.motion
+    length = max(1.0, (window - 1) * per_frame + 1)
+    return f"motion:length={length:.1f},angle={direction:.0f}"
 
 
 # -- restoration ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ BLURS = {
 JOB_KEY = "video_job"
 DECODED_KEY = "video_decoded"
 FRAME_PREVIEW_SIDE = 720
+NSR_CHOICES = ["auto", 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
 
 
 @dataclass
@@ -72,7 +73,9 @@ def sample_settings() -> tuple[int, tuple[int, int]]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def shared_sample(frames: int, height: int, width: int) -> vid.Video:
-    clip = vid.sample_clip(frames, (height, width))
+    # A pure pan: averaged frames are then blurred by one known motion kernel, so the classical
+    # methods can be given the true blur.
+    clip = vid.sample_clip(frames, (height, width), zoom=0.0)
     clip.pixels.setflags(write=False)  # shared by every visitor: nobody may change it in place
     return clip
 
@@ -385,7 +388,17 @@ if clip is not None:
         st.caption(choice.description)
         options: dict = {}
         if choice.method == "richardson-lucy":
-            options["iterations"] = st.slider("Iterations", 5, 100, 20, 5, key="video_iterations")
+            options["iterations"] = st.slider("Iterations", 5, 100, 30, 5, key="video_iterations")
+        elif choice.method == "wiener":
+            nsr = st.select_slider(
+                "Noise-to-signal ratio",
+                options=NSR_CHOICES,
+                value="auto",
+                key="video_nsr",
+                help="Larger values give a smoother result with fewer ripples; 'auto' estimates it from each frame.",
+            )
+            if nsr != "auto":
+                options["nsr"] = nsr
         kernel = None
         kernel_spec = None
         if choice.needs_kernel:
@@ -393,7 +406,18 @@ if clip is not None:
                 st.caption("It uses the blur kernel chosen on the left (the known blur).")
             else:
                 st.markdown("**The blur in the video** (classical methods need it)")
-                known = widgets.kernel_controls("video_known", KernelSettings(kind="motion", length=9, angle=0))
+                preset = KernelSettings(kind="motion", length=9, angle=0)
+                known_key = "video_known"
+                spec = vid.averaging_kernel_spec(clip, degradation.window) if degradation is not None else None
+                if spec is not None:
+                    length, angle = (float(v.split("=")[1]) for v in spec.split(":")[1].split(","))
+                    preset = KernelSettings(kind="motion", length=max(3, round(length)), angle=round(angle) % 180)
+                    known_key = f"video_known_w{degradation.window}"  # new defaults when the window changes
+                    st.caption(
+                        f"Preset to the sample clip's own motion: {degradation.window} frames of a pan at "
+                        f"{clip.motion[0]:.1f} px per frame make a motion blur of about {length:.0f} px at {angle:.0f}°."
+                    )
+                known = widgets.kernel_controls(known_key, preset)
                 with services.friendly_errors("building the kernel"):
                     kernel, kernel_spec = known.kernel(), known.spec()
         else:

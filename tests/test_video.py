@@ -302,6 +302,24 @@ def test_frame_averaging_blurs_a_moving_clip(clip):
     assert metrics.sharpness(blurred.frame(2)) < metrics.sharpness(truth.frame(2))
 
 
+def test_averaging_a_pure_pan_is_its_motion_kernel():
+    pan = V.sample_clip(12, (64, 96), seed=2, zoom=0.0)
+    blurred, truth = V.average_frames(pan, window=7)
+    spec = V.averaging_kernel_spec(pan, 7)
+    assert spec.startswith("motion:length=")
+    kernel = parse_kernel_spec(spec)
+    middle = len(blurred) // 2
+    model = blur(truth.frame(middle), kernel)
+    # The averaged frame is the sharp frame blurred by the kernel (borders aside) ...
+    inner = (slice(12, -12), slice(12, -12))
+    assert metrics.psnr(model[inner], blurred.frame(middle)[inner]) > 35
+    # ... and not by the kernel at the mirrored angle.
+    length, angle = (float(p.split("=")[1]) for p in spec.split(":")[1].split(","))
+    mirrored = blur(truth.frame(middle), motion_kernel(length, 180 - angle))
+    assert metrics.psnr(mirrored[inner], blurred.frame(middle)[inner]) < 33
+    assert V.averaging_kernel_spec(V.Video(pan.pixels, 24), 7) is None  # an ordinary clip: unknown
+
+
 def test_kernel_blur_per_frame_is_seeded(clip):
     kernel = parse_kernel_spec("gaussian:sigma=1.5")
     plain = V.blur_video(clip, kernel)

@@ -45,6 +45,9 @@ def test_sample_clip_blurred_restored_and_measured(small_sample):
     assert at.selectbox(key="video_method").value.startswith("Wiener")
     assert at.radio(key="video_blur_sample").value == "average"
     at.slider(key="video_window").set_value(3).run()
+    # The known blur is preset to the sample's own motion.
+    assert any("Preset to the sample clip's own motion" in c.value for c in at.caption)
+    assert at.selectbox(key="video_known_w3_kind").value == "motion"
     _run_to_the_end(at)
 
     table = at.dataframe[0].value
