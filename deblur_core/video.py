@@ -896,8 +896,10 @@ def sample_clip(
 ) -> Video:
     """A sharp demo clip made without any data file: a slow pan and zoom over a scikit-image photo.
 
-    The virtual camera moves along a straight line at 1.5 to 2.5 pixels per frame while zooming in
-    or out by about 10 %, so averaging seven frames gives 10 to 20 pixels of natural motion blur.
+    The virtual camera moves along a straight line at 1.5 to 2.5 pixels per frame (slower only when a
+    long clip would leave the photo) while zooming in or out by ``zoom``, so averaging seven frames
+    gives 10 to 16 pixels of natural motion blur. The photo is enlarged at most 2x, unless the frames
+    are more than twice its size.
 
     Parameters
     ----------
@@ -934,25 +936,32 @@ def sample_clip(
     source = loaders[image]()[..., :3].astype(np.float32) / 255.0
     sh, sw = source.shape[:2]
     rng = np.random.default_rng(seed)
-    scale = min(0.9 * sw / w, 0.9 * sh / h)  # source pixels per output pixel with the zoom at 1
-    if scale > 1.0:  # the output is smaller than the photo: shrink it once (area averaging, no aliasing)
-        source = cv2.resize(source, (round(sw / scale), round(sh / scale)), interpolation=cv2.INTER_AREA)
-        sh, sw = source.shape[:2]
-        scale = min(0.9 * sw / w, 0.9 * sh / h)
     zoom_in = rng.random() < 0.5
     z = np.linspace(1.0, 1.0 + zoom, frames) if zoom_in else np.linspace(1.0 + zoom, 1.0, frames)
     angle = rng.uniform(0, 2 * np.pi)
-    speed = rng.uniform(1.5, 2.5) * scale  # in source pixels per frame
+    direction = np.array([np.sin(angle), np.cos(angle)])  # (y down, x)
+    speed_out = rng.uniform(1.5, 2.5)  # output pixels per frame
+    # The photo must hold the window, the whole path and a 5 % margin on each side (in output pixels).
+    half_path = speed_out * (frames - 1) / 2 * np.abs(direction)
+    need = np.array([h, w]) * 1.1 + 2 * half_path
+    # Source pixels per output pixel: what fits the path, but at least 0.5 (no more than 2x enlargement)
+    # and at most 90 % of what fits the window alone, so that there is always some room to move.
+    still = 0.9 * min(sh / (1.1 * h), sw / (1.1 * w))
+    scale = min(max(min(sh / need[0], sw / need[1]), min(0.5, still)), still)
+    if scale > 1.0:  # the output is smaller than the photo: shrink it once (area averaging, no aliasing)
+        source = cv2.resize(source, (round(sw / scale), round(sh / scale)), interpolation=cv2.INTER_AREA)
+        sh, sw = source.shape[:2]
+        scale = min(sh / need[0], sw / need[1], 0.9 * sh / (1.1 * h), 0.9 * sw / (1.1 * w))
+    speed = speed_out * scale  # in source pixels per frame
     t = np.arange(frames) - (frames - 1) / 2
-    # The window at zoom 1 leaves 5 % of the photo free on each side; the path must stay inside.
-    room = np.array([(sh - h * scale) / 2, (sw - w * scale) / 2]) * 0.95
-    reach = speed * (frames - 1) / 2 * np.abs([np.sin(angle), np.cos(angle)])
-    speed *= min(1.0, *(room / np.maximum(reach, 1e-9)))
+    room = np.array([sh - 1.1 * h * scale, sw - 1.1 * w * scale]) / 2
+    reach = speed * (frames - 1) / 2 * np.abs(direction)
+    speed *= min(1.0, *(room / np.maximum(reach, 1e-9)))  # a long clip on a small photo moves slower
     centre = np.array([(sh - 1) / 2, (sw - 1) / 2])
     out = np.empty((frames, h, w, 3), np.uint8)
     for i in range(frames):
         s = scale / z[i]
-        cy, cx = centre + t[i] * speed * np.array([np.sin(angle), np.cos(angle)])
+        cy, cx = centre + t[i] * speed * direction
         m = np.array([[s, 0, cx - s * (w - 1) / 2], [0, s, cy - s * (h - 1) / 2]], np.float32)
         view = cv2.warpAffine(
             source, m, (w, h), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT

@@ -312,11 +312,12 @@ def test_averaging_a_pure_pan_is_its_motion_kernel():
     model = blur(truth.frame(middle), kernel)
     # The averaged frame is the sharp frame blurred by the kernel (borders aside) ...
     inner = (slice(12, -12), slice(12, -12))
-    assert metrics.psnr(model[inner], blurred.frame(middle)[inner]) > 35
+    explained = metrics.psnr(model[inner], blurred.frame(middle)[inner])
+    assert explained > 30 and explained > metrics.psnr(truth.frame(middle)[inner], blurred.frame(middle)[inner]) + 10
     # ... and not by the kernel at the mirrored angle.
     length, angle = (float(p.split("=")[1]) for p in spec.split(":")[1].split(","))
     mirrored = blur(truth.frame(middle), motion_kernel(length, 180 - angle))
-    assert metrics.psnr(mirrored[inner], blurred.frame(middle)[inner]) < 33
+    assert metrics.psnr(mirrored[inner], blurred.frame(middle)[inner]) < explained - 5
     assert V.averaging_kernel_spec(V.Video(pan.pixels, 24), 7) is None  # an ordinary clip: unknown
 
 

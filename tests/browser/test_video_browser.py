@@ -103,6 +103,19 @@ def browser():
         b.close()
 
 
+def _whole_page(page, path: Path, width: int) -> None:
+    """Screenshot everything: Streamlit scrolls inside its own container, so grow the window to fit it."""
+    page.set_viewport_size({"width": width, "height": 900})
+    page.wait_for_timeout(800)
+    height = page.evaluate(
+        "() => { const main = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
+        " return main ? main.getBoundingClientRect().top + main.scrollHeight : document.body.scrollHeight; }"
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 8000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path))
+
+
 def _shots_dir(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("DEBLUR_STUDIO_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
@@ -140,8 +153,7 @@ def test_restored_video_loads_has_its_length_and_plays(app_url, browser, tmp_pat
     assert page.get_by_text("Quality against the sharp frames").count() == 1
 
     shots = _shots_dir(tmp_path)
-    page.screenshot(path=str(shots / "video-desktop.png"), full_page=True)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_timeout(1000)
-    page.screenshot(path=str(shots / "video-phone.png"), full_page=True)
+    _whole_page(page, shots / "video-desktop.png", 1280)
+    _whole_page(page, shots / "video-phone.png", 390)
+    assert page.locator("video").count() == 2  # still there on a phone-sized screen
     page.close()
