@@ -1,0 +1,309 @@
+"""Deblur, Compare, Benchmark and About under Streamlit's AppTest, with a tiny model standing in for the shipped ones."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from deblur_core import degrade, kernels
+from deblur_core.io import encode_image
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+pytestmark = pytest.mark.app
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """A shipped-models folder holding one tiny recommended U-Net (untrained: it must not matter here)."""
+    from deblur_core.architectures import build
+    from deblur_core.registry import save_model
+
+    folder = tmp_path_factory.mktemp("shipped")
+    card = {
+        "architecture": "unet",
+        "arch_args": {"base_filters": 4, "depth": 2},
+        "recommended": True,
+        "description": "A tiny test model. Untrained.",
+    }
+    save_model(build("unet", base_filters=4, depth=2), folder / "tiny-unet.keras", card)
+    return folder
+
+
+@pytest.fixture
+def app_env(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBLUR_STUDIO_SHIPPED_MODELS", str(tiny_models))
+    monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(tmp_path / "user"))
+    monkeypatch.setenv("DEBLUR_STUDIO_SHARED_DATA", str(tmp_path / "no-shared-data"))
+    return tiny_models
+
+
+def _sharp(height=96, width=128) -> np.ndarray:
+    from skimage import data
+
+    return (data.astronaut()[100 : 100 + height, 180 : 180 + width] / 255.0).astype(np.float32)
+
+
+def _blurry_png(sigma=2.0, **size) -> tuple[bytes, np.ndarray]:
+    sharp = _sharp(**size)
+    blurred = degrade.blur(sharp, kernels.gaussian_kernel(sigma))
+    return encode_image(blurred), sharp
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def _image_captions(at: AppTest) -> str:
+    return "\n".join(caption for img in at.get("image") for caption in img.captions)
+
+
+def _start() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+
+
+def test_first_visit_shows_the_worked_example(app_env):
+    at = _ok(_start())
+    assert at.title[0].value == "Deblur"
+    metrics = _metrics(at)
+    assert metrics["PSNR"][0].endswith(" dB") and metrics["PSNR"][1].endswith(" dB")
+    assert 0 < float(metrics["SSIM"][0]) <= 1
+    assert metrics["Runtime"][0].endswith(" s")
+    assert len(at.get("image")) >= 6  # blurred, deblurred, truth and three zoomed crops
+    assert any("python -m deblur_core deblur" in c.value for c in at.code)
+    assert any("tiny-unet" in m.value for m in at.sidebar.markdown)
+
+
+def test_an_upload_is_deblurred_and_measured_by_sharpness(app_env):
+    png, _ = _blurry_png()
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at = _ok(at.run())
+    metrics = _metrics(at)
+    assert "Sharpness" in metrics and "Runtime" in metrics
+    assert "PSNR" not in metrics  # no ground truth, no PSNR
+    downloads = [d.label for d in at.download_button]
+    assert "Download photo_deblurred.png" in downloads
+    assert any("deblur photo.png --out out/ --method default" in c.value for c in at.code)
+
+
+def test_a_ground_truth_upload_adds_psnr_and_ssim_and_a_wrong_size_is_explained(app_env):
+    png, sharp = _blurry_png()
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at = _ok(at.run())
+    truth_key = next(u.key for u in at.file_uploader if u.key and u.key.startswith("deblur_truth_"))
+    at.file_uploader(key=truth_key).set_value(("sharp.png", encode_image(sharp[:64]), "image/png"))
+    at.run()
+    assert not at.exception
+    assert any("must have exactly the same size" in e.value for e in at.error)
+    at.file_uploader(key=truth_key).set_value(("sharp.png", encode_image(sharp), "image/png"))
+    at = _ok(at.run())
+    metrics = _metrics(at)
+    assert metrics["PSNR"][0].endswith(" dB") and metrics["SSIM"][1].startswith(("+", "-"))
+
+
+def test_a_bad_upload_gives_one_sentence_and_the_page_keeps_working(app_env):
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("notes.png", b"this is plain text, not a picture", "image/png"))
+    at.run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("notes.png: ")
+    assert "Traceback" not in errors[0]
+    assert "PSNR" in _metrics(at)  # the worked example is still there
+    png, _ = _blurry_png()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at = _ok(at.run())
+    assert "Sharpness" in _metrics(at)
+
+
+def test_several_uploads_download_as_one_zip(app_env):
+    a, _ = _blurry_png()
+    b, _ = _blurry_png(sigma=1.5, height=80, width=80)
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value([("a.png", a, "image/png"), ("b.jpg", b, "image/png")])
+    at = _ok(at.run())
+    labels = [d.label for d in at.download_button]
+    assert "Download all 2 as a zip" in labels and "Download a_deblurred.png" in labels
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_a_classical_method_shows_the_live_preview_and_deblurs_on_request(app_env):
+    png, _ = _blurry_png()
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at.run()
+    at.selectbox(key="deblur_method").set_value("Wiener deconvolution")
+    at = _ok(at.run())
+    assert "Live preview" in _image_captions(at)
+    assert "Sharpness" not in _metrics(at)  # nothing runs on the full photo before the button
+    at.button(key="deblur_run").click()
+    at = _ok(at.run())
+    assert "Sharpness" in _metrics(at)
+    assert any("--method wiener --kernel gaussian:sigma=2" in c.value for c in at.code)
+
+
+def test_blur_it_for_me_with_wiener_raises_psnr(app_env):
+    at = _start()
+    at.radio(key="deblur_mode").set_value("Blur it for me")
+    at = _ok(at.run())
+    at.selectbox(key="deblur_blur_method").set_value("Wiener deconvolution")
+    at.button(key="deblur_blur_run").click()
+    at = _ok(at.run())
+    value, delta = _metrics(at)["PSNR"]
+    assert value.endswith(" dB")
+    assert float(delta.split()[0]) > 1.0  # the true kernel lets Wiener undo most of the motion blur
+    assert "Download chelsea_deblurred.png" in [d.label for d in at.download_button]
+
+
+def test_blur_it_for_me_with_a_kernel_file(app_env):
+    at = _start()
+    at.radio(key="deblur_mode").set_value("Blur it for me")
+    at.run()
+    at.selectbox(key="deblur_blur_kind").set_value("file")
+    at.run()
+    buffer = io.BytesIO()
+    np.save(buffer, kernels.defocus_kernel(3.0))
+    at.file_uploader(key="deblur_blur_kernel_file").set_value(
+        ("disc.npy", buffer.getvalue(), "application/octet-stream")
+    )
+    at = _ok(at.run())
+    at.button(key="deblur_blur_run").click()
+    at = _ok(at.run())
+    assert "PSNR" in _metrics(at)
+    at.file_uploader(key="deblur_blur_kernel_file").set_value(
+        ("bad.npy", b"\x93NUMPYgarbage", "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception
+    assert any("bad.npy" in e.value for e in at.error)
+
+
+def test_without_a_model_the_default_is_wiener_with_a_notice(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBLUR_STUDIO_SHIPPED_MODELS", str(tmp_path / "empty"))
+    monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(tmp_path / "user"))
+    at = _ok(_start())
+    assert any("No trained model is installed" in i.value for i in at.info)
+    assert "PSNR" in _metrics(at)
+    assert any("--method wiener" in c.value for c in at.code)
+
+
+def test_compare_runs_several_methods_on_the_example(app_env):
+    at = _start()
+    at.switch_page("pages/compare.py")
+    at = _ok(at.run())
+    assert at.multiselect(key="compare_methods").value == [
+        "tiny-unet (recommended)",
+        "Wiener deconvolution",
+        "Richardson-Lucy",
+    ]
+    at.button(key="compare_run").click()
+    at = _ok(at.run())
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["tiny-unet (recommended)", "Wiener deconvolution", "Richardson-Lucy"]
+    assert {"PSNR (dB)", "SSIM", "seconds"} <= set(table.columns)
+    wiener = table.set_index("method").loc["Wiener deconvolution"]
+    assert wiener["PSNR gain (dB)"] > 1.0
+    assert at.get("plotly_chart")
+    assert [d.label for d in at.download_button] == ["Download the table (CSV)"]
+    assert len(at.get("image")) >= 5  # input, three outputs, ground truth
+
+
+def test_compare_uses_the_photo_chosen_on_deblur(app_env):
+    png, _ = _blurry_png()
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at.run()
+    at.switch_page("pages/compare.py")
+    at = _ok(at.run())
+    assert "photo.png" in _image_captions(at)
+    at.multiselect(key="compare_methods").set_value(["tiny-unet (recommended)"])
+    at.button(key="compare_run").click()
+    at = _ok(at.run())
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["method", "seconds", "sharpness"]
+
+
+def _poll(at: AppTest, until, timeout: float = 90.0) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if until(at):
+            return at
+        time.sleep(0.3)
+    raise AssertionError("the benchmark did not finish in time")
+
+
+def test_benchmark_runs_in_the_background_and_draws_its_results(app_env):
+    at = _start()
+    at.switch_page("pages/benchmark.py")
+    at = _ok(at.run())
+    at.multiselect(key="benchmark_samples").set_value(["chelsea", "coffee"])
+    at.multiselect(key="benchmark_methods").set_value(["Wiener deconvolution", "tiny-unet (recommended)"])
+    at.button(key="benchmark_start").click()
+    at.run()
+    at = _ok(_poll(at, lambda a: len(a.dataframe) >= 2))
+    summary = at.dataframe[0].value.set_index("method")
+    assert list(summary.index) == ["blurred input (no restoration)", "Wiener deconvolution", "tiny-unet (recommended)"]
+    assert summary.loc["Wiener deconvolution", "PSNR (dB)"] > summary.loc["blurred input (no restoration)", "PSNR (dB)"]
+    assert len(at.dataframe[1].value) == 6  # two images x (blurred + two methods)
+    assert len(at.get("plotly_chart")) == 3
+    assert [d.label for d in at.download_button] == ["Download all results (CSV)"]
+    assert any("Finished 4 restorations" in s.value for s in at.success)
+
+
+def test_benchmark_refuses_a_bad_zip_with_a_sentence(app_env):
+    at = _start()
+    at.switch_page("pages/benchmark.py")
+    at.run()
+    at.radio(key="benchmark_source").set_value("My own sharp images (zip)")
+    at.run()
+    at.file_uploader(key="benchmark_zip").set_value(("set.zip", b"not a zip at all", "application/zip"))
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "set.zip: this is not a zip archive; pack your sharp images into a .zip file."
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        pic = io.BytesIO()
+        Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(pic, "PNG")
+        archive.writestr("one.png", pic.getvalue())
+        archive.writestr("../escape.png", pic.getvalue())
+    at.file_uploader(key="benchmark_zip").set_value(("set.zip", buffer.getvalue(), "application/zip"))
+    at = _ok(at.run())
+    assert any("1 image(s) ready" in s.value for s in at.success)
+    assert at.button(key="benchmark_start").disabled is False
+
+
+def test_about_explains_methods_metrics_models_and_privacy(app_env):
+    at = _start()
+    at.switch_page("pages/about.py")
+    at = _ok(at.run())
+    text = "\n".join(m.value for m in at.markdown)
+    for phrase in (
+        "Wiener deconvolution",
+        "Richardson-Lucy",
+        "Unsupervised Wiener",
+        "decibels (dB)",
+        "never written to disk",
+    ):
+        assert phrase in text
+    assert [e.label for e in at.expander] == ["tiny-unet (default)"]
+    assert any("A tiny test model" in m.value for m in at.markdown)

@@ -1,0 +1,337 @@
+"""The app-side helpers that need no browser: work queue, zip handling, previews, the slider, the method menu."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from deblur_core.io import encode_image
+from studio import archives, images
+from studio.methods import CLASSICAL_INFO, MethodChoice, cli_command, method_menu
+from studio.slider import before_after_html
+from studio.tasks import KernelSettings, blur_picture, digest
+from studio.work_queue import JobCancelled, WorkQueue
+
+# -- work queue ---------------------------------------------------------------------------------------
+
+
+def test_queue_runs_in_arrival_order_and_reports_places():
+    queue = WorkQueue(1)
+    gate = threading.Event()
+    order = []
+
+    def blocker(_p, _c):
+        gate.wait(10)
+        order.append("first")
+        return 1
+
+    first = queue.submit("a", blocker)
+    for _ in range(100):  # until the single worker has taken the first job
+        if queue.running:
+            break
+        time.sleep(0.01)
+    second = queue.submit("b", lambda _p, _c: order.append("second") or 2)
+    third = queue.submit("c", lambda _p, _c: order.append("third") or 3)
+    assert (queue.place(first), queue.place(second), queue.place(third)) == (0, 1, 2)
+    assert queue.waiting == 2
+    assert queue.estimate_wait(third) > queue.estimate_wait(second) > 0
+    gate.set()
+    assert [j.wait(10) for j in (first, second, third)] == [True, True, True]
+    assert [j.outcome() for j in (first, second, third)] == [1, 2, 3]
+    assert order == ["first", "second", "third"]
+
+
+def test_queue_computes_a_key_once_and_caches_it():
+    queue = WorkQueue(2)
+    calls = []
+    gate = threading.Event()
+
+    def work(_p, _c):
+        calls.append(1)
+        gate.wait(10)
+        return np.ones(4)
+
+    jobs = [queue.submit("same", work) for _ in range(5)]
+    gate.set()
+    results = [j.wait(10) and j.outcome() for j in jobs]
+    assert len(calls) == 1
+    assert all(r is results[0] for r in results)
+    hit, value = queue.cached("same")
+    assert hit and value is results[0]
+    assert queue.submit("same", work).done  # a cached result comes back finished at once
+    assert len(calls) == 1
+
+
+def test_queue_drops_least_recently_used_results_beyond_its_budget():
+    queue = WorkQueue(1, cache_bytes=3 * 800)
+    for key in "abc":
+        queue.run(key, lambda _p, _c: np.zeros(100))  # 800 bytes each
+    queue.cached("a")  # "a" is now the most recently used
+    queue.run("d", lambda _p, _c: np.zeros(100))
+    assert queue.cached("a")[0] and queue.cached("d")[0]
+    assert not queue.cached("b")[0]
+    assert queue.cached_bytes <= 3 * 800
+
+
+def test_queue_hands_errors_to_the_waiter_and_does_not_cache_them():
+    queue = WorkQueue(1)
+    with pytest.raises(ValueError, match="bad kernel"):
+        queue.run("x", lambda _p, _c: (_ for _ in ()).throw(ValueError("bad kernel")))
+    assert not queue.cached("x")[0]
+    assert queue.run("x", lambda _p, _c: 5) == 5
+
+
+def test_queue_cancel_stops_a_waiting_job_and_a_running_one():
+    queue = WorkQueue(1)
+    started = threading.Event()
+
+    def long_job(_p, cancel):
+        started.set()
+        while not cancel():
+            time.sleep(0.01)
+        raise JobCancelled("stopped")
+
+    running = queue.submit("run", long_job)
+    waiting = queue.submit("wait", lambda _p, _c: 1)
+    assert started.wait(10)
+    waiting.cancel()
+    running.cancel()
+    assert running.wait(10) and waiting.wait(10)
+    with pytest.raises(JobCancelled):
+        running.outcome()
+    with pytest.raises(JobCancelled):
+        waiting.outcome()
+
+
+def test_job_progress_follows_the_reports():
+    queue = WorkQueue(1)
+    gate = threading.Event()
+    half = threading.Event()
+
+    def work(on_progress, _c):
+        on_progress(1, 4, {})
+        half.set()
+        gate.wait(10)
+        on_progress(4, 4, {})
+        return "done"
+
+    job = queue.submit("p", work)
+    assert half.wait(10)
+    assert job.progress() == pytest.approx(0.25)
+    gate.set()
+    job.wait(10)
+    assert job.progress() == 1.0
+
+
+# -- zip files ------------------------------------------------------------------------------------------
+
+
+def _png(size=(24, 32), value=0.5) -> bytes:
+    return encode_image(np.full((*size, 3), value, np.float32))
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_zip_reads_images_and_explains_every_skipped_member():
+    data = _zip(
+        {
+            "set/a.png": _png(),
+            "set/b.png": _png(value=0.25),
+            "../../evil.png": _png(),
+            "/abs/x.png": _png(),
+            "notes.txt": b"hello",
+            "broken.png": b"not really a png",
+            "__MACOSX/._a.png": b"junk",
+        }
+    )
+    contents = archives.read_image_zip(data, name="set.zip")
+    assert [img.name for img in contents.images] == ["a.png", "b.png"]
+    assert contents.images[0].rgb.shape == (24, 32, 3)
+    skipped = "\n".join(contents.skipped)
+    assert "../../evil.png: skipped, its path points outside" in skipped
+    assert "/abs/x.png: skipped, its path points outside" in skipped
+    assert "notes.txt: skipped, not an image" in skipped
+    assert "broken.png: skipped" in skipped
+    assert "__MACOSX" not in skipped
+
+
+def test_zip_bomb_is_refused_before_it_is_unpacked():
+    bomb = _zip({"big.png": b"\0" * (20 * 1024 * 1024)})  # 20 MB of zeros packs into ~20 kB
+    with pytest.raises(ValueError, match="zip bomb"):
+        archives.read_image_zip(bomb, name="bomb.zip")
+
+
+def test_zip_limits_are_sentences():
+    with pytest.raises(ValueError, match="not a zip archive"):
+        archives.read_image_zip(b"plain text", name="x.zip")
+    with pytest.raises(ValueError, match="holds 3 files; at most 2"):
+        archives.read_image_zip(_zip({f"{i}.png": _png() for i in range(3)}), max_members=2)
+    with pytest.raises(ValueError, match="would expand to"):
+        archives.read_image_zip(_zip({"a.png": _png()}), max_total_bytes=10)
+    with pytest.raises(ValueError, match="holds no usable image"):
+        archives.read_image_zip(_zip({"a.txt": b"x"}))
+    too_big = archives.read_image_zip(_zip({"a.png": _png(), "b.png": _png((64, 64))}), max_pixels=24 * 32)
+    assert [i.name for i in too_big.images] == ["a.png"]
+    assert "b.png: skipped" in too_big.skipped[0]
+
+
+def test_build_zip_keeps_every_file_under_a_unique_name():
+    data = archives.build_zip([("photo_deblurred.png", b"1"), ("photo_deblurred.png", b"2"), ("dir/../x.png", b"3")])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["photo_deblurred.png", "photo_deblurred-2.png", "x.png"]
+        assert archive.read("photo_deblurred-2.png") == b"2"
+
+
+# -- pictures --------------------------------------------------------------------------------------------
+
+
+def test_preview_is_scaled_only_when_large_and_says_so():
+    small = images.preview(np.zeros((300, 400, 3), np.float32))
+    assert small.pixels.shape == (300, 400, 3) and small.note() == ""
+    big = images.preview(np.zeros((1500, 3000, 3), np.float32))
+    assert big.pixels.shape == (600, 1200, 3)
+    assert big.note() == "Preview scaled to 1200 × 600 px; the download is full size (3000 × 1500 px)."
+
+
+def test_zoom_crop_enlarges_with_nearest_neighbour_and_stays_inside():
+    rgb = np.random.default_rng(0).random((50, 80, 3)).astype(np.float32)
+    crop = images.zoom_crop(rgb, 1.0, 1.0, 4, view=40)  # bottom-right corner, 10 x 10 px enlarged 4x
+    assert crop.shape == (40, 40, 3)
+    expected = images.to_uint8(rgb[40:50, 70:80])
+    assert np.array_equal(crop[::4, ::4], expected)
+    assert np.array_equal(crop[1::4, 3::4], expected)
+
+
+def test_difference_map_is_dark_where_equal_and_bright_where_different():
+    truth = np.zeros((4, 4, 3), np.float32)
+    output = truth.copy()
+    output[0, 0] = 0.5
+    diff = images.difference_map(output, truth)
+    assert tuple(diff[1, 1]) == tuple(images.VIRIDIS[0])
+    assert tuple(diff[0, 0]) == tuple(images.VIRIDIS[255])
+    assert images.VIRIDIS[255].sum() > images.VIRIDIS[0].sum()  # yellow is brighter than purple
+    with pytest.raises(ValueError, match="differ in size"):
+        images.difference_map(output[:2], truth)
+
+
+def test_kernel_picture_shows_each_kernel_pixel_as_a_square():
+    kernel = KernelSettings(kind="motion", length=9, angle=0).kernel()
+    picture = images.kernel_picture(kernel, size=kernel.shape[0] * 8)
+    assert picture.shape == (kernel.shape[0] * 8, kernel.shape[1] * 8, 3)
+    centre = kernel.shape[0] // 2
+    assert picture[centre * 8 + 3, centre * 8 + 3, 0] > 200  # light on the motion line
+    assert picture[0, 0, 0] == 0
+
+
+def test_slider_is_self_contained_and_offline():
+    a = np.zeros((20, 30, 3), np.uint8)
+    b = np.full((20, 30, 3), 255, np.uint8)
+    page = before_after_html(a, b, "Blurred <1>", "Deblurred")
+    assert page.count("data:image/png;base64,") == 2
+    assert "http://" not in page and "https://" not in page and "<link" not in page
+    assert "Blurred &lt;1&gt;" in page  # labels are escaped
+    assert 'type="range"' in page
+    with pytest.raises(ValueError):
+        before_after_html(a, b[:10], "x", "y")
+
+
+# -- methods ------------------------------------------------------------------------------------------------
+
+
+def test_blur_picture_is_reproducible_and_8_bit():
+    sharp = np.random.default_rng(1).random((32, 32, 3)).astype(np.float32)
+    kernel = KernelSettings().kernel()
+    a, b = blur_picture(sharp, kernel, 0.01, seed=0), blur_picture(sharp, kernel, 0.01, seed=0)
+    assert np.array_equal(a, b)
+    assert np.allclose(a * 255, np.round(a * 255), atol=1e-3)
+    assert digest(a) == digest(b) != digest(blur_picture(sharp, kernel, 0.01, seed=1))
+
+
+def test_kernel_settings_spec_round_trips_through_the_library():
+    from deblur_core.kernels import parse_kernel_spec
+
+    for settings in (
+        KernelSettings(kind="motion", length=15, angle=30),
+        KernelSettings(kind="gaussian", sigma=2.5),
+        KernelSettings(kind="defocus", radius=4),
+        KernelSettings(kind="shake", size=21, seed=3),
+    ):
+        assert np.array_equal(settings.kernel(), parse_kernel_spec(settings.spec()))
+
+
+def test_cli_command_names_the_method_and_kernel():
+    wiener = MethodChoice("wiener", "Wiener deconvolution", CLASSICAL_INFO["wiener"][1], True)
+    assert (
+        cli_command(wiener, "my photo.png", "motion:length=15,angle=30")
+        == "python -m deblur_core deblur 'my photo.png' --out out/ --method wiener --kernel motion:length=15,angle=30"
+    )
+    model = MethodChoice("unet-x", "unet-x (recommended)", "", False, recommended=True)
+    two = cli_command(model, "cat.png", None, blur_spec="gaussian:sigma=2", noise=0.01).splitlines()
+    assert two[0] == "python -m deblur_core blur cat.png --out blurred/ --kernel gaussian:sigma=2 --noise 0.01 --seed 0"
+    assert two[1] == "python -m deblur_core deblur blurred/cat.png --out out/ --method default"
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    """A default U-Net, a DBSRCNN (enlarges 3x) and a 3-frame video model, all tiny."""
+    from deblur_core.architectures import build
+    from deblur_core.registry import save_model
+
+    folder = tmp_path_factory.mktemp("menu-models")
+    save_model(
+        build("unet", base_filters=4, depth=2),
+        folder / "tiny.keras",
+        {
+            "architecture": "unet",
+            "arch_args": {"base_filters": 4, "depth": 2},
+            "recommended": True,
+            "description": "Tiny. Untrained.",
+        },
+    )
+    save_model(
+        build("dbsrcnn", filters=4),
+        folder / "sr.keras",
+        {"architecture": "dbsrcnn", "arch_args": {"filters": 4}, "description": "Deblurs and enlarges."},
+    )
+    save_model(
+        build("unet", frames=3, base_filters=4, depth=2),
+        folder / "video3.keras",
+        {"architecture": "unet", "arch_args": {"frames": 3, "base_filters": 4, "depth": 2}},
+    )
+    return folder
+
+
+def test_menu_offers_still_image_models_and_the_enlarging_model_while_it_fits(model_folder, tmp_path):
+    from deblur_core.registry import Registry
+
+    registry = Registry(model_folder, tmp_path)
+    menu = method_menu(registry, (400, 600))
+    labels = [c.label for c in menu.choices]
+    assert labels[0] == "tiny (recommended)" and menu.default.method == "tiny"
+    assert "sr: deblur + enlarge 3x" in labels
+    assert not any("video3" in label for label in labels)
+    assert labels[-3:] == ["Wiener deconvolution", "Richardson-Lucy", "Unsupervised Wiener"]
+    assert menu.by_label("sr: deblur + enlarge 3x").upscale
+    big = method_menu(registry, (3000, 4000))  # 12 MP x 9 would exceed the 24 MP limit
+    sr = big.by_method("sr")
+    assert sr.label == "sr: deblur only" and not sr.upscale
+    assert any("exceed 24 megapixels" in note for note in big.notes)
+
+
+def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):
+    from deblur_core.registry import Registry
+
+    menu = method_menu(Registry(tmp_path / "none", tmp_path / "user"), (100, 100))
+    assert menu.default.method == "wiener" and not menu.model_available
+    assert "No trained model is installed" in menu.notes[0]
