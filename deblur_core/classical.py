@@ -1,0 +1,693 @@
+"""Classical non-blind deconvolution: Wiener, Richardson-Lucy and unsupervised Wiener-Hunt.
+
+These are the baselines every learned model is measured against. All three need the blur kernel
+(point-spread function) and work per RGB channel on float32 H x W x 3 images in [0, 1]; the result has
+the same shape and dtype and is clipped to [0, 1].
+
+Edge handling
+-------------
+Deconvolution in the Fourier domain treats an image as if it wrapped around, its right edge touching
+its left edge. A photograph does not, and a plain FFT deconvolution rings from the borders across the
+picture. Every method here pads the image, deconvolves on the padded canvas with FFTs and crops the
+padding away. The kernel is placed by :func:`psf2otf`: zero-padded to the canvas and circularly
+shifted so that its centre pixel sits at (0, 0); the image itself is never shifted.
+
+1. The closed-form start: the image is mirror-padded (``symmetric``, the rule of ``degrade.blur``) by
+   twice the kernel size (at least 16 pixels), and the outer padding is tapered towards a copy of
+   itself blurred circularly with the kernel (the idea of MATLAB's ``edgetaper``), so that the canvas
+   wraps around the way the circular model expects. ``wiener(..., boundary="reflect")`` stops here.
+   That is exact for mirror-symmetric kernels (Gaussian, defocus, horizontal or vertical motion) but
+   leaves ringing for oblique or irregular ones, whose mirror image is a different blur.
+2. Unknown boundaries: the blurred photo only constrains the pixels inside it; what lies beyond the
+   frame is unknown, not a mirror image. :func:`wiener` (by default) and :func:`richardson_lucy`
+   therefore restrict the data term to the photo and estimate the padding along with the picture
+   (conjugate gradients for Wiener; the method of Bertero and Boccacci 2005 for Richardson-Lucy).
+   This is the physical model of a camera, whose sensor also saw light from beyond the frame, and it
+   keeps every border clean whatever the kernel's shape.
+3. :func:`unsupervised_wiener` runs scikit-image's circular sampler on a canvas whose padding is the
+   re-blurred result of step 2, which makes the canvas exactly consistent with circular blur.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
+from skimage import restoration
+
+from deblur_core.degrade import check_image
+from deblur_core.kernels import normalize_kernel
+
+__all__ = [
+    "CLASSICAL_METHODS",
+    "Cancelled",
+    "auto_nsr",
+    "estimate_noise_sigma",
+    "psf2otf",
+    "richardson_lucy",
+    "unsupervised_wiener",
+    "wiener",
+]
+
+ProgressCallback = Callable[[int, int, str], object]
+CancelCallback = Callable[[], bool]
+
+# Noise of rounding to 8-bit levels: a uniform error of +-0.5/255 has this standard deviation. It is the
+# floor of the noise estimate, because no stored photo is cleaner than its quantisation.
+QUANTIZATION_SIGMA = 1.0 / (255.0 * math.sqrt(12.0))
+# The model behind auto_nsr under-weights the finest scales of real photos, which have less power there
+# than a 1/f^2 spectrum; a factor of 2 gave the best mean PSNR on training images (BSD100 and skimage's
+# samples, Gaussian, defocus, motion and shake kernels, noise 0 to 0.02), with 1 to 4 all within 0.2 dB.
+AUTO_NSR_FACTOR = 2.0
+# Conjugate-gradient steps of Wiener with unknown boundaries; more change the result by under 0.05 dB.
+WIENER_STEPS = 15
+BOUNDARIES = ("unknown", "reflect")
+REGULARIZERS = ("gradient", "none")
+# Richardson-Lucy divides by the predicted image; this offset keeps black regions finite.
+_RL_OFFSET = np.float32(1e-4)
+
+
+class Cancelled(Exception):
+    """Raised when a ``cancel`` callable asks a running deconvolution to stop."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_inputs(image: np.ndarray, kernel: np.ndarray | None, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validate the image and the kernel; return the image as float32 and the kernel normalised."""
+    if kernel is None:
+        raise ValueError(
+            f"{method} needs the blur kernel: give it with --kernel (for example --kernel gaussian:sigma=2) "
+            "or choose the blur in the app."
+        )
+    img = check_image(image)
+    if min(img.shape[:2]) < 4:
+        raise ValueError(f"{method} needs an image of at least 4 x 4 pixels; got shape {img.shape}.")
+    k = np.asarray(kernel)
+    if k.ndim != 2:
+        raise ValueError(f"The blur kernel for {method} must be a 2-D array; this one has shape {k.shape}.")
+    if not (np.issubdtype(k.dtype, np.integer) or np.issubdtype(k.dtype, np.floating)):
+        raise ValueError(f"The blur kernel for {method} must hold real numbers; got dtype {k.dtype}.")
+    k = k.astype(np.float64)
+    if not np.all(np.isfinite(k)):
+        raise ValueError(f"The blur kernel for {method} contains NaN or infinite values.")
+    total = float(k.sum())
+    if total <= 0:
+        raise ValueError(f"The blur kernel for {method} has no positive weight; it must contain some light.")
+    if float(k.min()) < -1e-6 * total:
+        raise ValueError(
+            f"The blur kernel for {method} has negative weights (down to {k.min():.3g}); a blur kernel "
+            "spreads light and must be non-negative."
+        )
+    if abs(total - 1.0) > 1e-2:
+        raise ValueError(
+            f"The blur kernel for {method} sums to {total:.4g}, not 1; a blur kernel keeps the brightness of "
+            "the image. Divide it by its sum (deblur_core.kernels.normalize_kernel does this)."
+        )
+    # Odd sides, centred mass and an exact unit sum: what psf2otf relies on.
+    return img, normalize_kernel(k)
+
+
+def _check_callbacks(on_progress: object, cancel: object) -> None:
+    for fn, name in ((on_progress, "on_progress"), (cancel, "cancel")):
+        if fn is not None and not callable(fn):
+            raise ValueError(f"{name} must be a function or None; got {type(fn).__name__}.")
+
+
+def _check_cancel(cancel: CancelCallback | None, method: str) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled(f"{method} was cancelled.")
+
+
+# --------------------------------------------------------------------------------------------------
+# The padded canvas and the optical transfer function
+# --------------------------------------------------------------------------------------------------
+
+
+def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Optical transfer function of a centred kernel, for real FFTs of size ``shape``.
+
+    The kernel is zero-padded to ``shape`` and rolled so that its centre pixel lands on (0, 0); the
+    result is ``rfft2`` of that array (``shape[0] x (shape[1] // 2 + 1)``, complex128). Multiplying an
+    image spectrum by it is a circular convolution that does not shift the image.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is larger than ``shape``.
+    """
+    k = np.asarray(kernel, np.float64)
+    kh, kw = k.shape
+    if kh > shape[0] or kw > shape[1]:
+        raise ValueError(f"The kernel ({kw} x {kh}) is larger than the canvas ({shape[1]} x {shape[0]}).")
+    big = np.zeros(shape, np.float64)
+    big[:kh, :kw] = k
+    big = np.roll(big, (-(kh // 2), -(kw // 2)), axis=(0, 1))
+    return sfft.rfft2(big)
+
+
+def _pad_symmetric(chw: np.ndarray, pad_y: tuple[int, int], pad_x: tuple[int, int]) -> np.ndarray:
+    """Mirror-pad a C x H x W array; pads wider than the image repeat the mirroring."""
+    out = chw
+    # np.pad's symmetric mode cannot pad by more than the side length in one step; small images loop.
+    while pad_y[0] or pad_y[1] or pad_x[0] or pad_x[1]:
+        h, w = out.shape[1:]
+        step_y = (min(pad_y[0], h), min(pad_y[1], h))
+        step_x = (min(pad_x[0], w), min(pad_x[1], w))
+        out = np.pad(out, ((0, 0), step_y, step_x), mode="symmetric")
+        pad_y = (pad_y[0] - step_y[0], pad_y[1] - step_y[1])
+        pad_x = (pad_x[0] - step_x[0], pad_x[1] - step_x[1])
+    return out
+
+
+class _Canvas:
+    """The geometry of a padded canvas: picture position, FFT size, the kernel's transfer function."""
+
+    def __init__(self, image_shape: tuple[int, ...], kernel: np.ndarray, pad_y: int, pad_x: int) -> None:
+        self.height, self.width = image_shape[:2]
+        self.top, self.left = pad_y, pad_x
+        # Round up to a length the FFT handles fast; the extra goes to the bottom and right padding.
+        self.shape = (
+            sfft.next_fast_len(self.height + 2 * pad_y, real=True),
+            sfft.next_fast_len(self.width + 2 * pad_x, real=True),
+        )
+        self.otf = psf2otf(kernel, self.shape)
+
+    @property
+    def picture(self) -> tuple[slice, slice]:
+        return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
+
+    def reflect(self, chw: np.ndarray) -> np.ndarray:
+        """Mirror-pad a C x H x W picture to the canvas."""
+        bottom = self.shape[0] - self.height - self.top
+        right = self.shape[1] - self.width - self.left
+        return _pad_symmetric(chw, (self.top, bottom), (self.left, right))
+
+    def mask(self, dtype: type) -> np.ndarray:
+        """1 on the picture, 0 on the padding."""
+        m = np.zeros(self.shape, dtype)
+        m[self.picture] = 1
+        return m
+
+    def crop(self, chw: np.ndarray, offset: float = 0.0) -> np.ndarray:
+        """Cut the picture out of a C x Hp x Wp array; return H x W x C float32 clipped to [0, 1]."""
+        out = chw[(slice(None), *self.picture)] - offset
+        return np.clip(np.moveaxis(out, 0, -1), 0.0, 1.0).astype(np.float32)
+
+
+def _channels_first(image: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=dtype)
+
+
+def _ramp(n: int, width: int) -> np.ndarray:
+    """1-D taper weight over a padded axis: 0 at both ends, a raised cosine up to 1 over ``width``."""
+    weight = np.ones(n)
+    t = 0.5 - 0.5 * np.cos(np.pi * (np.arange(width) + 0.5) / width)
+    weight[:width] = t
+    weight[n - width :] = np.minimum(weight[n - width :], t[::-1])
+    return weight
+
+
+def _tapered_canvas(image: np.ndarray, kernel: np.ndarray) -> tuple[_Canvas, np.ndarray]:
+    """Mirror-pad by twice the kernel size (at least 16 px) and taper the outer padding; float64 C x Hp x Wp.
+
+    Like MATLAB's ``edgetaper``: at the wrap-around seam the canvas equals its own circular blur with
+    the kernel, which circular deconvolution reproduces without ringing, and the blend weight rises
+    smoothly to 1 inside the padding, so the picture itself is untouched. Three passes smooth the
+    seam further each time.
+    """
+    kh, kw = kernel.shape
+    canvas = _Canvas(image.shape, kernel, max(16, 2 * kh), max(16, 2 * kw))
+    data = canvas.reflect(_channels_first(image, np.float64))
+    alpha = np.outer(_ramp(canvas.shape[0], kh + canvas.top // 2), _ramp(canvas.shape[1], kw + canvas.left // 2))
+    for _ in range(3):
+        blurred = sfft.irfft2(sfft.rfft2(data, workers=1) * canvas.otf, s=canvas.shape, workers=1)
+        data = alpha * data + (1 - alpha) * blurred
+    return canvas, data
+
+
+def _masked_canvas(image: np.ndarray, kernel: np.ndarray) -> _Canvas:
+    """A canvas padded by the kernel size (at least 8 px): enough that no kernel reaches round the seam."""
+    kh, kw = kernel.shape
+    return _Canvas(image.shape, kernel, max(8, kh), max(8, kw))
+
+
+# --------------------------------------------------------------------------------------------------
+# Noise and the Wiener noise-to-signal ratio
+# --------------------------------------------------------------------------------------------------
+
+# Daubechies-2 decomposition high-pass filter (the wavelet that skimage's estimate_sigma uses).
+_DB2_HIGH = np.array([-0.48296291314469025, 0.836516303737469, -0.22414386804185735, -0.12940952255092145])
+
+
+def _finest_diagonal_details(channel: np.ndarray) -> np.ndarray:
+    """The finest diagonal (high-high) db2 wavelet coefficients of one channel, one level deep."""
+    pad = len(_DB2_HIGH) - 1
+    ext = np.pad(channel, pad, mode="symmetric")
+    rows = ndimage.correlate1d(ext, _DB2_HIGH[::-1], axis=0, mode="constant")
+    both = ndimage.correlate1d(rows, _DB2_HIGH[::-1], axis=1, mode="constant")
+    return both[pad:-pad, pad:-pad][1::2, 1::2]
+
+
+def estimate_noise_sigma(image: np.ndarray) -> float:
+    """Standard deviation of white Gaussian noise in an image, in [0, 1] units.
+
+    Donoho's robust wavelet estimator, the one behind :func:`skimage.restoration.estimate_sigma`: the
+    median absolute value of the finest diagonal Daubechies-2 wavelet coefficients divided by 0.6745,
+    averaged over the three channels. (It is computed here directly because skimage's version needs
+    the optional PyWavelets package.) Picture detail barely reaches those coefficients, and even less
+    in a blurred picture, so they hold mostly noise. The result is never less than the noise of 8-bit
+    rounding, ``1 / (255 * sqrt(12))`` (about 0.0011), because every stored photo has that much.
+
+    Parameters
+    ----------
+    image : ndarray
+        float32 RGB, H x W x 3, values in [0, 1].
+
+    Returns
+    -------
+    float
+        The estimated noise sigma (0.01 is 2.55 grey levels).
+
+    Raises
+    ------
+    ValueError
+        If the image is not H x W x 3 in [0, 1].
+    """
+    img = check_image(image).astype(np.float64)
+    if min(img.shape[:2]) < 4:
+        return QUANTIZATION_SIGMA
+    scale = 0.6744897501960817  # the median of |N(0, 1)|
+    sigmas = [np.median(np.abs(_finest_diagonal_details(img[..., c]))) / scale for c in range(img.shape[2])]
+    sigma = float(np.mean(sigmas))
+    return max(sigma if math.isfinite(sigma) else 0.0, QUANTIZATION_SIGMA)
+
+
+def _gradient_filter(shape: tuple[int, int]) -> np.ndarray:
+    """|D(f)|^2 of the pixel-difference gradient on the rfft2 grid of ``shape`` (0 at DC, at most 8)."""
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
+    return 4 * np.sin(np.pi * fy) ** 2 + 4 * np.sin(np.pi * fx) ** 2
+
+
+def _nsr_from(image: np.ndarray, kernel: np.ndarray, sigma: float) -> float:
+    """The automatic Wiener ratio; the formula is documented in :func:`auto_nsr`."""
+    img = image.astype(np.float64)
+    grad_energy = float(np.mean(np.diff(img, axis=0) ** 2) + np.mean(np.diff(img, axis=1) ** 2))
+    # Each noise sample adds 2 sigma^2 to both squared differences. The floor keeps A positive when
+    # the estimate says the image is almost pure noise.
+    signal = max(grad_energy - 4 * sigma**2, 0.05 * grad_energy, 1e-10)
+    # The mean of |H(f)|^2 over all frequencies equals the sum of the squared kernel (Parseval).
+    mean_h2 = float(np.sum(kernel.astype(np.float64) ** 2))
+    return AUTO_NSR_FACTOR * sigma**2 * mean_h2 / signal
+
+
+def auto_nsr(image: np.ndarray, kernel: np.ndarray) -> float:
+    """Noise-to-signal ratio for :func:`wiener`, estimated from the blurred image and its kernel.
+
+    Model: natural images have a power spectrum close to ``S(f) = A / |D(f)|^2``, where ``|D(f)|^2``
+    is the response of the pixel-difference gradient (about ``(2 pi |f|)^2`` at low frequencies).
+    Then ``A`` is the mean squared gradient of the sharp image, and the blurred image has mean squared
+    gradient ``A * mean_f |H(f)|^2`` plus ``4 sigma^2`` from the noise, where ``mean_f |H(f)|^2``
+    equals ``sum(kernel ** 2)`` by Parseval's theorem. Hence::
+
+        A   = (mean |grad y|^2 - 4 sigma^2) / sum(kernel ** 2)
+        nsr = 2 * sigma^2 / A
+
+    with ``sigma`` from :func:`estimate_noise_sigma` (at least the 8-bit rounding noise). The Wiener
+    filter divides by ``|H|^2 + nsr * |D|^2``: for the factor 1 that is the minimum-mean-square-error
+    filter of the model; the factor 2 corrects for photos having less fine detail than the model
+    (see ``AUTO_NSR_FACTOR``). The estimate follows the noise (0 to 0.02 and beyond) and the kernel's
+    size and shape with no hand tuning per case.
+
+    Parameters
+    ----------
+    image : ndarray
+        The blurred image, float32 RGB, H x W x 3, values in [0, 1].
+    kernel : ndarray
+        The blur kernel (2-D, non-negative, sums to 1).
+
+    Returns
+    -------
+    float
+        The ratio ``nsr``, positive; typically 1e-5 (clean, mild blur) to 1e-1 (strong noise).
+
+    Raises
+    ------
+    ValueError
+        If the image or the kernel is invalid or missing.
+    """
+    img, k = _check_inputs(image, kernel, "Wiener deconvolution")
+    return _nsr_from(img, k, estimate_noise_sigma(img))
+
+
+# --------------------------------------------------------------------------------------------------
+# The methods
+# --------------------------------------------------------------------------------------------------
+
+
+def _wiener_ratio(nsr: float | str, img: np.ndarray, kernel: np.ndarray, regularizer: str) -> float:
+    """The regularisation weight from the ``nsr`` argument of :func:`wiener`."""
+    if isinstance(nsr, str):
+        if nsr != "auto":
+            raise ValueError(f"The Wiener noise-to-signal ratio must be a positive number or 'auto'; got '{nsr}'.")
+        ratio = _nsr_from(img, kernel, estimate_noise_sigma(img))
+        # A flat regulariser weighs all frequencies alike; matching |D|^2 where noise dominates, at the
+        # highest frequencies (|D|^2 is 4 along an axis, 8 on the diagonal), needs a larger ratio.
+        return 4.0 * ratio if regularizer == "none" else ratio
+    if isinstance(nsr, bool):
+        raise ValueError("The Wiener noise-to-signal ratio must be a positive number or 'auto'; got a boolean.")
+    try:
+        ratio = float(nsr)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"The Wiener noise-to-signal ratio must be a positive number or 'auto'; got {nsr!r}."
+        ) from None
+    if not (math.isfinite(ratio) and ratio > 0):
+        raise ValueError(f"The Wiener noise-to-signal ratio must be a positive, finite number; got {nsr!r}.")
+    return ratio
+
+
+def wiener(
+    image: np.ndarray,
+    kernel: np.ndarray | None,
+    nsr: float | str = "auto",
+    *,
+    regularizer: str = "gradient",
+    boundary: str = "unknown",
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> np.ndarray:
+    """Wiener deconvolution with a known kernel, computed with FFTs and careful edge handling.
+
+    The Wiener (regularised least-squares) estimate ``X = conj(H) Y / (|H|^2 + nsr * R)`` per channel,
+    where ``H`` is the kernel's transfer function and ``R`` the regulariser's: ``|D|^2`` of the
+    pixel-difference gradient (default; the Wiener filter for the roughly 1/f^2 power spectrum of
+    natural images, and it keeps the mean brightness exactly) or 1 (``"none"``: the textbook constant
+    noise-to-signal ratio).
+
+    With ``boundary="reflect"`` that formula is applied once to the mirror-padded, edge-tapered image.
+    With ``boundary="unknown"`` (default) its result is refined by 15 preconditioned conjugate-gradient
+    steps on the same least-squares problem in which only pixels inside the photo are data and the
+    padding is unknown. Each step costs one FFT pair per channel. For mirror-symmetric kernels the two
+    agree closely; for oblique motion or camera shake only the refined one keeps the borders clean
+    (about 3 dB better on average for 15-pixel motion at 30 degrees). See the module notes.
+
+    Parameters
+    ----------
+    image : ndarray
+        Blurred image, float32 RGB, H x W x 3, values in [0, 1], at least 4 x 4 pixels.
+    kernel : ndarray
+        The blur kernel: 2-D, non-negative, summing to 1 (within 1 %); it is centred on its centre
+        of mass.
+    nsr : float or "auto"
+        Noise-to-signal ratio (the regularisation weight), > 0. ``"auto"`` estimates it from the image
+        (:func:`auto_nsr`; 4 times that for ``regularizer="none"``). Larger values give a smoother,
+        less noisy, less sharp result; useful values lie between about 1e-5 and 1e-1.
+    regularizer : {"gradient", "none"}
+        The weight of the regularisation across frequencies (see above).
+    boundary : {"unknown", "reflect"}
+        How the picture is continued beyond its borders (see above).
+    on_progress : callable, optional
+        ``on_progress(done, total, info)`` after each step (``info`` is a short text); the last call
+        has ``done == total``. It does not change the result.
+    cancel : callable, optional
+        Returns True to stop; checked before each step, raising :class:`Cancelled`.
+
+    Returns
+    -------
+    ndarray
+        The restored image, float32, H x W x 3, clipped to [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the kernel is missing or invalid, the image is not H x W x 3 in [0, 1], or an option is not
+        one of the accepted values.
+    Cancelled
+        If ``cancel`` returned True.
+    """
+    method = "Wiener deconvolution"
+    img, k = _check_inputs(image, kernel, method)
+    if regularizer not in REGULARIZERS:
+        raise ValueError(f"Unknown Wiener regulariser '{regularizer}'; use one of: {', '.join(REGULARIZERS)}.")
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"Unknown boundary handling '{boundary}'; use one of: {', '.join(BOUNDARIES)}.")
+    _check_callbacks(on_progress, cancel)
+    ratio = _wiener_ratio(nsr, img, k, regularizer)
+    canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
+    return canvas.crop(x)
+
+
+def _wiener_canvas(
+    img: np.ndarray,
+    k: np.ndarray,
+    ratio: float,
+    regularizer: str,
+    boundary: str,
+    method: str,
+    on_progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> tuple[_Canvas, np.ndarray]:
+    """Wiener deconvolution on the whole padded canvas; returns the canvas and the C x Hp x Wp result."""
+    _check_cancel(cancel, method)
+    canvas, data = _tapered_canvas(img, k)
+    reg = ratio * (_gradient_filter(canvas.shape) if regularizer == "gradient" else np.ones(canvas.otf.shape))
+    precond = 1.0 / (np.abs(canvas.otf) ** 2 + reg)
+    x = sfft.irfft2(sfft.rfft2(data, workers=1) * (np.conj(canvas.otf) * precond), s=canvas.shape, workers=1)
+    if boundary == "unknown":
+        x = _refine_unknown_boundary(img, canvas, x, reg, precond, method, on_progress, cancel)
+    elif on_progress is not None:
+        on_progress(1, 1, "Wiener: done")
+    return canvas, x
+
+
+def _refine_unknown_boundary(
+    img: np.ndarray,
+    canvas: _Canvas,
+    x: np.ndarray,
+    reg: np.ndarray,
+    precond: np.ndarray,
+    method: str,
+    on_progress: ProgressCallback | None,
+    cancel: CancelCallback | None,
+) -> np.ndarray:
+    """Refine ``x`` towards the solution of ``(K^T M K + R) x = K^T M y`` by preconditioned conjugate gradients.
+
+    ``M`` keeps the pixels inside the photo, ``K`` is the blur and ``R`` the regulariser, diagonal in
+    the Fourier domain like the preconditioner ``(|H|^2 + R)^-1`` (the circular Wiener filter). The
+    vectors live in the Fourier domain, so a step costs one inverse and one forward FFT (only the mask
+    needs pixels), and inner products use Parseval's theorem. The channels are solved together in
+    single precision, each with its own step sizes. The fixed number of steps is where the PSNR stops
+    rising on training images, starting from the edge-tapered closed-form solution.
+    """
+    shape = canvas.shape
+    otf = canvas.otf.astype(np.complex64)
+    otf_adj = np.conj(otf)
+    reg32 = reg.astype(np.float32)
+    pre32 = precond.astype(np.float32)
+    mask = canvas.mask(np.float32)
+    # Parseval on the half spectrum of rfft2: the columns that stand for two mirrored ones count twice.
+    weights = np.full(otf.shape[1], 2.0, np.float32)
+    weights[0] = 1.0
+    if shape[1] % 2 == 0:
+        weights[-1] = 1.0
+
+    def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum("chw,w->c", (np.conj(a) * b).real, weights, dtype=np.float64)[:, None, None]
+
+    def normal_operator(spectrum: np.ndarray) -> np.ndarray:
+        blurred = sfft.irfft2(spectrum * otf, s=shape, workers=1)
+        blurred *= mask
+        return sfft.rfft2(blurred, workers=1) * otf_adj + reg32 * spectrum
+
+    observed = np.zeros((img.shape[2], *shape), np.float32)
+    observed[(slice(None), *canvas.picture)] = _channels_first(img, np.float32)
+    solution = sfft.rfft2(x.astype(np.float32), workers=1)
+    residual = sfft.rfft2(observed, workers=1) * otf_adj - normal_operator(solution)
+    z = residual * pre32
+    direction = z.copy()
+    rz = dot(residual, z)
+    floor = 1e-12 * np.maximum(rz, 1e-30)
+    total = WIENER_STEPS
+    for step in range(total):
+        _check_cancel(cancel, method)
+        if np.all(rz <= floor):
+            break  # already solved (a flat image, or the identity kernel)
+        a_dir = normal_operator(direction)
+        curvature = dot(direction, a_dir)
+        alpha = np.where(curvature > 0, rz / np.maximum(curvature, 1e-30), 0.0).astype(np.float32)
+        solution += alpha * direction
+        residual -= alpha * a_dir
+        z = residual * pre32
+        rz_new = dot(residual, z)
+        beta = (rz_new / np.maximum(rz, 1e-30)).astype(np.float32)
+        direction = z + beta * direction
+        rz = rz_new
+        if on_progress is not None and step + 1 < total:
+            on_progress(step + 1, total, f"Wiener: step {step + 1} of {total}")
+    if on_progress is not None:
+        on_progress(total, total, "Wiener: done")
+    return sfft.irfft2(solution, s=shape, workers=1)
+
+
+def richardson_lucy(
+    image: np.ndarray,
+    kernel: np.ndarray | None,
+    iterations: int = 30,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> np.ndarray:
+    """Richardson-Lucy deconvolution with a known kernel, computed with FFTs and unknown boundaries.
+
+    The maximum-likelihood iteration for Poisson noise, ``x <- x * K^T(y / K x) / K^T 1``, started from
+    the blurred image. Following Bertero and Boccacci (2005) the canvas is padded by the kernel size,
+    the ratio ``y / K x`` is taken only inside the photo (the padding is unknown, not data), and
+    ``K^T 1`` is computed over the photo, so the borders neither ring nor darken. More iterations
+    restore more detail but also amplify more noise: 10-50 suit most photographs, fewer for noisy
+    ones. All channels are updated together in float32: a 512 x 512 RGB image with a 21 x 21 kernel
+    takes well under a second for 30 iterations on one core.
+
+    Parameters
+    ----------
+    image : ndarray
+        Blurred image, float32 RGB, H x W x 3, values in [0, 1], at least 4 x 4 pixels.
+    kernel : ndarray
+        The blur kernel: 2-D, non-negative, summing to 1 (within 1 %).
+    iterations : int
+        Number of iterations, 1 to 10000.
+    on_progress : callable, optional
+        ``on_progress(done, total, info)`` after each iteration; it does not change the result.
+    cancel : callable, optional
+        Returns True to stop; checked before each iteration, raising :class:`Cancelled`.
+
+    Returns
+    -------
+    ndarray
+        The restored image, float32, H x W x 3, clipped to [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the kernel is missing or invalid, the image is not H x W x 3 in [0, 1], or ``iterations``
+        is not a whole number from 1 to 10000.
+    Cancelled
+        If ``cancel`` returned True.
+    """
+    method = "Richardson-Lucy deconvolution"
+    img, k = _check_inputs(image, kernel, method)
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or not 1 <= iterations <= 10000:
+        raise ValueError(f"Richardson-Lucy needs a whole number of iterations from 1 to 10000; got {iterations!r}.")
+    _check_callbacks(on_progress, cancel)
+    _check_cancel(cancel, method)
+    canvas = _masked_canvas(img, k)
+    shape = canvas.shape
+    otf = canvas.otf.astype(np.complex64)
+    otf_adj = np.conj(otf)
+    mask = canvas.mask(np.float32)
+    # K^T applied to the mask: how much of each canvas pixel's light reaches the photo. Pixels whose
+    # light misses it entirely are not determined by the data; their update is 0 and they stay out.
+    reach = sfft.irfft2(sfft.rfft2(mask, workers=1) * otf_adj, s=shape, workers=1)
+    inv_reach = np.where(reach > 1e-3, 1.0 / np.maximum(reach, 1e-3), 0.0).astype(np.float32)
+    picture = _channels_first(img, np.float32) + _RL_OFFSET
+    observed = np.zeros((img.shape[2], *shape), np.float32)
+    observed[(slice(None), *canvas.picture)] = picture
+    estimate = canvas.reflect(picture).astype(np.float32)
+    total = int(iterations)
+    for i in range(total):
+        _check_cancel(cancel, method)
+        predicted = sfft.irfft2(sfft.rfft2(estimate, workers=1) * otf, s=shape, workers=1)
+        np.maximum(predicted, 1e-6, out=predicted)
+        np.divide(observed, predicted, out=predicted)  # 0 outside the photo, where observed is 0
+        correction = sfft.irfft2(sfft.rfft2(predicted, workers=1) * otf_adj, s=shape, workers=1)
+        np.maximum(correction, 0.0, out=correction)  # FFT round-off can dip a hair below zero
+        estimate *= correction * inv_reach
+        if on_progress is not None:
+            on_progress(i + 1, total, f"Richardson-Lucy: iteration {i + 1} of {total}")
+    return canvas.crop(estimate, offset=float(_RL_OFFSET))
+
+
+def unsupervised_wiener(
+    image: np.ndarray,
+    kernel: np.ndarray | None,
+    *,
+    rng: np.random.Generator | int | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelCallback | None = None,
+) -> np.ndarray:
+    """Unsupervised Wiener-Hunt deconvolution: the regularisation is estimated, not given.
+
+    Wraps :func:`skimage.restoration.unsupervised_wiener` (Orieux et al. 2010: a Gibbs sampler that
+    estimates the noise and image-prior levels along with the image; Laplacian prior) per channel. The
+    sampler assumes circular blur, so the photo is placed on a padded canvas whose padding is filled
+    with the re-blurred result of :func:`wiener` with unknown boundaries: the canvas is then exactly
+    a circular blur outside the photo and the photo itself inside (see the module notes). It is the
+    slowest of the three methods, 30 to 200 sampler steps of float64 FFTs per channel, a few seconds
+    for a 512 x 512 photo, but it needs no parameter at all.
+
+    Parameters
+    ----------
+    image : ndarray
+        Blurred image, float32 RGB, H x W x 3, values in [0, 1], at least 4 x 4 pixels.
+    kernel : ndarray
+        The blur kernel: 2-D, non-negative, summing to 1 (within 1 %).
+    rng : numpy.random.Generator or int, optional
+        Randomness for the sampler (a generator or a seed). ``None`` means a generator seeded with 0,
+        so that the same input always gives the same output.
+    on_progress : callable, optional
+        ``on_progress(done, total, info)`` after each channel; it does not change the result.
+    cancel : callable, optional
+        Returns True to stop; checked at every sampler step, raising :class:`Cancelled`.
+
+    Returns
+    -------
+    ndarray
+        The restored image, float32, H x W x 3, clipped to [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the kernel is missing or invalid, the image is not H x W x 3 in [0, 1], or ``rng`` is neither
+        a generator, a seed nor None.
+    Cancelled
+        If ``cancel`` returned True.
+    """
+    method = "Unsupervised Wiener deconvolution"
+    img, k = _check_inputs(image, kernel, method)
+    _check_callbacks(on_progress, cancel)
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        rng = np.random.default_rng(0 if rng is None else int(rng))
+    elif not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, an integer seed or None; got {type(rng).__name__}.")
+    # Fill the padding so that the canvas is exactly a circular blur: outside the photo, the re-blurred
+    # Wiener estimate with unknown boundaries; inside, the photo itself.
+    canvas, estimate = _wiener_canvas(
+        img, k, _nsr_from(img, k, estimate_noise_sigma(img)), "gradient", "unknown", method, None, cancel
+    )
+    data = sfft.irfft2(sfft.rfft2(estimate, workers=1) * canvas.otf, s=canvas.shape, workers=1).astype(np.float64)
+    data[(slice(None), *canvas.picture)] = _channels_first(img, np.float64)
+    params = {"callback": (lambda _sample: _check_cancel(cancel, method)) if cancel is not None else None}
+    out = np.empty_like(data)
+    channels = data.shape[0]
+    for c in range(channels):
+        _check_cancel(cancel, method)
+        # skimage places the small kernel with its ir2tf, which centres it at (0, 0) exactly as psf2otf.
+        out[c], _chains = restoration.unsupervised_wiener(data[c], k.astype(np.float64), user_params=params, rng=rng)
+        if on_progress is not None:
+            on_progress(c + 1, channels, f"Unsupervised Wiener: channel {c + 1} of {channels}")
+    return canvas.crop(out)
+
+
+CLASSICAL_METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "wiener": wiener,
+    "richardson-lucy": richardson_lucy,
+    "unsupervised-wiener": unsupervised_wiener,
+}
+"""The classical methods by name; each is called as ``method(image, kernel, **options)``."""
