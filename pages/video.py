@@ -393,9 +393,10 @@ if clip is not None:
             nsr = st.select_slider(
                 "Noise-to-signal ratio",
                 options=NSR_CHOICES,
-                value="auto",
+                value=0.01,
                 key="video_nsr",
-                help="Larger values give a smoother result with fewer ripples; 'auto' estimates it from each frame.",
+                help="Larger values give a smoother result with fewer ripples. 0.01 suits 8-bit video frames; "
+                "'auto' estimates it from each frame, which tends to leave ripples on video.",
             )
             if nsr != "auto":
                 options["nsr"] = nsr
