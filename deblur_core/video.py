@@ -1305,9 +1305,12 @@ def run_cli(args) -> int:
                 )
         else:
             frames = model_frames(method)
-            if frames not in (1, 3):
-                raise ValueError(
-                    f"The model '{method}' takes {frames} frames; only 1- and 3-frame models are supported."
+            if frames % 2 == 0:
+                raise ValueError(f"The model '{method}' takes {frames} frames; video models take an odd number.")
+            if kernel is not None:
+                print(
+                    f"note: --kernel is ignored by '{method}': learned models find the blur themselves.",
+                    file=sys.stderr,
                 )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

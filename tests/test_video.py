@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import subprocess
 import tempfile
 from pathlib import Path
@@ -92,6 +93,11 @@ def test_round_trip_keeps_frames_size_and_rate(tmp_path, clip, fmt):
     assert back.fps == pytest.approx(12.5, abs=0.01)
     assert back.name == f"out.{fmt}" and not back.has_audio
     assert _mean_psnr(source, back) > 30  # lossy, but close to the frames written
+
+
+def test_a_file_object_is_read_like_bytes(clip_mp4, clip):
+    v = V.read_video(io.BytesIO(clip_mp4), name="upload.mp4")
+    assert len(v) == len(clip) and v.name == "upload.mp4"
 
 
 def test_ntsc_rate_survives_a_round_trip(clip):
