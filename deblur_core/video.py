@@ -61,6 +61,7 @@ __all__ = [
     "encode_video",
     "frame_metrics",
     "limits_text",
+    "method_label",
     "metrics_table",
     "model_frames",
     "neighbour_stack",
@@ -1088,8 +1089,21 @@ def restore_video(
             on_progress(
                 i + 1, n, {"frame": i + 1, "elapsed_s": elapsed, "remaining_s": elapsed / (i + 1) * (n - i - 1)}
             )
-    label = method if "/" not in method and "\\" not in method else Path(method).stem
-    return replace(video, pixels=out, name=f"restored ({label})")
+    return replace(video, pixels=out, name=f"restored ({method_label(method, registry)})")
+
+
+def method_label(method: str, registry=None) -> str:
+    """A method as people read it: ``default`` becomes the model's name, a path its file name."""
+    if method == "default":
+        from deblur_core.inference import default_registry
+
+        try:
+            return (registry or default_registry()).default_name()
+        except ValueError:
+            return method
+    if "/" in method or "\\" in method:
+        return Path(method).name.removesuffix(".keras").removesuffix(".weights.h5")
+    return method
 
 
 # -- metrics --------------------------------------------------------------------------------------
@@ -1159,7 +1173,7 @@ class VideoResult:
     blurred: Video
     restored: Video
     truth: Video | None
-    method: str
+    method: str  # as people read it (see method_label)
     frames_per_step: int
     degradation: Degradation | None = None
     blurred_scores: dict[str, np.ndarray] | None = None
@@ -1242,7 +1256,8 @@ def deblur_video(
     restored = restore_video(
         blurred, method, kernel=kernel, registry=registry, on_progress=stage("restoring", 0), cancel=cancel, **options
     )
-    result = VideoResult(video, blurred, restored, truth, method, model_frames(method, registry), degradation)
+    label = method_label(method, registry)
+    result = VideoResult(video, blurred, restored, truth, label, model_frames(method, registry), degradation)
     if truth is not None:
         result.blurred_scores = frame_metrics(truth, blurred, stage("measuring", n), cancel)
         result.restored_scores = frame_metrics(truth, restored, stage("measuring", 2 * n), cancel)

@@ -275,6 +275,22 @@ def test_a_three_frame_model_sees_previous_current_and_next(video_registry):
     assert [int(out.pixels[i, 0, 0, 0]) for i in range(5)] == [0, 0, 10, 20, 30]
 
 
+def test_method_labels_name_the_model(video_registry, tmp_path):
+    from deblur_core.registry import Registry
+
+    assert V.method_label("wiener") == "wiener"
+    assert V.method_label("some/where/my-model.keras") == "my-model"
+    assert V.method_label("default", video_registry) == "default"  # no default model installed there
+    card = video_registry.get("still1").card_path
+    recommended = tmp_path / "shipped"
+    recommended.mkdir()
+    (recommended / "best.keras").write_bytes(video_registry.get("still1").path.read_bytes())
+    (recommended / "best.json").write_text(
+        card.read_text().replace('"name": "still1"', '"name": "best", "recommended": true')
+    )
+    assert V.method_label("default", Registry(recommended, tmp_path / "user")) == "best"
+
+
 def test_a_still_model_goes_frame_by_frame(video_registry, clip):
     assert V.model_frames("still1", video_registry) == 1
     out = V.restore_video(clip, "still1", registry=video_registry)
