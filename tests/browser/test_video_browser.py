@@ -106,6 +106,7 @@ def browser():
 def _whole_page(page, path: Path, width: int) -> None:
     """Screenshot everything: Streamlit scrolls inside its own container, so grow the window to fit it."""
     page.set_viewport_size({"width": width, "height": 900})
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
     page.wait_for_timeout(800)
     height = page.evaluate(
         "() => { const main = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
