@@ -131,6 +131,16 @@ def test_common_containers_are_read(tmp_path, clip, name, codec):
     assert _mean_psnr(clip, v) > 18  # GIF has only 256 colours
 
 
+def test_rotation_metadata_is_applied(tmp_path, clip):
+    upright = V.write_video(clip, tmp_path / "upright.mp4")
+    _ffmpeg("-display_rotation", "90", "-i", upright.name, "-c", "copy", "turned.mp4", cwd=tmp_path)
+    turned = V.read_video(tmp_path / "turned.mp4")
+    assert turned.size == (clip.width, clip.height) and len(turned) == len(clip)
+    # A quarter turn anticlockwise: the first row of the frame becomes its first column, bottom up.
+    expected = np.rot90(V.read_video(upright).frame(0), 1)
+    assert metrics.psnr(expected, turned.frame(0)) > 40
+
+
 def test_audio_is_noticed(tmp_path):
     _ffmpeg(
         *["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-f", "lavfi", "-i", "sine=frequency=440"],
