@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio import sidebar
+from studio import services, sidebar
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "pages"
@@ -27,6 +27,7 @@ PAGE_LIST = [
     ("about.py", "About", ":material/info:", "about"),
 ]
 
+services.keep_keras_state_between_reruns()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title="Deblur Studio", page_icon=":material/auto_fix_high:", layout="wide")

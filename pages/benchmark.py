@@ -28,7 +28,7 @@ def sample_set(crop: bool) -> list[tuple[str, object]]:
     return chosen
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)
 def progress_panel() -> None:
     """Polls the background run; when it ends, reruns the whole page to draw the results."""
     run: BenchmarkRun | None = st.session_state.get(RUN_KEY)

@@ -7,7 +7,6 @@ import streamlit as st
 
 from deblur_core import kernels
 from deblur_core.io import LoadedImage, output_like
-from deblur_core.metrics import format_psnr, format_ssim
 from studio import archives, images, samples, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE, worked_example
 from studio.methods import MethodChoice, cli_command
@@ -61,6 +60,7 @@ def show_example() -> None:
                 noise=EXAMPLE_NOISE,
             ),
             language="bash",
+            wrap_lines=True,
         )
 
 
@@ -256,7 +256,7 @@ def photo_mode() -> None:
                 icon=":material/folder_zip:",
             )
     st.markdown("The same on the command line:")
-    st.code(cli_command(choice, item["name"], spec), language="bash")
+    st.code(cli_command(choice, item["name"], spec), language="bash", wrap_lines=True)
 
 
 # -- mode 2: blur it for me --------------------------------------------------------------------------
@@ -378,12 +378,7 @@ def blur_mode() -> None:
                 key="deblur_blur_download_blurred",
             )
         st.markdown("The same on the command line:")
-        st.code(cli_command(choice, sharp_name, spec, blur_spec=spec, noise=noise), language="bash")
-        if res.psnr_out is not None:
-            st.caption(
-                f"Blurred: {format_psnr(res.psnr_in)} / SSIM {format_ssim(res.ssim_in)} → "
-                f"deblurred: {format_psnr(res.psnr_out)} / SSIM {format_ssim(res.ssim_out)}."
-            )
+        st.code(cli_command(choice, sharp_name, spec, blur_spec=spec, noise=noise), language="bash", wrap_lines=True)
 
 
 def _blur_settings(kind: str) -> KernelSettings:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from deblur_core.io import DEFAULT_MAX_PIXELS
 from deblur_core.registry import CLASSICAL_NAMES, Registry
@@ -140,7 +141,8 @@ def cli_command(
         if noise:
             blur_cmd += f" --noise {noise:.6g} --seed 0"
         lines.append(blur_cmd)
-        name = f"blurred/{name}"
+        # The blur command writes <stem>.png into its output folder.
+        name = shlex.quote(f"blurred/{PurePath(file_name).stem}.png")
     cmd = f"python -m deblur_core deblur {name} --out out/ --method {shlex.quote(method_arg)}"
     if method.needs_kernel and kernel_spec:
         cmd += f" --kernel {shlex.quote(kernel_spec)}"

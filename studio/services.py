@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,30 @@ from studio.work_queue import Job, JobCancelled, WorkQueue
 log = logging.getLogger("deblur_studio")
 
 APP_NAME = "Deblur Studio"
+
+
+def keep_keras_state_between_reruns() -> None:
+    """Stop Streamlit from calling ``keras.backend.clear_session()`` after every script run.
+
+    Streamlit does that to free the models a script builds on each run. Here models are loaded once
+    per server and shared by every visitor, and clearing Keras' global state after every rerun (each
+    slider move, each progress refresh) costs up to a second of CPU while other visitors' models
+    are predicting in worker threads. Closing pyplot figures, the other half of that clean-up, is kept.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    current = getattr(script_runner, "_clean_problem_modules", None)
+    if current is None or getattr(current, "keeps_keras_state", False):
+        return
+
+    def clean_problem_modules() -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            with contextlib.suppress(Exception):
+                pyplot.close("all")
+
+    clean_problem_modules.keeps_keras_state = True  # type: ignore[attr-defined]
+    script_runner._clean_problem_modules = clean_problem_modules
 
 
 def shipped_models_dir() -> Path:
