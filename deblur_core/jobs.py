@@ -334,6 +334,7 @@ class Progress:
     error: dict | None = None
     steps_done: int = 0
     steps_total: int = 0
+    points: list[tuple[float, int]] = field(default_factory=list)  # (wall time, steps done) per report
 
     @property
     def fraction(self) -> float:
@@ -344,17 +345,29 @@ class Progress:
 
     @property
     def steps_per_s(self) -> float | None:
+        """Training speed over the last minute of reports (validation and saving included).
+
+        Falls back on the trainer's own figure for the current epoch while there are too few reports.
+        """
+        if len(self.points) >= 2:
+            t1, d1 = self.points[-1]
+            earlier = [(t, d) for t, d in self.points[:-1] if t1 - t <= 60 and d < d1] or [
+                p for p in self.points[:-1] if p[1] < d1
+            ][-1:]
+            if earlier and t1 > earlier[0][0]:
+                return (d1 - earlier[0][1]) / (t1 - earlier[0][0])
         value = self.last_batch.get("steps_per_s")
-        return float(value) if isinstance(value, (int, float)) else None
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
     @property
     def eta_s(self) -> float | None:
-        """Seconds left: from the latest batch (or epoch) report, capped by the time budget."""
-        latest = self.last_batch if self.last_batch else (self.epochs[-1] if self.epochs else {})
-        if self.epochs and self.epochs[-1].get("_order", 0) > self.last_batch.get("_order", -1):
-            latest = self.epochs[-1]
-        eta = latest.get("eta_s")
-        return float(eta) if isinstance(eta, (int, float)) and eta >= 0 else None
+        """Seconds left at the current speed, from the last report; None without an estimate."""
+        rate = self.steps_per_s
+        if self.done is not None:
+            return 0.0
+        if not rate or not self.steps_total:
+            return None
+        return max(0.0, self.steps_total - self.steps_done) / rate
 
 
 def summarize(events: list[dict]) -> Progress:
@@ -365,6 +378,8 @@ def summarize(events: list[dict]) -> Progress:
         event = {**event, "_order": order}
         if isinstance(event.get("done"), (int, float)) and not isinstance(event.get("done"), bool):
             progress.steps_done = int(event["done"])
+            if isinstance(event.get("time"), (int, float)):
+                progress.points.append((float(event["time"]), progress.steps_done))
         if isinstance(event.get("total"), (int, float)):
             progress.steps_total = int(event["total"])
         if kind == "start":

@@ -51,14 +51,17 @@ def _sample(entry) -> None:
         )
         st.markdown(f"**Sample** (a crop of scikit-image's cat photo with `{ui.SAMPLE_BLUR}` blur and light noise)")
         cols = st.columns(3)
-        cols[0].image(
-            png_bytes(ui.enlarge_small(result.blurred, 128)), caption=f"Blurred: {result.psnr_blurred:.2f} dB PSNR"
-        )
-        cols[1].image(
-            png_bytes(ui.enlarge_small(result.restored, 128)),
-            caption=f"{entry.name}: {result.psnr_restored:.2f} dB PSNR",
-        )
-        cols[2].image(png_bytes(ui.enlarge_small(result.sharp, 128)), caption="Sharp original")
+        for col, picture, caption in zip(
+            cols,
+            (result.blurred, result.restored, result.sharp),
+            (
+                f"Blurred: {result.psnr_blurred:.2f} dB PSNR",
+                f"{entry.name}: {result.psnr_restored:.2f} dB PSNR",
+                "Sharp original",
+            ),
+            strict=True,
+        ):
+            col.image(png_bytes(picture), caption=caption, width=160)
         if entry.frames > 1:
             st.caption("A video model: here it sees the same frame three times, so this sample understates it.")
 
@@ -99,10 +102,11 @@ for entry in entries:
     with st.expander(title, expanded=len(entries) <= 4):
         if entry.description:
             st.write(entry.description)
-        st.dataframe(
-            [{"": label, "value": text} for label, text in ui.card_rows(entry)],
+        st.table(
+            {"": [label for label, _ in ui.card_rows(entry)], "model card": [text for _, text in ui.card_rows(entry)]},
+            border="horizontal",
             hide_index=True,
-            key=f"models_card_{entry.name}",
+            hide_header=True,
         )
         _sample(entry)
         if not entry.shipped:

@@ -68,7 +68,7 @@ def _show_progress(job: jobs.Job) -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Epochs done", f"{done_epochs} / {epochs}")
     rate = progress.steps_per_s
-    c2.metric("Speed", f"{rate:.2f} steps/s" if rate else "measuring…" if job.active else "–")
+    c2.metric("Steps per second", f"{rate:.2f}" if rate else "measuring…" if job.active else "–")
     eta = progress.eta_s if job.active else None
     if eta is not None and minutes:
         started = job.started
@@ -88,11 +88,11 @@ def _show_progress(job: jobs.Job) -> None:
         return
     charts = st.columns(3)
     with charts[0]:
-        st.plotly_chart(ui.loss_figure(progress, epochs), key="train_chart_loss", config={"displaylogo": False})
+        st.plotly_chart(ui.loss_figure(progress, epochs), key="train_chart_loss", config={"displayModeBar": False})
     with charts[1]:
-        st.plotly_chart(ui.psnr_figure(progress, epochs), key="train_chart_psnr", config={"displaylogo": False})
+        st.plotly_chart(ui.psnr_figure(progress, epochs), key="train_chart_psnr", config={"displayModeBar": False})
     with charts[2]:
-        st.plotly_chart(ui.ssim_figure(progress, epochs), key="train_chart_ssim", config={"displaylogo": False})
+        st.plotly_chart(ui.ssim_figure(progress, epochs), key="train_chart_ssim", config={"displayModeBar": False})
 
     latest = max(progress.previews) if progress.previews else None
     panels = ui.preview_panels(job, latest, progress) if latest else None
@@ -102,7 +102,7 @@ def _show_progress(job: jobs.Job) -> None:
         for col, picture, caption in zip(
             cols, panels, ("Blurred (input)", f"Model output, epoch {latest}", "Sharp (target)"), strict=True
         ):
-            col.image(ui.enlarge_small(picture), caption=caption, width="stretch")
+            col.image(ui.enlarge_small(picture), caption=caption, width="content")
         if len(progress.previews) > 1:
             with st.expander("Earlier epochs"):
                 for epoch in sorted(progress.previews, reverse=True)[1:12]:

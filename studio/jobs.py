@@ -180,7 +180,7 @@ def _figure(traces: list[tuple[str, list[int], list, str]], y_title: str, epochs
         fig.add_trace(go.Scatter(x=xs, y=ys, name=name, mode="lines+markers", line={"dash": dash}, connectgaps=True))
     fig.update_layout(
         height=260,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 36, "b": 10},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
         xaxis_title="epoch",
         yaxis_title=y_title,
@@ -258,6 +258,19 @@ def _fmt_number(value, digits: int) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) and math.isfinite(value) else "not recorded"
 
 
+def _fmt_date(value) -> str:
+    """An ISO timestamp as ``2026-05-01 14:03 UTC``; anything else as it is."""
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value) if value else "not recorded"
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC)
+    return stamp.strftime("%Y-%m-%d %H:%M") + (" UTC" if stamp.tzinfo is not None else "")
+
+
 def describe_input(card: dict) -> str:
     """What the model takes, in one line: frames, colour, size constraint, scale."""
     spec = card.get("input", {})
@@ -331,7 +344,7 @@ def card_rows(entry: ModelEntry) -> list[tuple[str, str]]:
         ("Epochs", epochs),
         ("Validation PSNR", psnr_text),
         ("Validation SSIM", _fmt_number(validation.get("ssim"), 3)),
-        ("Date", str(card.get("date") or card.get("imported") or "not recorded")),
+        ("Date", _fmt_date(card.get("date") or card.get("imported"))),
         ("Kind", "shipped with Deblur Studio (read-only)" if entry.shipped else "yours (user model folder)"),
         ("File", entry.path.name),
     ]

@@ -108,6 +108,24 @@ def test_progress_reading_tolerates_a_half_written_line(tmp_path):
     assert [e["event"] for e in jobs.read_progress(job)] == ["start"]
 
 
+def test_speed_and_time_left_come_from_the_reports():
+    events = [
+        {"event": "start", "time": 100.0},
+        {"event": "batch", "time": 130.0, "done": 1, "total": 100, "steps_per_s": 0.05},  # start-up is slow
+        {"event": "epoch", "time": 140.0, "done": 10, "total": 100, "epoch": 1},
+    ]
+    progress = jobs.summarize(events)
+    assert progress.steps_per_s == pytest.approx(9 / 10)
+    assert progress.eta_s == pytest.approx(90 / 0.9)
+    assert progress.fraction == pytest.approx(0.1)
+    # Reports older than a minute no longer count.
+    progress = jobs.summarize([*events, {"event": "epoch", "time": 220.0, "done": 30, "total": 100, "epoch": 3}])
+    assert progress.steps_per_s == pytest.approx(20 / 80)
+    # One report only: the trainer's own figure.
+    assert jobs.summarize(events[:2]).steps_per_s == 0.05
+    assert jobs.summarize([*events, {"event": "done"}]).eta_s == 0.0
+
+
 def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_trainer, tmp_path):
     models, root = folders
     job = jobs.start_job(jobs.JobConfig(name="fin", description="finish"), lambda d: _images(d))

@@ -55,7 +55,7 @@ def _ok(at: AppTest) -> AppTest:
 
 
 def _card(at: AppTest, index: int) -> dict:
-    table = at.dataframe[index].value
+    table = at.table[index].value
     return dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
 
 
