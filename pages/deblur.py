@@ -231,7 +231,6 @@ def photo_mode() -> None:
         item, res = results[names.index(shown)]
     else:
         item, res = results[0]
-    widgets.result_view("deblur_photo", item["rgb"], res, item.get("truth"), choice, blurred_label="Your photo")
     file_name = f"{item['stem']}_deblurred.png"
     c1, c2 = st.columns(2)
     with c1:
@@ -255,6 +254,7 @@ def photo_mode() -> None:
                 key="deblur_download_zip",
                 icon=":material/folder_zip:",
             )
+    widgets.result_view("deblur_photo", item["rgb"], res, item.get("truth"), choice, blurred_label="Your photo")
     st.markdown("The same on the command line:")
     st.code(cli_command(choice, item["name"], spec), language="bash", wrap_lines=True)
 
@@ -360,9 +360,6 @@ def blur_mode() -> None:
     with services.friendly_errors("deblurring the picture"):
         res = services.restore_job(blurred, choice, kernel, np.asarray(sharp), options, (blur_key,))
         st.subheader("Result")
-        widgets.result_view(
-            "deblur_blur", blurred, res, np.asarray(sharp), choice, blurred_label=f"Blurred ({describe})"
-        )
         stem = sharp_name.rsplit(".", 1)[0]
         c1, c2 = st.columns(2)
         with c1:
@@ -377,6 +374,9 @@ def blur_mode() -> None:
                 mime="image/png",
                 key="deblur_blur_download_blurred",
             )
+        widgets.result_view(
+            "deblur_blur", blurred, res, np.asarray(sharp), choice, blurred_label=f"Blurred ({describe})"
+        )
         st.markdown("The same on the command line:")
         st.code(cli_command(choice, sharp_name, spec, blur_spec=spec, noise=noise), language="bash", wrap_lines=True)
 

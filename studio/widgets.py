@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import streamlit as st
 
-from deblur_core import kernels
 from deblur_core.metrics import format_psnr, format_ssim
 from studio import images
 from studio.methods import MethodChoice, MethodMenu
-from studio.slider import before_after_html, slider_height
+from studio.slider import before_after_html
 from studio.tasks import KERNEL_KINDS, KernelSettings, Restored
 
 KIND_LABELS = {
@@ -91,18 +88,20 @@ def metric_row(result: Restored, has_truth: bool) -> None:
             help=f"Blurred input: {format_ssim(result.ssim_in)}. 1 means identical structure.",
         )
     else:
-        if has_truth and result.psnr_in is not None:
-            cols[0].metric("PSNR", format_psnr(result.psnr_in), help="Of the blurred input.")
         gain = result.sharp_out - result.sharp_in
+        cols[0].metric(
+            "Sharpness before",
+            f"{result.sharp_in:.3f}",
+            help="A no-reference score from 0 (flat) to 1 (crisp), for photos without a sharp original.",
+        )
         cols[1].metric(
-            "Sharpness",
+            "Sharpness after",
             f"{result.sharp_out:.3f}",
             delta=f"{gain:+.3f}",
-            help=f"Before: {result.sharp_in:.3f}. A no-reference score from 0 (flat) to 1 (crisp); "
-            "noise and halos raise it too, so look at the picture as well.",
+            help="Noise and halos raise the score too, so look at the picture as well.",
         )
     cols[2].metric("Runtime", f"{result.seconds:.2f} s", help="Time the method took on the full picture.")
-    if has_truth and result.psnr_in is not None:
+    if has_truth and result.psnr_out is not None:
         st.caption(
             f"Blurred input: PSNR {format_psnr(result.psnr_in)}, SSIM {format_ssim(result.ssim_in)}. "
             "The delta is the gain of the result over the blurred input."
@@ -148,14 +147,14 @@ def result_view(
     slide_in = _upsized(images.preview(blurred, images.SLIDER_MAX_SIDE).pixels, slide_out.shape[:2])
     st.iframe(
         before_after_html(slide_in, slide_out, blurred_label, "Deblurred"),
-        height=slider_height(slide_out.shape),
+        height="content",
     )
     if slide_out.shape[:2] != output.shape[:2]:
         st.caption(
             f"Slider pictures scaled to {slide_out.shape[1]} × {slide_out.shape[0]} px; "
             "use the zoom below for full-resolution detail."
         )
-    zoom_view(prefix, blurred, output, truth)
+    zoom_view(prefix, blurred, output, truth, "Input" if blurred_label == "Your photo" else "Blurred")
     if truth is not None and truth.shape == output.shape:
         diff = images.difference_map(images.preview(output).pixels / 255.0, images.preview(truth).pixels / 255.0)
         with st.expander("Difference map |result − ground truth|", expanded=False):
@@ -167,7 +166,9 @@ def result_view(
 
 
 @st.fragment
-def zoom_view(prefix: str, blurred: np.ndarray, output: np.ndarray, truth: np.ndarray | None) -> None:
+def zoom_view(
+    prefix: str, blurred: np.ndarray, output: np.ndarray, truth: np.ndarray | None, input_label: str = "Blurred"
+) -> None:
     """The same region from each picture, enlarged with nearest-neighbour; moving it reruns only this part."""
     st.markdown("**Zoom**: the same region of each picture at full resolution.")
     c1, c2, c3 = st.columns(3)
@@ -177,22 +178,10 @@ def zoom_view(prefix: str, blurred: np.ndarray, output: np.ndarray, truth: np.nd
         "Zoom", options=[1, 2, 3, 4, 6, 8], value=3, format_func=lambda z: f"{z}×", key=f"{prefix}_zoom"
     )
     scale = max(1, round(output.shape[1] / blurred.shape[1]))
-    pictures = [("Blurred", blurred, zoom * scale), ("Deblurred", output, zoom)]
+    pictures = [(input_label, blurred, zoom * scale), ("Deblurred", output, zoom)]
     if truth is not None:
         pictures.append(("Ground truth", truth, zoom * max(1, round(output.shape[1] / truth.shape[1]))))
-    view = 240 * scale
+    view = 320
     cols = st.columns(len(pictures))
     for col, (caption, picture, z) in zip(cols, pictures, strict=True):
         col.image(images.zoom_crop(picture, cx, cy, z, view=view), caption=f"{caption}, {z}×", width="stretch")
-
-
-def kernel_check(kernel: np.ndarray) -> str:
-    """The kernel's size and spread in words."""
-    h, w = kernel.shape
-    ys, xs = np.nonzero(kernel > kernel.max() * 0.05)
-    spread = math.hypot(np.ptp(xs) if xs.size else 0, np.ptp(ys) if ys.size else 0)
-    return f"{w} × {h} px, spreads light over about {spread:.0f} px"
-
-
-def ensure_kernel(spec: str) -> np.ndarray:
-    return kernels.parse_kernel_spec(spec)

@@ -206,7 +206,7 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     page.locator("input[type=file]").first.set_input_files(str(photo))
     download_button = page.get_by_role("button", name="Download photo_deblurred.png")
     download_button.wait_for(timeout=120_000)
-    assert _metric_value(page, "Sharpness")
+    assert _metric_value(page, "Sharpness after")
     _settled(page)
     with page.expect_download(timeout=60_000) as info:
         download_button.click()
