@@ -505,12 +505,17 @@ def _model_complete(path: Path) -> bool:
     return path.is_file() and path.with_suffix(".json").is_file()
 
 
+_LOG_NOISE = re.compile(r"^([IWE]\d{4} |WARNING: All log messages|To enable the following instructions)")
+
+
 def _log_tail(path: Path, lines: int = 3) -> str:
+    """The last few meaningful lines of the process's output (TensorFlow's start-up chatter left out)."""
     try:
         text = path.read_text("utf-8", "replace").strip().splitlines()
     except OSError:
         return ""
-    return " | ".join(line.strip() for line in text[-lines:] if line.strip())[-500:]
+    useful = [line.strip() for line in text if line.strip() and not _LOG_NOISE.match(line.strip())]
+    return " | ".join(useful[-lines:])[-500:]
 
 
 def _now() -> str:

@@ -279,10 +279,10 @@ with st.expander("Training settings", expanded=False):
     )
     seed = st.number_input("Random seed", 0, 2**31 - 1, 0, key="train_seed")
 
-default_name = f"my-{arch}-{dt.datetime.now():%Y%m%d-%H%M}"
+# The suggested name is fixed once per visit, so a name the visitor typed is never reset by a rerun.
+st.session_state.setdefault("train_name", f"my-model-{dt.datetime.now():%Y%m%d-%H%M}")
 name = st.text_input(
     "Model name",
-    value=default_name,
     max_chars=64,
     key="train_name",
     help="Letters, digits, '-', '_' and '.'; the model is saved under this name in your model folder.",

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from deblur_core.jobs import Job, Progress, write_sample_images
-from deblur_core.registry import ModelEntry
+from deblur_core.registry import ModelEntry, Registry
+from deblur_core.uploads import ZipReport
 
 # -- choices -----------------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ def prepare_samples(data_dir: Path) -> tuple[list[str], list[str]]:
     return [str(data_dir)], []
 
 
-def prepare_zip(data: bytes, report) -> Callable[[Path], tuple[list[str], list[str]]]:
+def prepare_zip(data: bytes, report: ZipReport) -> Callable[[Path], tuple[list[str], list[str]]]:
     """A ``prepare`` callable for :func:`deblur_core.jobs.start_job` that unpacks a checked zip."""
     from deblur_core.uploads import extract_zip
 
@@ -384,7 +385,12 @@ def sample_crop() -> np.ndarray:
     return np.ascontiguousarray(cat[60:188, 110:238])
 
 
-def run_sample(entry: ModelEntry, registry, on_progress=None, cancel=None) -> SampleResult:
+def run_sample(
+    entry: ModelEntry,
+    registry: Registry,
+    on_progress: Callable[[int, int, dict], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> SampleResult:
     """Blur the sample crop with a fixed motion blur and light noise, restore it with ``entry``."""
     from deblur_core import degrade, kernels, metrics
     from deblur_core.inference import restore

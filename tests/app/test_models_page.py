@@ -154,3 +154,19 @@ def test_import_weights_refuses_bad_files_and_accepts_good_ones(folders, tmp_pat
     assert "Imported imported (unet)" in at.success[0].value
     assert (user / "imported.weights.h5").is_file()
     assert [e.label for e in at.expander] == ["imported (yours)"]
+
+
+def test_a_model_file_that_does_not_load_is_named_and_the_rest_still_works(installed):
+    _, user = installed
+    (user / "corrupt.keras").write_bytes(b"PK\x03\x04 not really a keras file")
+    (user / "corrupt.json").write_text(json.dumps(TINY))
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert [e.label for e in at.expander] == ["tiny-default (shipped, the default)", "corrupt (yours)", "mine (yours)"]
+    assert len(at.error) == 1 and "corrupt.keras" in at.error[0].value
+    captions = [c for img in at.image for c in img.captions]
+    assert sum("dB PSNR" in c for c in captions) == 4  # the two good models still show their samples
+    at.checkbox(key="models_delete_sure_corrupt").check().run()
+    at.button(key="models_delete_corrupt").click().run()
+    _ok(at)
+    assert not (user / "corrupt.keras").exists()
