@@ -563,7 +563,7 @@ def _acquire_lock(root: Path, job_id: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump({"job": job_id, "server_pid": os.getpid(), "created": time.time()}, handle)
         return
-    raise RuntimeError(f"Could not take the training lock {lock}; remove it if no training is running.")
+    raise ValueError(f"Could not take the training lock {lock}; delete that file if no training is running.")
 
 
 def _mtime(path: Path) -> float:
@@ -636,8 +636,11 @@ def start_job(
         raise ValueError(f"A model called '{config.name}' already exists; choose another name.")
     validate_card({"architecture": config.arch, "arch_args": config.arch_args})
     root = Path(root) if root is not None else jobs_dir()
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    models_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (root, models_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700 if folder == root else 0o777)
+        except OSError as exc:
+            raise ValueError(f"The folder {folder} cannot be created ({exc.strerror or exc}).") from None
 
     with _START_LOCK:
         job_id = _job_id(config.name)

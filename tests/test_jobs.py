@@ -195,6 +195,24 @@ def test_stale_lock_of_a_dead_process_is_cleared(folders, fake_trainer):
     assert old.status == "failed" and "killed or crashed" in old.message
 
 
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to tell processes apart")
+def test_a_restarted_server_still_sees_the_job_and_is_not_fooled_by_a_reused_pid(folders, fake_trainer, monkeypatch):
+    _, root = folders
+    job = jobs.start_job(jobs.JobConfig(name="survivor", description="wait"), lambda d: _images(d))
+    try:
+        monkeypatch.setattr(jobs, "_CHILDREN", {})  # a new server process knows only the files
+        assert jobs.current_job().id == job.id
+        # A job whose recorded process id now belongs to another program has ended.
+        other = root / "20000101-000000-reused"
+        other.mkdir()
+        info = {"name": "reused", "started": "2000-01-01T00:00:00+00:00", "status": "running", "pid": os.getpid()}
+        (other / "job.json").write_text(json.dumps(info))
+        assert jobs.refresh(jobs.load_job(other)).status == "failed"
+    finally:
+        jobs.kill_job(job)
+    assert jobs.refresh(job).status == "failed"  # killed without a word: said plainly
+
+
 def test_refused_data_releases_the_lock(folders, fake_trainer):
     _, root = folders
 
