@@ -47,4 +47,11 @@ extra = [
 pages[-1:-1] = extra
 page = st.navigation(pages)
 sidebar.show()
-page.run()
+try:
+    page.run()
+except Exception:  # a last resort: pages report their own problems as sentences
+    logging.getLogger("deblur_studio").exception("Unexpected error on the page %s", page.title)
+    st.error(
+        "Something went wrong on this page. The details are in the server log; "
+        "please reload the page or try another picture or method."
+    )

@@ -86,7 +86,12 @@ def show_results(rows: list[dict]) -> None:
         barmode="group",
         color_discrete_sequence=px.colors.qualitative.Safe,
     )
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=380, legend_title_text=None, xaxis_title=None)
+    fig.update_layout(
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=400,
+        legend={"title": None, "orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+        xaxis_title=None,
+    )
     fig.update_yaxes(range=[table["PSNR (dB)"].min() * 0.95, table["PSNR (dB)"].max() * 1.03])
     st.plotly_chart(fig, key="benchmark_chart_images", config={"displaylogo": False})
     st.dataframe(table, hide_index=True, key="benchmark_table")

@@ -85,7 +85,7 @@ class BenchmarkRun:
         with self._lock:
             job = self._job
         if job is not None:
-            job.cancel()
+            self.queue.cancel(job)
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -162,7 +162,7 @@ class BenchmarkRun:
         self._set(job=job)
         while not job.wait(0.2):
             if self._cancel.is_set():
-                job.cancel()
+                self.queue.cancel(job)
         self._set(job=None)
         res = job.outcome()
         return {

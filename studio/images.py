@@ -9,6 +9,9 @@ This module never imports streamlit.
 from __future__ import annotations
 
 import base64
+import collections
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,21 +83,45 @@ def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(1, round(height * factor)), max(1, round(width * factor))
 
 
+_PREVIEWS: collections.OrderedDict[tuple[int, int], tuple[weakref.ref, Preview]] = collections.OrderedDict()
+_PREVIEWS_LOCK = threading.Lock()
+_PREVIEWS_KEPT = 48
+
+
 def preview(rgb: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
-    """A uint8 copy of ``rgb`` whose longest side is at most ``max_side`` (area-averaged when shrunk)."""
+    """A uint8 copy of ``rgb`` whose longest side is at most ``max_side`` (area-averaged when shrunk).
+
+    Pages redraw on every widget change while the pictures stay the same arrays, so the last few
+    previews are remembered per array (by identity, for as long as the array lives).
+    """
+    key = (id(rgb), int(max_side))
+    with _PREVIEWS_LOCK:
+        hit = _PREVIEWS.get(key)
+        if hit is not None and hit[0]() is rgb:
+            _PREVIEWS.move_to_end(key)
+            return hit[1]
     pixels = to_uint8(rgb)
     h, w = pixels.shape[:2]
     th, tw = fit_size(h, w, max_side)
     if (th, tw) != (h, w):
         pixels = np.asarray(Image.fromarray(pixels).resize((tw, th), Image.Resampling.BOX))
-    return Preview(pixels, (h, w))
+    pixels.setflags(write=False)
+    result = Preview(pixels, (h, w))
+    try:
+        ref = weakref.ref(rgb)
+    except TypeError:  # an object without weak references: just do not remember it
+        return result
+    with _PREVIEWS_LOCK:
+        _PREVIEWS[key] = (ref, result)
+        while len(_PREVIEWS) > _PREVIEWS_KEPT:
+            _PREVIEWS.popitem(last=False)
+    return result
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
     """Lossless PNG of a uint8 or float [0, 1] RGB array."""
     if pixels.dtype == np.uint8:
-        buffer = _encode_uint8(pixels)
-        return buffer
+        return _encode_uint8(pixels)
     return encode_image(np.asarray(pixels, np.float32))
 
 

@@ -202,6 +202,15 @@ class WorkQueue:
             raise TimeoutError(f"'{job.label}' did not finish within {timeout} s.")
         return job.outcome()
 
+    def cancel(self, job: Job) -> None:
+        """Cancel ``job``: one still waiting leaves the line at once; a running one is asked to stop."""
+        job.cancel()
+        with self._cond:
+            if job in self._pending:
+                self._pending.remove(job)
+                job.error = JobCancelled(f"'{job.label}' was cancelled.")
+                self._finish(job)
+
     # -- where a job stands -------------------------------------------------------------------------
     def place(self, job: Job) -> int:
         """1 for the next job to start, 2 for the one after...; 0 once the job is running or done."""

@@ -335,3 +335,70 @@ def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):
     menu = method_menu(Registry(tmp_path / "none", tmp_path / "user"), (100, 100))
     assert menu.default.method == "wiener" and not menu.model_available
     assert "No trained model is installed" in menu.notes[0]
+
+
+# -- benchmark runs -----------------------------------------------------------------------------------------
+
+
+def test_benchmark_run_reports_progress_and_stops_when_cancelled(tmp_path):
+    from deblur_core.registry import Registry
+    from studio.bench import BLURRED, BenchmarkRun
+    from studio.methods import classical_choices
+
+    queue = WorkQueue(1)
+    gate = threading.Event()
+    queue.submit("someone else's long job", lambda _p, _c: gate.wait(30))  # holds the only worker
+    sharp = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
+    kernel = KernelSettings(kind="gaussian", sigma=1.5).kernel()
+    run = BenchmarkRun(
+        images=[("a", sharp), ("b", sharp[::-1].copy())],
+        kernel=kernel,
+        kernel_spec="gaussian:sigma=1.5",
+        noise=0.0,
+        choices=classical_choices()[:1],
+        registry=Registry(tmp_path / "none", tmp_path / "user"),
+        queue=queue,
+    ).start()
+    for _ in range(200):  # until the run's first job waits in line behind the long one
+        if queue.waiting:
+            break
+        time.sleep(0.01)
+    snap = run.snapshot()
+    assert snap.active and snap.done == 0 and snap.total == 2
+    assert "Wiener deconvolution on a" in snap.current
+    run.cancel()
+    run.join(10)
+    gate.set()
+    snap = run.snapshot()
+    assert snap.status == "cancelled" and snap.done == 0
+    assert [row["method"] for row in snap.rows] == [BLURRED]  # only the baseline of the first image
+
+
+def test_benchmark_run_measures_every_image_and_method(tmp_path):
+    from deblur_core.registry import Registry
+    from studio.bench import BLURRED, BenchmarkRun
+    from studio.methods import classical_choices
+
+    sharp = np.random.default_rng(1).random((48, 48, 3)).astype(np.float32)
+    run = BenchmarkRun(
+        images=[("a", sharp), ("b", np.ascontiguousarray(sharp[:, ::-1]))],
+        kernel=KernelSettings(kind="gaussian", sigma=1.5).kernel(),
+        kernel_spec="gaussian:sigma=1.5",
+        noise=0.0,
+        choices=classical_choices()[:2],
+        registry=Registry(tmp_path / "none", tmp_path / "user"),
+        queue=WorkQueue(2),
+    ).start()
+    run.join(60)
+    snap = run.snapshot()
+    assert snap.status == "finished" and snap.done == snap.total == 4 and snap.fraction == 1.0
+    assert [(r["image"], r["method"]) for r in snap.rows] == [
+        ("a", BLURRED),
+        ("a", "Wiener deconvolution"),
+        ("a", "Richardson-Lucy"),
+        ("b", BLURRED),
+        ("b", "Wiener deconvolution"),
+        ("b", "Richardson-Lucy"),
+    ]
+    by_method = {(r["image"], r["method"]): r["PSNR (dB)"] for r in snap.rows}
+    assert by_method[("a", "Wiener deconvolution")] > by_method[("a", BLURRED)]
