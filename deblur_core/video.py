@@ -1337,7 +1337,10 @@ def run_cli(args) -> int:
             print(f"Using the first {len(video)} frames of the clip.", file=sys.stderr)
         if video.has_audio:
             print("Note: the sound track is not kept; the output has no audio.", file=sys.stderr)
-        result = deblur_video(video, method, kernel=kernel, degradation=degradation, on_progress=_StderrProgress())
+        options = {k: v for k in ("nsr", "iterations") if (v := getattr(args, k, None)) is not None}
+        result = deblur_video(
+            video, method, kernel=kernel, degradation=degradation, on_progress=_StderrProgress(), **options
+        )
         write_video(result.restored, out)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,27 @@ class RunInfo:
     method_label: str
     source_name: str
     started: float
+    command: str = ""  # the same run from the command line, where it has one
+
+
+def cli_command(
+    file_name: str, choice: MethodChoice, degradation: vid.Degradation | None, kernel_spec: str | None, options: dict
+) -> str:
+    """The equivalent ``video`` command; empty where the command line has no such setting (frame averaging,
+    noise, a method's options)."""
+    if options or (degradation is not None and degradation.kind != "kernel"):
+        return ""
+    if degradation is not None and degradation.noise:
+        return ""  # the command line blurs without noise
+    stem = Path(file_name).stem or "video"
+    method = "default" if choice.recommended else choice.method
+    cmd = f"python -m deblur_core video {shlex.quote(file_name)} --out {shlex.quote(stem + '-deblurred.mp4')}"
+    cmd += f" --method {shlex.quote(method)}"
+    if degradation is not None:
+        cmd += f" --blur {shlex.quote(degradation.kernel)}"
+    elif choice.needs_kernel and kernel_spec:
+        cmd += f" --kernel {shlex.quote(kernel_spec)}"
+    return cmd
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -294,6 +316,9 @@ def show_result(run: RunInfo, output: VideoOutput) -> None:
     if result.source.trimmed_from:
         notes.append(f"Only the first {len(result.source)} frames were used.")
     st.caption(" ".join(notes))
+    if run.command:
+        st.caption("The same from the command line:")
+        st.code(run.command, language="bash")
 
     if result.has_truth:
         st.subheader("Quality against the sharp frames")
@@ -441,7 +466,8 @@ if clip is not None:
             work = make_job(clip, choice.method, kernel, degradation, registry, options)
             job = services.get_queue().submit(request_key, work, f"video: {choice.label} on {clip.name}")
             n_out = len(clip) - (degradation.window - 1 if degradation and degradation.kind == "average" else 0)
-            run = RunInfo(job, n_out, degradation is not None, choice.label, clip.name, time.monotonic())
+            command = "" if source == SOURCES[0] else cli_command(clip.name, choice, degradation, kernel_spec, options)
+            run = RunInfo(job, n_out, degradation is not None, choice.label, clip.name, time.monotonic(), command)
             st.session_state[JOB_KEY] = run
             running = not job.done
 

@@ -95,9 +95,14 @@ def test_an_uploaded_clip_without_ground_truth(small_sample):
     assert not at.exception and not at.error
     assert any("holiday.mp4: 5 frames, 48 x 32" in c.value for c in at.caption)
     assert at.radio(key="video_blur_upload").value == "none"
+    at.select_slider(key="video_nsr").set_value("auto").run()
     _run_to_the_end(at)
     assert len(at.get("video")) == 2 and len(at.get("plotly_chart")) == 0
     assert any("no sharp original" in c.value for c in at.caption)
+    assert at.code[0].value == (
+        "python -m deblur_core video holiday.mp4 --out holiday-deblurred.mp4 --method wiener "
+        "--kernel motion:length=9,angle=0"
+    )
     download = at.get("download_button")
     assert len(download) == 1 and "5 frames" in download[0].proto.label
 
