@@ -129,8 +129,7 @@ def test_speed_and_time_left_come_from_the_reports():
 def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_trainer, tmp_path):
     models, root = folders
     job = jobs.start_job(jobs.JobConfig(name="fin", description="finish"), lambda d: _images(d))
-    assert job.status == "running" and job.pid
-    assert (root / ".lock").exists()
+    assert job.pid
     job = _wait(job, lambda j: not j.active)
     assert job.status == "finished", job.message
     assert (models / "fin.keras").is_file() and (models / "fin.json").is_file()
@@ -144,6 +143,8 @@ def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_train
 def test_second_start_is_refused_naming_the_running_job(folders, fake_trainer):
     first = jobs.start_job(jobs.JobConfig(name="first", description="wait"), lambda d: _images(d))
     try:
+        assert first.status == "running"
+        assert json.loads((jobs.jobs_dir() / ".lock").read_text())["job"] == first.id
         with pytest.raises(jobs.JobRunningError, match=r"'first', started \d{4}-\d\d-\d\d \d\d:\d\d") as info:
             jobs.start_job(jobs.JobConfig(name="second", description="wait"), lambda d: _images(d))
         assert info.value.job.id == first.id
