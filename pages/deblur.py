@@ -78,8 +78,8 @@ def kernel_live_preview(image: np.ndarray, choice: MethodChoice, kernel: np.ndar
     )
     c1, c2 = st.columns(2)
     factor = 2 if crop.shape[1] <= 200 else 1
-    c1.image(images.enlarge_nearest(images.to_uint8(crop), factor), caption="Centre crop, as uploaded", width="stretch")
-    c2.image(images.enlarge_nearest(images.to_uint8(restored), factor), caption="Live preview", width="stretch")
+    c1.image(images.enlarge_nearest(images.to_uint8(crop), factor), caption="Centre crop, as uploaded", width="content")
+    c2.image(images.enlarge_nearest(images.to_uint8(restored), factor), caption="Live preview", width="content")
 
 
 def photo_mode() -> None:

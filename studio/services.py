@@ -133,8 +133,9 @@ def wait_for(job: Job, label: str) -> Any:
             if place:
                 ahead = "you are next" if place == 1 else f"you are number {place} in line"
                 slot.info(
-                    f"⏳ {label}: the server is busy with {queue.running} job(s); {ahead} "
-                    f"({_format_wait(queue.estimate_wait(job))}).",
+                    f"{label}: the server is busy with {queue.running} job(s); {ahead} "
+                    f"(wait {_format_wait(queue.estimate_wait(job))}).",
+                    icon=":material/hourglass_top:",
                 )
             else:
                 fraction = job.progress()

@@ -233,11 +233,14 @@ class WorkQueue:
             return len(self._running)
 
     def typical_seconds(self) -> float:
-        """Median duration of recent jobs (a guess before the first one finishes)."""
+        """Mean duration of recent jobs (a guess before the first one finishes).
+
+        The mean rather than the median: one slow job ahead in line delays everyone behind it.
+        """
         with self._cond:
             if not self._durations:
                 return _DEFAULT_SECONDS
-            return float(np.median(self._durations))
+            return float(np.mean(self._durations))
 
     def estimate_wait(self, job: Job) -> float:
         """Rough seconds until ``job`` starts: the jobs ahead of it shared among the slots."""
