@@ -10,8 +10,9 @@ import logging
 from pathlib import Path
 
 import streamlit as st
+from PIL import Image
 
-from studio import services, sidebar
+from studio import images, services, sidebar
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "pages"
@@ -30,7 +31,8 @@ PAGE_LIST = [
 services.keep_keras_state_between_reruns()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-st.set_page_config(page_title="Deblur Studio", page_icon=":material/auto_fix_high:", layout="wide")
+# The icon is an image drawn in code: a Material icon here would make the browser fetch the favicon from Google.
+st.set_page_config(page_title="Deblur Studio", page_icon=Image.fromarray(images.app_icon()), layout="wide")
 
 pages = [
     st.Page(PAGES / file, title=title, icon=icon, url_path=url, default=(file == "deblur.py"))

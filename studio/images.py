@@ -201,3 +201,20 @@ def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
     factor = max(1, size // max(k.shape))
     grey = enlarge_nearest(grey, factor)
     return np.repeat(grey[..., None], 3, axis=2)
+
+
+def app_icon(size: int = 64) -> np.ndarray:
+    """The app's icon, drawn here so no icon is fetched from the internet: a motion-blur streak on blue."""
+    from scipy import ndimage
+
+    from deblur_core.kernels import motion_kernel
+
+    streak = motion_kernel(size * 0.6, 35.0)
+    streak = ndimage.grey_dilation(streak / streak.max(), size=(max(3, size // 10),) * 2)
+    icon = np.empty((size, size, 3), np.float32)
+    icon[:] = np.array([37, 99, 235], np.float32) / 255.0  # the theme's primary blue
+    h, w = streak.shape
+    top, left = (size - h) // 2, (size - w) // 2
+    region = icon[top : top + h, left : left + w]
+    icon[top : top + h, left : left + w] = region + (1.0 - region) * np.clip(streak * 1.6, 0, 1)[..., None]
+    return to_uint8(icon)

@@ -133,6 +133,22 @@ def test_a_bad_upload_gives_one_sentence_and_the_page_keeps_working(app_env):
     assert "Sharpness after" in _metrics(at)
 
 
+def test_a_real_blurry_photo_from_the_shared_data_is_measured_against_its_sharp_frame(
+    app_env, shared_data, monkeypatch
+):
+    if not (shared_data / "real" / "GoPro").is_dir():
+        pytest.fail(f"{shared_data / 'real' / 'GoPro'} is missing from the shared data folder")
+    monkeypatch.setenv("DEBLUR_STUDIO_SHARED_DATA", str(shared_data))
+    at = _ok(_start())
+    real = at.selectbox(key="deblur_real")
+    assert len(real.options) >= 2 and real.options[0] == "—"
+    real.set_value(real.options[1])
+    at = _ok(at.run())
+    metrics = _metrics(at)
+    assert metrics["PSNR"][0].endswith(" dB") and "Sharpness after" not in metrics
+    assert any("Ground truth" in c for img in at.get("image") for c in img.captions)
+
+
 def test_several_uploads_download_as_one_zip(app_env):
     a, _ = _blurry_png()
     b, _ = _blurry_png(sigma=1.5, height=80, width=80)

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -174,6 +175,16 @@ def _whole_page(page, path: Path, width: int) -> None:
 def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     page.set_default_timeout(60_000)
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url)
+            if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
+            and urlparse(request.url).hostname not in ("127.0.0.1", "localhost")
+            else None
+        ),
+    )
     page.goto(app_url)
 
     # First visit, no click: the worked example with its PSNR and SSIM.
@@ -220,4 +231,5 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
         assert result.format == "PNG" and result.size == (width, height) and result.mode == "RGB"
     assert page.get_by_text("Traceback").count() == 0
     assert page.get_by_test_id("stException").count() == 0
+    assert not elsewhere, f"the page fetched from the internet: {elsewhere}"  # works offline
     page.close()
