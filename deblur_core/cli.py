@@ -728,6 +728,7 @@ def _build_train_config(args: argparse.Namespace):
         clips=args.clips,
         seed=args.seed,
         resume=args.resume,
+        schedule=args.schedule,
         description=args.description,
     )
 
@@ -1061,6 +1062,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", type=int, default=200, metavar="N", help="steps in one epoch")
     p.add_argument("--minutes", type=float, metavar="F", help="time budget; stop after this many minutes")
     p.add_argument("--patience", type=int, default=10, metavar="N", help="stop after N epochs without improvement")
+    p.add_argument(
+        "--schedule",
+        choices=("plateau", "cosine"),
+        default="plateau",
+        help="learning rate: halve on a validation plateau, or decay on a half cosine to the end of the run "
+        "(the end is --epochs or --minutes, whichever comes first)",
+    )
     p.add_argument(
         "--families", default="gaussian,defocus,motion,shake", help="comma-separated blur families to train on"
     )

@@ -46,6 +46,8 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     resume: str | None = None
+    schedule: str = "plateau"  # "plateau": halve on a validation plateau; "cosine": decay to min_lr by the end
+    min_lr: float = 1e-5
     description: str = ""
     recommended: bool = False
 
@@ -179,6 +181,8 @@ def train(
     out = Path(cfg.out)
     if out.suffix != ".keras":
         raise ValueError("The output model path must end with .keras.")
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"Unknown learning-rate schedule {cfg.schedule!r}; choose one of {', '.join(SCHEDULES)}.")
     spec = input_spec(cfg.arch, **cfg.arch_args)
     loss_fn = get_loss(cfg.loss)
     train_ds, val_ds, data_info = build_datasets(cfg, spec)
@@ -224,6 +228,17 @@ def train(
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
             self.epoch_start = time.monotonic()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if cfg.schedule == "cosine":
+                run_steps = (cfg.epochs - initial_epoch) * len(train_ds)
+                done = (self.epoch - initial_epoch) * len(train_ds) + batch
+                budget = cfg.minutes * 60 if cfg.minutes else None
+                fraction = done / max(1, run_steps)
+                if budget:
+                    fraction = max(fraction, (time.monotonic() - started) / budget)
+                lr = cosine_lr(fraction, cfg.learning_rate, cfg.min_lr)
+                self.model.optimizer.learning_rate.assign(lr)
 
         def on_train_batch_end(self, batch, logs=None):
             done = self.epoch * len(train_ds) + batch + 1
@@ -294,10 +309,14 @@ def train(
                 stop_reason["why"] = f"no validation improvement for {cfg.patience} epochs"
                 self.model.stop_training = True
 
-    plateau = keras.callbacks.ReduceLROnPlateau(
-        monitor="val_psnr", mode="max", factor=0.5, patience=max(2, cfg.patience // 3), min_lr=1e-5
-    )
-    model.fit(train_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=[Loop(), plateau], verbose=0)
+    callbacks: list = [Loop()]
+    if cfg.schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_psnr", mode="max", factor=0.5, patience=max(2, cfg.patience // 3), min_lr=cfg.min_lr
+            )
+        )
+    model.fit(train_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
 
     if not ckpt_path.is_file():
         raise RuntimeError("Training stopped before the first epoch finished; no model was saved.")
@@ -319,6 +338,19 @@ def train(
     state_path.unlink(missing_ok=True)
     ckpt_path.with_suffix(".json").unlink(missing_ok=True)
     return TrainResult(out, len(history), best["val_psnr"], best["val_ssim"], stop_reason["why"], history)
+
+
+SCHEDULES = ("plateau", "cosine")
+
+
+def cosine_lr(fraction: float, start: float, end: float) -> float:
+    """Learning rate after ``fraction`` (0-1) of a run that decays from ``start`` to ``end`` on a half cosine.
+
+    With a time budget the fraction is whichever is further along, steps or minutes, so the rate
+    reaches ``end`` when the run stops for either reason.
+    """
+    fraction = min(max(fraction, 0.0), 1.0)
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * fraction))
 
 
 def _validation(best: dict, last: dict) -> dict:
