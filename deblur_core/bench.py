@@ -108,8 +108,53 @@ def tune_classical(data: Path, degs, n_images: int = 6, crop: int = 144, log=pri
 
 
 def still_models(registry) -> list:
-    """Shipped models that take one RGB frame (video models are benchmarked separately)."""
-    return [e for e in registry.list() if e.shipped and e.fits_still_image()]
+    """Shipped still-image models (video models, and those trained on clips, are benchmarked separately)."""
+    return [
+        e
+        for e in registry.list()
+        if e.shipped and e.fits_still_image() and not e.card.get("training", {}).get("clips", False)
+    ]
+
+
+def video_section(data: Path, registry, csv_path: Path, log=print) -> str:
+    """The 3-frame against 1-frame comparison of :mod:`deblur_core.video_bench`, as a report section."""
+    from deblur_core import video_bench
+
+    methods, notes = video_bench.available_methods(registry)
+    if not any(m in video_bench.VIDEO_MODELS for m in methods):
+        return ""
+    started = time.perf_counter()
+    clips = video_bench.make_clips(data)
+    if not clips:
+        return ""
+    log(f"Video: {', '.join(methods)} on {len(clips)} held-out clips ...")
+    rows = video_bench.evaluate(clips, methods, registry, log=None)
+    video_bench.write_csv(rows, csv_path)
+    md = video_bench.markdown(video_bench.summarise(rows), notes, 4, 192, time.perf_counter() - started)
+    return md + f"- Every clip is in `{csv_path.name}` beside the main CSV.\n"
+
+
+def learning_curve(entry, every: int = 5) -> list[str]:
+    """A compact table of a model's validation PSNR over its training run, from its card."""
+    history = entry.card.get("training", {}).get("history") or []
+    if not history:
+        return []
+    picked = [r for r in history if r["epoch"] % every == 0 or r is history[0] or r is history[-1]]
+    lines = [
+        f"### Learning curve of {entry.name} (held-out training images; one epoch = "
+        f"{entry.card['training'].get('steps_per_epoch', '?')} steps of {entry.card['training'].get('batch_size', '?')} "
+        f"crops of {entry.card['training'].get('patch_size', '?')} px)",
+        "",
+        "| epoch | learning rate | training loss | validation PSNR (dB) | validation SSIM | blurred PSNR (dB) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in picked:
+        lines.append(
+            f"| {r['epoch']} | {r.get('lr', float('nan')):.2e} | {r.get('loss', float('nan')):.4f} | "
+            f"{r.get('val_psnr', float('nan')):.2f} | {r.get('val_ssim', float('nan')):.3f} | "
+            f"{r.get('val_blurred_psnr', float('nan')):.2f} |"
+        )
+    return lines + [""]
 
 
 def method_table(registry, tuned: dict, unsupervised: bool = True) -> dict:
@@ -434,6 +479,10 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
             "|---|---|---|---|---|---|---|",
         ]
         L += ctx["training"] + [""]
+    for lines in ctx.get("curves", []):
+        L += lines
+    if ctx.get("video"):
+        L += [ctx["video"].strip(), ""]
     notes = ROOT / "benchmarks" / "NOTES.md"
     if notes.is_file():
         L += [notes.read_text("utf-8").strip(), ""]
@@ -546,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     real = real_pairs(args.data, models, registry)
     sr_sets = {k: v for k, v in sets.items() if k in ("Set5", "Set14")}
     sr = dbsrcnn_table(sr_sets, registry)
+    video = video_section(args.data, registry, args.csv.parent / "video.csv")
     speed_info = {} if args.no_speed else speed(registry, models)
     params = {e.name: e.card.get("parameters", "–") for e in models}
     ctx = {
@@ -558,6 +608,8 @@ def main(argv: list[str] | None = None) -> int:
         "real": real,
         "dbsrcnn": sr,
         "training": training_rows(models),
+        "curves": [c for c in (learning_curve(e) for e in models if e.name == default) if c],
+        "video": video,
         "targets": targets(summary, default, harm, speed_info),
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} Linux, {os.cpu_count()} CPU cores",

@@ -69,3 +69,41 @@ def test_quick_benchmark_writes_report_and_csv(tiny_data, tmp_path, monkeypatch)
 def test_missing_data_is_reported_not_crashed(tmp_path, capsys):
     assert bench.main(["--data", str(tmp_path / "absent"), "--quick"]) == 2
     assert "not there" in capsys.readouterr().err
+
+
+def _entry(name, card, frames=1, shipped=True):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(name=name, card=card, shipped=shipped, fits_still_image=lambda: frames == 1)
+
+
+def test_still_models_leave_video_models_to_the_video_section():
+    entries = [
+        _entry("still", {"training": {"clips": False}}),
+        _entry("video-unet1", {"training": {"clips": True}}),
+        _entry("video-unet3", {"training": {"clips": True}}, frames=3),
+        _entry("mine", {"training": {}}, shipped=False),
+    ]
+    registry = type("R", (), {"list": lambda self: entries})()
+    assert [e.name for e in bench.still_models(registry)] == ["still"]
+
+
+def test_learning_curve_lists_sampled_epochs_with_first_and_last():
+    history = [
+        {
+            "epoch": e,
+            "lr": 1e-3 / e,
+            "loss": 0.1 / e,
+            "val_psnr": 20 + e / 10,
+            "val_ssim": 0.5,
+            "val_blurred_psnr": 19.0,
+        }
+        for e in range(1, 13)
+    ]
+    card = {"training": {"history": history, "steps_per_epoch": 200, "batch_size": 8, "patch_size": 128}}
+    lines = bench.learning_curve(_entry("m", card), every=5)
+    rows = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert [int(r.split("|")[1]) for r in rows] == [1, 5, 10, 12]
+    assert "| 12 | 8.33e-05 | 0.0083 | 21.20 | 0.500 | 19.00 |" in rows
+    assert "200 steps of 8 crops of 128 px" in lines[0]
+    assert bench.learning_curve(_entry("m", {"training": {}})) == []
