@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image
 
-from studio import images, services, sidebar
+from studio import images, router, services, sidebar
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "pages"
@@ -50,7 +50,8 @@ pages[-1:-1] = extra
 page = st.navigation(pages)
 sidebar.show()
 try:
-    page.run()
+    with router.routed():
+        page.run()
 except Exception:  # a last resort: pages report their own problems as sentences
     logging.getLogger("deblur_studio").exception("Unexpected error on the page %s", page.title)
     st.error(

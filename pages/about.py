@@ -6,8 +6,10 @@ import json
 
 import streamlit as st
 
-from studio import services
+from studio import router, services
 from studio.methods import CLASSICAL_INFO
+
+router.require_app()
 
 st.title("About Deblur Studio")
 st.markdown(

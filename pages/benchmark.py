@@ -9,9 +9,11 @@ import plotly.express as px
 import streamlit as st
 
 from deblur_core.io import DEFAULT_MAX_PIXELS
-from studio import archives, images, samples, services, widgets
+from studio import archives, images, router, samples, services, widgets
 from studio.bench import BLURRED, BenchmarkRun
 from studio.tasks import KernelSettings
+
+router.require_app()
 
 RUN_KEY = "benchmark_run"
 CROP = 256

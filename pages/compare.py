@@ -7,10 +7,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio import images, services, widgets
+from studio import images, router, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE
 from studio.samples import sample_image
 from studio.tasks import KernelSettings, blur_picture, digest
+
+router.require_app()
 
 
 def example_input() -> services.CurrentInput:

@@ -7,10 +7,12 @@ import streamlit as st
 
 from deblur_core import kernels
 from deblur_core.io import LoadedImage, output_like
-from studio import archives, images, samples, services, widgets
+from studio import archives, images, router, samples, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE, worked_example
 from studio.methods import MethodChoice, cli_command
 from studio.tasks import KernelSettings, blur_picture, digest, preview_restore
+
+router.require_app()
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
 MODES = ["My photo is blurry", "Blur it for me"]

@@ -8,8 +8,11 @@ import streamlit as st
 
 from deblur_core.registry import check_model_name
 from studio import jobs as ui
+from studio import router
 from studio.images import png_bytes
 from studio.services import friendly_errors, get_registry, run_job
+
+router.require_app()
 
 FLASH = "models_flash"
 MAX_CARD_BYTES = 1024 * 1024

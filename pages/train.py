@@ -16,7 +16,10 @@ from deblur_core import jobs
 from deblur_core.registry import check_model_name, user_model_dir
 from deblur_core.uploads import UnsafeZipError, format_skipped, inspect_zip
 from studio import jobs as ui
+from studio import router
 from studio.services import friendly_errors, get_registry
+
+router.require_app()
 
 STOP_GRACE_S = 45  # after this long in "stopping", offer to end the process at once
 

@@ -15,10 +15,12 @@ import streamlit as st
 
 from deblur_core import video as vid
 from deblur_core.metrics import format_psnr, format_ssim
-from studio import images, services, widgets
+from studio import images, router, services, widgets
 from studio.methods import MethodChoice, method_menu
 from studio.tasks import KernelSettings, digest
 from studio.work_queue import Job
+
+router.require_app()
 
 UPLOAD_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
 SAMPLE_ENV = "DEBLUR_STUDIO_VIDEO_SAMPLE"  # "frames,height,width": a smaller sample clip (tests)

@@ -64,8 +64,8 @@ def sample_image(key: str) -> np.ndarray:
 
 
 def shared_data_dir() -> Path:
-    """``../shared/data`` beside the project (``$DEBLUR_STUDIO_SHARED_DATA`` overrides it)."""
-    env = os.environ.get("DEBLUR_STUDIO_SHARED_DATA")
+    """``../shared/data`` beside the project (``$DEBLUR_STUDIO_DATA`` overrides it)."""
+    env = os.environ.get("DEBLUR_STUDIO_DATA")
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "shared" / "data"

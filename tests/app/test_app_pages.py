@@ -43,7 +43,7 @@ def tiny_models(tmp_path_factory):
 def app_env(tiny_models, tmp_path, monkeypatch):
     monkeypatch.setenv("DEBLUR_STUDIO_SHIPPED_MODELS", str(tiny_models))
     monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(tmp_path / "user"))
-    monkeypatch.setenv("DEBLUR_STUDIO_SHARED_DATA", str(tmp_path / "no-shared-data"))
+    monkeypatch.setenv("DEBLUR_STUDIO_DATA", str(tmp_path / "no-shared-data"))
     return tiny_models
 
 
@@ -138,7 +138,7 @@ def test_a_real_blurry_photo_from_the_shared_data_is_measured_against_its_sharp_
 ):
     if not (shared_data / "real" / "GoPro").is_dir():
         pytest.fail(f"{shared_data / 'real' / 'GoPro'} is missing from the shared data folder")
-    monkeypatch.setenv("DEBLUR_STUDIO_SHARED_DATA", str(shared_data))
+    monkeypatch.setenv("DEBLUR_STUDIO_DATA", str(shared_data))
     at = _ok(_start())
     real = at.selectbox(key="deblur_real")
     assert len(real.options) >= 2 and real.options[0] == "—"

@@ -126,7 +126,14 @@ def _shots_dir(tmp_path: Path) -> Path:
 def test_restored_video_loads_has_its_length_and_plays(app_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(60_000)
+    # A deep link is this fresh server's very first request: the page must still open inside the app's
+    # navigation (titles from app.py), not Streamlit's automatic list of the files in pages/.
     page.goto(f"{app_url}/video")
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_text("Train a model").wait_for(timeout=30_000)
+    links = [t.strip() for t in nav.get_by_role("link").all_inner_texts()]
+    assert any("Train a model" in t for t in links) and any("Compare methods" in t for t in links), links
+    assert not any(t.endswith("app") for t in links), links
     page.get_by_role("button", name="Deblur the video").click()
     videos = page.locator("video")
     videos.nth(1).wait_for(state="attached", timeout=180_000)
