@@ -5,13 +5,16 @@ from pathlib import Path
 
 import pytest
 
-# The shared research images live beside the project, at ../shared/data (see its README).
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The shared research images live beside the project, at ../shared/data (see its README);
+# DEBLUR_STUDIO_DATA points elsewhere, as it does for the app and the benchmark.
+SHARED_DATA = Path(
+    os.environ.get("DEBLUR_STUDIO_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The shared image data folder (``../shared/data`` from the project root).
+    """The shared image data folder (``../shared/data`` from the project root, or ``$DEBLUR_STUDIO_DATA``).
 
     A fresh clone has no such folder, so tests that need it are skipped with the reason; under CI
     (the ``CI`` environment variable set) the folder must be there and its absence is a failure.
