@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -275,6 +274,58 @@ def dbsrcnn_table(sets: dict, registry, scale: int = 3) -> list[dict]:
     return rows
 
 
+_PEAK_WRAPPER = (
+    "import resource, sys\n"
+    "from deblur_core.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(f'PEAK_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def run_cli_measured(args: list[str]) -> tuple[float, float, int, str]:
+    """Run ``python -m deblur_core ARGS`` in a fresh process: (wall seconds, its own peak memory in MB, code, stderr).
+
+    The child reports its own peak resident memory, so each measurement stands alone (the peak of
+    *all* children, which is what the parent could read, would only ever grow).
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *args], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    peaks = [line for line in proc.stderr.splitlines() if line.startswith("PEAK_KB=")]
+    peak_mb = int(peaks[-1].removeprefix("PEAK_KB=")) / 1024 if peaks else float("nan")
+    return wall, peak_mb, proc.returncode, proc.stderr
+
+
+def memory(models, log=print) -> dict:
+    """Peak memory (MB) of one command-line run per method on a 1-megapixel photo, start-up included."""
+    from skimage import data as skdata
+    from skimage.transform import resize
+
+    base = skdata.astronaut().astype(np.float32) / 255.0
+    photo = resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
+    photo = degrade(photo, motion_kernel(15, 30), 0.01, np.random.default_rng(1), round8=True)
+    kernel = ["--kernel", "motion:length=15,angle=30"]
+    runs = {
+        "wiener (true kernel)": ["--method", "wiener", *kernel],
+        "richardson-lucy (true kernel)": ["--method", "richardson-lucy", *kernel],
+        "unsupervised-wiener (true kernel)": ["--method", "unsupervised-wiener", *kernel],
+    }
+    runs.update({e.name: ["--method", e.name] for e in models})
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "photo1mp.png"
+        save_image(photo, src)
+        for name, extra in runs.items():
+            _, peak_mb, code, err = run_cli_measured(["deblur", str(src), "--out", str(Path(tmp) / "out"), *extra])
+            if code == 0:
+                out[name] = peak_mb
+                log(f"  {name}: peak {peak_mb:.0f} MB")
+            else:
+                log(f"  {name}: failed ({err.strip().splitlines()[-1:] or ['no message']})")
+    return out
+
+
 def speed(registry, models, log=print) -> dict:
     """Seconds per megapixel (median of 5 after warm-up) and a 12-MP photo through the command line."""
     from deblur_core.inference import restore
@@ -285,7 +336,7 @@ def speed(registry, models, log=print) -> dict:
 
     base = skdata.astronaut().astype(np.float32) / 255.0
     one_mp = resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
-    out = {"per_megapixel": {}}
+    out = {"per_megapixel": {}, "peak_mb": memory(models, log)}
     for entry in models:
         restore(one_mp, entry.name, registry=registry)
         times = []
@@ -304,31 +355,10 @@ def speed(registry, models, log=print) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "photo12mp.png"
         save_image(big, src)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "deblur_core",
-                "deblur",
-                str(src),
-                "--out",
-                str(Path(tmp) / "out"),
-                "--method",
-                default,
-            ],
-            capture_output=True,
-            text=True,
+        wall, peak_mb, code, err = run_cli_measured(
+            ["deblur", str(src), "--out", str(Path(tmp) / "out"), "--method", default]
         )
-        wall = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        out["cli_12mp"] = {
-            "seconds": wall,
-            "peak_mb": max(peak, before) / 1024,
-            "returncode": proc.returncode,
-            "stderr_tail": proc.stderr[-300:],
-        }
+        out["cli_12mp"] = {"seconds": wall, "peak_mb": peak_mb, "returncode": code, "stderr_tail": err[-300:]}
         # Time the model alone on the same photo, inside this process (no start-up, no PNG I/O).
         t0 = time.perf_counter()
         restore(big, default, registry=registry)
@@ -421,13 +451,15 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
     L += [
         "## Speed, size and memory",
         "",
-        "| method | seconds per megapixel (benchmark images) | parameters |",
-        "|---|---|---|",
+        "| method | seconds per megapixel (benchmark images) | peak memory, 1-MP photo via the CLI (MB) | parameters |",
+        "|---|---|---|---|",
     ]
+    sp = ctx.get("speed", {})
+    peaks = sp.get("peak_mb", {})
     for m in methods:
         s = summary.get(("all sets", "all", m)) or summary.get(("Set5", "all", m))
-        L.append(f"| {m} | {s['s_per_mp']:.3f} | {ctx['params'].get(m, '–')} |")
-    sp = ctx.get("speed", {})
+        peak = f"{peaks[m]:.0f}" if m in peaks else "–"
+        L.append(f"| {m} | {s['s_per_mp']:.3f} | {peak} | {ctx['params'].get(m, '–')} |")
     L += ["", "Models on a 1-megapixel photo, median of 5 runs after a warm-up, 2 CPU cores:", ""]
     for m, v in sp.get("per_megapixel", {}).items():
         L.append(f"- {m}: {v:.3f} s per megapixel")

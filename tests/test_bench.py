@@ -107,3 +107,14 @@ def test_learning_curve_lists_sampled_epochs_with_first_and_last():
     assert "| 12 | 8.33e-05 | 0.0083 | 21.20 | 0.500 | 19.00 |" in rows
     assert "200 steps of 8 crops of 128 px" in lines[0]
     assert bench.learning_curve(_entry("m", {"training": {}})) == []
+
+
+def test_command_line_runs_report_their_own_peak_memory(tmp_path):
+    save_image(np.full((40, 40, 3), 0.5, np.float32), tmp_path / "in.png")
+    wall, peak_mb, code, _ = bench.run_cli_measured(
+        ["blur", str(tmp_path / "in.png"), "--out", str(tmp_path / "out"), "--kernel", "gaussian:sigma=1"]
+    )
+    assert code == 0 and (tmp_path / "out" / "in.png").is_file()
+    assert 20 < peak_mb < 4096 and wall > 0  # a Python process with numpy loaded, in megabytes
+    _, _, code, err = bench.run_cli_measured(["deblur", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")])
+    assert code != 0 and err.strip()
