@@ -103,6 +103,7 @@ def show_results(rows: list[dict]) -> None:
         file_name="benchmark.csv",
         mime="text/csv",
         key="benchmark_csv",
+        on_click="ignore",
         icon=":material/download:",
     )
 

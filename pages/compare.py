@@ -127,6 +127,7 @@ st.download_button(
     file_name="comparison.csv",
     mime="text/csv",
     key="compare_csv",
+    on_click="ignore",
     icon=":material/download:",
 )
 

@@ -30,7 +30,14 @@ def download_png(label: str, loaded: LoadedImage | None, output: np.ndarray, fil
         return images.png_bytes(output)
 
     st.download_button(
-        label, encode, file_name=file_name, mime="image/png", key=key, type="primary", icon=":material/download:"
+        label,
+        encode,
+        file_name=file_name,
+        mime="image/png",
+        key=key,
+        on_click="ignore",
+        type="primary",
+        icon=":material/download:",
     )
 
 
@@ -254,6 +261,7 @@ def photo_mode() -> None:
                 file_name="deblurred.zip",
                 mime="application/zip",
                 key="deblur_download_zip",
+                on_click="ignore",
                 icon=":material/folder_zip:",
             )
     widgets.result_view("deblur_photo", item["rgb"], res, item.get("truth"), choice, blurred_label="Your photo")
@@ -375,6 +383,7 @@ def blur_mode() -> None:
                 file_name=f"{stem}_blurred.png",
                 mime="image/png",
                 key="deblur_blur_download_blurred",
+                on_click="ignore",
             )
         widgets.result_view(
             "deblur_blur", blurred, res, np.asarray(sharp), choice, blurred_label=f"Blurred ({describe})"

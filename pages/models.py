@@ -89,6 +89,7 @@ def _manage(entry) -> None:
             file_name=f"{name}.zip",
             mime="application/zip",
             key=f"models_download_{name}",
+            on_click="ignore",
             help="The model file and its card, to keep or to use with the command line.",
         )
         sure = st.checkbox("Yes, delete it", key=f"models_delete_sure_{name}")

@@ -309,6 +309,7 @@ def show_result(run: RunInfo, output: VideoOutput) -> None:
         file_name=f"{Path(run.source_name).stem or 'video'}-deblurred.{ext}",
         mime=output.mime,
         key="video_download",
+        on_click="ignore",
         type="primary",
         icon=":material/download:",
     )

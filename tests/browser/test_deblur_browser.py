@@ -219,7 +219,7 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     download_button.wait_for(timeout=120_000)
     assert _metric_value(page, "Sharpness after")
     _settled(page)
-    with page.expect_download(timeout=60_000) as info:
+    with page.expect_download(timeout=120_000) as info:
         download_button.click()
     download = info.value
     assert download.suggested_filename == "photo_deblurred.png"
