@@ -108,11 +108,7 @@ def tune_classical(data: Path, degs, n_images: int = 6, crop: int = 144, log=pri
 
 def still_models(registry) -> list:
     """Shipped still-image models (video models, and those trained on clips, are benchmarked separately)."""
-    return [
-        e
-        for e in registry.list()
-        if e.shipped and e.fits_still_image() and not e.card.get("training", {}).get("clips", False)
-    ]
+    return [e for e in registry.list() if e.shipped and e.suits_photos()]
 
 
 def video_section(data: Path, registry, csv_path: Path, log=print) -> str:

@@ -108,6 +108,15 @@ class ModelEntry:
         """Whether the model takes one frame (video models take several)."""
         return self.frames == 1
 
+    @property
+    def trained_on_clips(self) -> bool:
+        """Whether the model learnt from moving clips: a video model, even when it sees one frame at a time."""
+        return bool(self.card.get("training", {}).get("clips", False))
+
+    def suits_photos(self) -> bool:
+        """Whether the model is meant for still photos: one frame in, and not trained on video clips."""
+        return self.fits_still_image() and not self.trained_on_clips
+
 
 @dataclass
 class Registry:

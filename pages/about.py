@@ -57,7 +57,11 @@ with services.friendly_errors("reading the model cards"):
                     else ""
                 )
                 + (f", enlarges {spec['scale']}x" if int(spec.get("scale", 1)) > 1 else ""),
-                "Still images" if entry.fits_still_image() else "Video only (several frames at once)",
+                "Still images"
+                if entry.suits_photos()
+                else "Video, one frame at a time (trained on moving clips)"
+                if entry.fits_still_image()
+                else "Video only (several frames at once)",
                 "Ships with the app" if entry.shipped else "Your own model",
             ]
             validation = card.get("validation")

@@ -151,7 +151,7 @@ if st.button("Import", key="models_import_button", type="primary"):
             entry = registry.import_weights(name, weights.getvalue(), card)
         st.session_state[FLASH] = (
             f"Imported {entry.name} ({entry.architecture}); it is now on the Deblur page."
-            if entry.fits_still_image()
+            if entry.suits_photos()
             else f"Imported {entry.name} ({entry.architecture}), a video model."
         )
         st.rerun()

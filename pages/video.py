@@ -135,13 +135,14 @@ def video_methods(registry) -> tuple[list[MethodChoice], MethodChoice]:
     menu = method_menu(registry)
     models = []
     for entry in registry.list():
-        if entry.frames == 3:
+        if entry.frames == 3 or entry.trained_on_clips:
             text = (entry.description or "A video model.").strip().split(". ")[0].rstrip(".")
             version = f"{entry.path.stat().st_mtime_ns}" if entry.path.exists() else ""
-            label = f"{entry.name} (uses the previous and next frames)"
-            models.append(
-                MethodChoice(entry.name, label, f"{text}. Sees three frames at once.", False, version=version)
-            )
+            if entry.frames == 3:
+                label, seen = f"{entry.name} (uses the previous and next frames)", "Sees three frames at once."
+            else:
+                label, seen = f"{entry.name} (one frame at a time)", "Trained on moving clips; sees one frame."
+            models.append(MethodChoice(entry.name, label, f"{text}. {seen}", False, version=version))
     still = []
     for choice in menu.choices:
         if choice.upscale:  # video frames keep their size: an enlarging model only deblurs here

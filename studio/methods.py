@@ -83,7 +83,7 @@ def method_menu(registry: Registry, image_size: tuple[int, int] | None = None) -
 
     A model whose card has an output scale above 1 (DBSRCNN) is offered as "deblur + enlarge" while
     the enlarged result stays within ``deblur_core.io.DEFAULT_MAX_PIXELS``, and as deblur only above
-    that, with a note. Models for video (several frames) are left out. Without a default model the
+    that, with a note. Models for video (several frames, or trained on moving clips) are left out. Without a default model the
     default is Wiener, with a note.
     """
     notes: list[str] = []
@@ -93,7 +93,7 @@ def method_menu(registry: Registry, image_size: tuple[int, int] | None = None) -
         default_name = None
     models: list[MethodChoice] = []
     for entry in registry.list():
-        if not entry.fits_still_image():
+        if not entry.suits_photos():
             continue
         scale = int(entry.input.get("scale", 1))
         description = (entry.description or entry.card.get("summary") or "A trained model.").strip()

@@ -74,7 +74,8 @@ def test_missing_data_is_reported_not_crashed(tmp_path, capsys):
 def _entry(name, card, frames=1, shipped=True):
     from types import SimpleNamespace
 
-    return SimpleNamespace(name=name, card=card, shipped=shipped, fits_still_image=lambda: frames == 1)
+    clips = card.get("training", {}).get("clips", False)
+    return SimpleNamespace(name=name, card=card, shipped=shipped, suits_photos=lambda: frames == 1 and not clips)
 
 
 def test_still_models_leave_video_models_to_the_video_section():
