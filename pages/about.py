@@ -23,7 +23,10 @@ for name, (title, text) in CLASSICAL_INFO.items():
 st.markdown(
     "**Trained models** are neural networks that learned from thousands of pairs of blurred and sharp "
     "pictures how to undo blur. They are *blind*: they need no kernel and work out the blur themselves, "
-    "but they only know the kinds of blur they were trained on."
+    "but they only know the kinds of blur they were trained on. The models shipped here are small enough "
+    "to run in a second on a laptop, and that has a price: when the blur is known exactly (as in *Blur it for "
+    "me*), Wiener or Richardson-Lucy handed the true kernel usually restores more detail than they do. The "
+    "project's BENCHMARKS.md has the measured numbers; the Compare page shows it on your own picture."
 )
 
 st.header("The models on this server")
