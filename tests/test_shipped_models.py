@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deblur_core.degrade import bicubic_down_up, blur, degrade
-from deblur_core.kernels import gaussian_kernel, motion_kernel
+from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
 from deblur_core.metrics import psnr, psnr_y
 from deblur_core.registry import SHIPPED_DIR, Registry
 
@@ -69,6 +69,11 @@ def test_model_clearly_improves_blurred_images(entry):
             blurred = degrade(sharp, gaussian_kernel(3.0), 0.005, rng, round8=True)
             gain = psnr(sharp, runner(blurred)) - psnr(sharp, blurred)
         else:
-            blurred = degrade(sharp, motion_kernel(9, 30), 0.005, rng, round8=True)
-            gain = psnr(sharp, runner(blurred)) - psnr(sharp, blurred)
+            # One blur of each family the model is meant for, averaged: a single case swings by a dB or
+            # more between checkpoints of the same model, a mean over families does not.
+            gains = []
+            for kernel in (gaussian_kernel(2.0), defocus_kernel(3), motion_kernel(9, 30)):
+                blurred = degrade(sharp, kernel, 0.005, rng, round8=True)
+                gains.append(psnr(sharp, runner(blurred)) - psnr(sharp, blurred))
+            gain = float(np.mean(gains))
         assert gain > 0.5, f"{entry.name} raised PSNR by only {gain:.2f} dB"
