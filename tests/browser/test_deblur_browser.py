@@ -188,7 +188,7 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     page.goto(app_url)
 
     # First visit, no click: the worked example with its PSNR and SSIM.
-    page.get_by_text("Worked example").wait_for(timeout=120_000)
+    page.get_by_text("Worked example", exact=True).wait_for(timeout=120_000)
     assert PSNR_VALUE.match(_metric_value(page, "PSNR"))
     assert 0 < float(_metric_value(page, "SSIM")) <= 1
     slider = page.frame_locator("iframe").first.locator("input[type=range]")
