@@ -25,7 +25,7 @@ from deblur_core.kernels import parse_kernel_spec
 from deblur_core.metrics import psnr
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("DEBLUR_STUDIO_DATA") or ROOT.parent / "shared" / "data")
 METHODS = ("wiener", "richardson-lucy", "unsupervised-wiener")
 
 

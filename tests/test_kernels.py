@@ -25,7 +25,11 @@ from deblur_core.kernels import (
     shake_kernel,
 )
 
-LEVIN_KERNELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "levin09" / "kernels"
+LEVIN_KERNELS = (
+    Path(os.environ.get("DEBLUR_STUDIO_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    / "levin09"
+    / "kernels"
+)
 
 
 def centre_offset(kernel: np.ndarray) -> np.ndarray:

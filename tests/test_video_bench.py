@@ -13,7 +13,7 @@ from skimage import data as skdata
 from deblur_core import video_bench
 from deblur_core.io import save_image
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(os.environ.get("DEBLUR_STUDIO_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
 
 
 @pytest.fixture(scope="module")
