@@ -201,6 +201,13 @@ def test_a_restarted_server_still_sees_the_job_and_is_not_fooled_by_a_reused_pid
     _, root = folders
     job = jobs.start_job(jobs.JobConfig(name="survivor", description="wait"), lambda d: _images(d))
     try:
+        # A real restart takes far longer than the trainer's exec; wait for it, or a loaded machine can show
+        # the not-yet-exec'd child with the test runner's command line, which rightly reads as "not the job".
+        cmdline = Path("/proc") / str(job.pid) / "cmdline"
+        for _ in range(200):
+            if not cmdline.exists() or str(job.folder).encode() in cmdline.read_bytes():
+                break
+            time.sleep(0.05)
         monkeypatch.setattr(jobs, "_CHILDREN", {})  # a new server process knows only the files
         assert jobs.current_job().id == job.id
         # A job whose recorded process id now belongs to another program has ended.
