@@ -24,17 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from deblur_core.bench import default_data_dir
 from deblur_core.metrics import format_psnr, format_ssim, psnr, ssim
 
 SETS = ("Set5", "Set14")
 VIDEO_MODELS = ("video-unet3", "video-unet1")
 BLURRED = "blurred input"
-
-
-def default_data_dir() -> Path:
-    """``$DEBLUR_STUDIO_DATA`` or ``../shared/data`` beside the project."""
-    env = os.environ.get("DEBLUR_STUDIO_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def make_clips(data: Path, samples: int = 4, size: int = 192, seed: int = 0) -> list[dict]:

@@ -83,8 +83,8 @@ def method_menu(registry: Registry, image_size: tuple[int, int] | None = None) -
 
     A model whose card has an output scale above 1 (DBSRCNN) is offered as "deblur + enlarge" while
     the enlarged result stays within ``deblur_core.io.DEFAULT_MAX_PIXELS``, and as deblur only above
-    that, with a note. Models for video (several frames, or trained on moving clips) are left out. Without a default model the
-    default is Wiener, with a note.
+    that, with a note. Models for video (several frames, or trained on moving clips) are left out.
+    Without a default model the default is Wiener, with a note.
     """
     notes: list[str] = []
     try:

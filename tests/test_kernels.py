@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
+from deblur_core.bench import default_data_dir
 from deblur_core.io import save_image
 from deblur_core.kernels import (
     MAX_KERNEL_SIZE,
@@ -25,11 +25,7 @@ from deblur_core.kernels import (
     shake_kernel,
 )
 
-LEVIN_KERNELS = (
-    Path(os.environ.get("DEBLUR_STUDIO_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    / "levin09"
-    / "kernels"
-)
+LEVIN_KERNELS = default_data_dir() / "levin09" / "kernels"
 
 
 def centre_offset(kernel: np.ndarray) -> np.ndarray:

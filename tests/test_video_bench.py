@@ -11,9 +11,10 @@ import pytest
 from skimage import data as skdata
 
 from deblur_core import video_bench
+from deblur_core.bench import default_data_dir
 from deblur_core.io import save_image
 
-SHARED = Path(os.environ.get("DEBLUR_STUDIO_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+SHARED = default_data_dir()
 
 
 @pytest.fixture(scope="module")
