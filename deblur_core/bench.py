@@ -31,18 +31,12 @@ from deblur_core.degrade import bicubic_down_up, blur, degrade
 from deblur_core.io import read_rgb, save_image
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel, normalize_kernel
 from deblur_core.metrics import psnr, psnr_y, ssim
+from deblur_core.settings import PROJECT_ROOT, data_dir
 
-ROOT = Path(__file__).resolve().parents[1]
 NOISE = 0.01
 WIENER_GRID = [float(v) for v in np.logspace(-4, -0.5, 15)]
 RL_GRID = [3, 5, 8, 10, 15, 20, 30, 40, 60, 80, 120, 200]
 MOTION_ANGLES = (0, 45, 100)
-
-
-def default_data_dir() -> Path:
-    """``$DEBLUR_STUDIO_DATA`` or ``../shared/data`` beside the project."""
-    env = os.environ.get("DEBLUR_STUDIO_DATA")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
 
 
 def degradations(data: Path) -> list[tuple[str, str, np.ndarray]]:
@@ -286,7 +280,9 @@ def run_cli_measured(args: list[str]) -> tuple[float, float, int, str]:
     *all* children, which is what the parent could read, would only ever grow).
     """
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *args], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_WRAPPER, *args], capture_output=True, text=True, cwd=PROJECT_ROOT
+    )
     wall = time.perf_counter() - t0
     peaks = [line for line in proc.stderr.splitlines() if line.startswith("PEAK_KB=")]
     peak_mb = int(peaks[-1].removeprefix("PEAK_KB=")) / 1024 if peaks else float("nan")
@@ -511,7 +507,7 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
         L += lines
     if ctx.get("video"):
         L += [ctx["video"].strip(), ""]
-    notes = ROOT / "benchmarks" / "NOTES.md"
+    notes = PROJECT_ROOT / "benchmarks" / "NOTES.md"
     if notes.is_file():
         L += [notes.read_text("utf-8").strip(), ""]
     path.write_text("\n".join(L), "utf-8")
@@ -576,9 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m deblur_core.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="the shared data folder")
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results.csv")
+    parser.add_argument("--data", type=Path, default=data_dir(), help="the shared data folder")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md")
+    parser.add_argument("--csv", type=Path, default=PROJECT_ROOT / "benchmarks" / "results.csv")
     parser.add_argument("--quick", action="store_true", help="Set5 only, fewer blurs (a smoke run; not for publishing)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed and 12-MP measurements")
     args = parser.parse_args(argv)
@@ -643,7 +639,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()} Linux, {os.cpu_count()} CPU cores",
         "minutes": (time.perf_counter() - started) / 60,
     }
-    write_report(args.out, args.csv.relative_to(ROOT) if args.csv.is_relative_to(ROOT) else args.csv, ctx)
+    write_report(
+        args.out, args.csv.relative_to(PROJECT_ROOT) if args.csv.is_relative_to(PROJECT_ROOT) else args.csv, ctx
+    )
     (args.csv.parent / "summary.json").write_text(
         json.dumps(
             {"|".join(k): v for k, v in summary.items()} | {"tuned": tuned, "speed": speed_info, "no_harm": harm},

@@ -38,8 +38,9 @@ from scipy import fft as sfft
 from scipy import ndimage
 from skimage import restoration
 
-from deblur_core.degrade import check_image
+from deblur_core.image import check_image
 from deblur_core.kernels import normalize_kernel
+from deblur_core.progress import CancelFn, Cancelled, ProgressFn, check_callbacks, check_cancel
 
 __all__ = [
     "CLASSICAL_METHODS",
@@ -52,8 +53,6 @@ __all__ = [
     "wiener",
 ]
 
-ProgressCallback = Callable[[int, int, str], object]
-CancelCallback = Callable[[], bool]
 
 # Noise of rounding to 8-bit levels: a uniform error of +-0.5/255 has this standard deviation. It is the
 # floor of the noise estimate, because no stored photo is cleaner than its quantisation.
@@ -68,10 +67,6 @@ BOUNDARIES = ("unknown", "reflect")
 REGULARIZERS = ("gradient", "none")
 # Richardson-Lucy divides by the predicted image; this offset keeps black regions finite.
 _RL_OFFSET = np.float32(1e-4)
-
-
-class Cancelled(Exception):
-    """Raised when a ``cancel`` callable asks a running deconvolution to stop."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -114,15 +109,8 @@ def _check_inputs(image: np.ndarray, kernel: np.ndarray | None, method: str) -> 
     return img, normalize_kernel(k)
 
 
-def _check_callbacks(on_progress: object, cancel: object) -> None:
-    for fn, name in ((on_progress, "on_progress"), (cancel, "cancel")):
-        if fn is not None and not callable(fn):
-            raise ValueError(f"{name} must be a function or None; got {type(fn).__name__}.")
-
-
-def _check_cancel(cancel: CancelCallback | None, method: str) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled(f"{method} was cancelled.")
+def _check_cancel(cancel: CancelFn | None, method: str) -> None:
+    check_cancel(cancel, f"{method} was cancelled.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -381,8 +369,8 @@ def wiener(
     *,
     regularizer: str = "gradient",
     boundary: str = "unknown",
-    on_progress: ProgressCallback | None = None,
-    cancel: CancelCallback | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> np.ndarray:
     """Wiener deconvolution with a known kernel, computed with FFTs and careful edge handling.
 
@@ -415,7 +403,7 @@ def wiener(
     boundary : {"unknown", "reflect"}
         How the picture is continued beyond its borders (see above).
     on_progress : callable, optional
-        ``on_progress(done, total, info)`` after each step (``info`` is a short text); the last call
+        ``on_progress(done, total, info)`` after each step (``info["message"]`` is a short text); the last call
         has ``done == total``. It does not change the result.
     cancel : callable, optional
         Returns True to stop; checked before each step, raising :class:`Cancelled`.
@@ -439,7 +427,7 @@ def wiener(
         raise ValueError(f"Unknown Wiener regulariser '{regularizer}'; use one of: {', '.join(REGULARIZERS)}.")
     if boundary not in BOUNDARIES:
         raise ValueError(f"Unknown boundary handling '{boundary}'; use one of: {', '.join(BOUNDARIES)}.")
-    _check_callbacks(on_progress, cancel)
+    check_callbacks(on_progress, cancel)
     ratio = _wiener_ratio(nsr, img, k, regularizer)
     canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
     return canvas.crop(x)
@@ -452,8 +440,8 @@ def _wiener_canvas(
     regularizer: str,
     boundary: str,
     method: str,
-    on_progress: ProgressCallback | None,
-    cancel: CancelCallback | None,
+    on_progress: ProgressFn | None,
+    cancel: CancelFn | None,
 ) -> tuple[_Canvas, np.ndarray]:
     """Wiener deconvolution on the whole padded canvas; returns the canvas and the C x Hp x Wp result."""
     _check_cancel(cancel, method)
@@ -464,7 +452,7 @@ def _wiener_canvas(
     if boundary == "unknown":
         x = _refine_unknown_boundary(img, canvas, x, reg, precond, method, on_progress, cancel)
     elif on_progress is not None:
-        on_progress(1, 1, "Wiener: done")
+        on_progress(1, 1, {"message": "Wiener: done"})
     return canvas, x
 
 
@@ -475,8 +463,8 @@ def _refine_unknown_boundary(
     reg: np.ndarray,
     precond: np.ndarray,
     method: str,
-    on_progress: ProgressCallback | None,
-    cancel: CancelCallback | None,
+    on_progress: ProgressFn | None,
+    cancel: CancelFn | None,
 ) -> np.ndarray:
     """Refine ``x`` towards the solution of ``(K^T M K + R) x = K^T M y`` by preconditioned conjugate gradients.
 
@@ -531,9 +519,9 @@ def _refine_unknown_boundary(
         direction = z + beta * direction
         rz = rz_new
         if on_progress is not None and step + 1 < total:
-            on_progress(step + 1, total, f"Wiener: step {step + 1} of {total}")
+            on_progress(step + 1, total, {"message": f"Wiener: step {step + 1} of {total}"})
     if on_progress is not None:
-        on_progress(total, total, "Wiener: done")
+        on_progress(total, total, {"message": "Wiener: done"})
     return sfft.irfft2(solution, s=shape, workers=1)
 
 
@@ -542,8 +530,8 @@ def richardson_lucy(
     kernel: np.ndarray | None,
     iterations: int = 30,
     *,
-    on_progress: ProgressCallback | None = None,
-    cancel: CancelCallback | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> np.ndarray:
     """Richardson-Lucy deconvolution with a known kernel, computed with FFTs and unknown boundaries.
 
@@ -585,7 +573,7 @@ def richardson_lucy(
     img, k = _check_inputs(image, kernel, method)
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or not 1 <= iterations <= 10000:
         raise ValueError(f"Richardson-Lucy needs a whole number of iterations from 1 to 10000; got {iterations!r}.")
-    _check_callbacks(on_progress, cancel)
+    check_callbacks(on_progress, cancel)
     _check_cancel(cancel, method)
     canvas = _masked_canvas(img, k)
     shape = canvas.shape
@@ -610,7 +598,7 @@ def richardson_lucy(
         np.maximum(correction, 0.0, out=correction)  # FFT round-off can dip a hair below zero
         estimate *= correction * inv_reach
         if on_progress is not None:
-            on_progress(i + 1, total, f"Richardson-Lucy: iteration {i + 1} of {total}")
+            on_progress(i + 1, total, {"message": f"Richardson-Lucy: iteration {i + 1} of {total}"})
     return canvas.crop(estimate, offset=float(_RL_OFFSET))
 
 
@@ -619,8 +607,8 @@ def unsupervised_wiener(
     kernel: np.ndarray | None,
     *,
     rng: np.random.Generator | int | None = None,
-    on_progress: ProgressCallback | None = None,
-    cancel: CancelCallback | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> np.ndarray:
     """Unsupervised Wiener-Hunt deconvolution: the regularisation is estimated, not given.
 
@@ -661,7 +649,7 @@ def unsupervised_wiener(
     """
     method = "Unsupervised Wiener deconvolution"
     img, k = _check_inputs(image, kernel, method)
-    _check_callbacks(on_progress, cancel)
+    check_callbacks(on_progress, cancel)
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         rng = np.random.default_rng(0 if rng is None else int(rng))
     elif not isinstance(rng, np.random.Generator):
@@ -681,7 +669,7 @@ def unsupervised_wiener(
         # skimage places the small kernel with its ir2tf, which centres it at (0, 0) exactly as psf2otf.
         out[c], _chains = restoration.unsupervised_wiener(data[c], k.astype(np.float64), user_params=params, rng=rng)
         if on_progress is not None:
-            on_progress(c + 1, channels, f"Unsupervised Wiener: channel {c + 1} of {channels}")
+            on_progress(c + 1, channels, {"message": f"Unsupervised Wiener: channel {c + 1} of {channels}"})
     return canvas.crop(out)
 
 

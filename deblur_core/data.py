@@ -15,8 +15,8 @@ import keras
 import numpy as np
 
 from deblur_core.degrade import DegradationMix, bicubic_down_up, blur
+from deblur_core.image import rgb_to_y
 from deblur_core.kernels import gaussian_kernel
-from deblur_core.metrics import rgb_to_y
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

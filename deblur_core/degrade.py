@@ -13,29 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from deblur_core.image import check_image
 from deblur_core.kernels import parse_kernel_spec, random_kernel
-
-
-def check_image(image: np.ndarray, name: str = "image") -> np.ndarray:
-    """Validate the internal image convention and return the array as float32.
-
-    Raises
-    ------
-    ValueError
-        If the array is not H x W x 3 (or H x W) with values in [0, 1].
-    """
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"The {name} must be an H x W x 3 RGB array; got shape {arr.shape}.")
-    if arr.dtype != np.float32:
-        if not np.issubdtype(arr.dtype, np.floating):
-            raise ValueError(f"The {name} must be float in [0, 1]; got dtype {arr.dtype}. Load it with deblur_core.io.")
-        arr = arr.astype(np.float32)
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise ValueError(f"The {name} contains NaN or infinite values; check the step that produced it.")
-    if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
-        raise ValueError(f"The {name} must have values in [0, 1]; got a range of {arr.min():.3g} to {arr.max():.3g}.")
-    return arr
 
 
 def blur(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:

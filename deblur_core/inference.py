@@ -14,15 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deblur_core.degrade import bicubic_upscale, check_image
+from deblur_core.degrade import bicubic_upscale
+from deblur_core.image import check_image, rgb_to_ycbcr, ycbcr_to_rgb
+from deblur_core.progress import CancelFn, ProgressFn, check_cancel
 from deblur_core.registry import CLASSICAL_NAMES, ModelEntry, Registry
-
-ProgressFn = Callable[[int, int, dict], None]
-CancelFn = Callable[[], bool]
-
-
-class Cancelled(Exception):
-    """Raised when a cancel callable asked a long computation to stop."""
 
 
 def pad_to_multiple(
@@ -92,7 +87,7 @@ def tiled_apply(
         The model's size constraint: each side fed to ``predict`` is a multiple of it.
     on_progress, cancel : callable, optional
         ``on_progress(done_tiles, total_tiles, {})``; ``cancel()`` returning True raises
-        :class:`Cancelled`. Neither changes the result.
+        :class:`deblur_core.progress.Cancelled`. Neither changes the result.
 
     Returns
     -------
@@ -121,8 +116,7 @@ def tiled_apply(
     done = 0
     for y in ys:
         for x in xs:
-            if cancel is not None and cancel():
-                raise Cancelled("Stopped on request.")
+            check_cancel(cancel)
             piece = np.asarray(predict(padded[None, y : y + th, x : x + tw]))[0]
             if acc is None:
                 acc = np.zeros((ph, pw, out_channels or piece.shape[-1]), np.float32)
@@ -132,23 +126,6 @@ def tiled_apply(
             if on_progress:
                 on_progress(done, total, {})
     return crop_to(acc / cover, (h, w))
-
-
-# -- colour spaces for luminance models (ITU-R BT.601, as MATLAB's rgb2ycbcr) --------------------
-_RGB2YCBCR = (
-    np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], np.float32) / 255.0
-)
-_OFFSET = np.array([16.0, 128.0, 128.0], np.float32) / 255.0
-
-
-def rgb_to_ycbcr(image: np.ndarray) -> np.ndarray:
-    """RGB in [0, 1] to Y'CbCr in [0, 1] units (BT.601 studio range)."""
-    return image @ _RGB2YCBCR.T + _OFFSET
-
-
-def ycbcr_to_rgb(image: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`rgb_to_ycbcr`, clipped to [0, 1]."""
-    return np.clip((image - _OFFSET) @ np.linalg.inv(_RGB2YCBCR).T, 0.0, 1.0).astype(np.float32)
 
 
 class ModelRunner:
@@ -300,16 +277,10 @@ def restore(
         fn = classical.CLASSICAL_METHODS[method]
         kwargs = dict(options)
         if on_progress is not None:
-            # The classical methods report a text message; every caller of restore() gets a dict.
-            kwargs["on_progress"] = lambda done, total, info: on_progress(
-                done, total, info if isinstance(info, dict) else {"message": str(info)}
-            )
+            kwargs["on_progress"] = on_progress
         if cancel is not None and method == "richardson-lucy":
             kwargs["cancel"] = cancel
-        try:
-            return fn(image, kernel, **kwargs)
-        except classical.Cancelled as exc:
-            raise Cancelled(str(exc)) from None
+        return fn(image, kernel, **kwargs)
     if options:
         raise ValueError(f"Learned models take no options; got {sorted(options)}.")
     entry = resolve_model(method, registry)

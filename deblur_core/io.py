@@ -34,6 +34,7 @@ except ImportError:  # Pillow built without littlecms: embedded colour profiles 
     ImageCms = None
 
 from deblur_core.files import atomic_write_bytes
+from deblur_core.image import rgb_to_luma, to_uint8, validate_image
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -46,7 +47,6 @@ __all__ = [
     "output_like",
     "read_rgb",
     "save_image",
-    "to_uint8",
 ]
 
 DEFAULT_MAX_PIXELS = 24_000_000
@@ -76,9 +76,6 @@ _LOW_BYTE_RAWMODES = {
 
 _JPEG_NAMES = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG"}
 _SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
-
-# ITU-R BT.601 luma weights, the same that Pillow uses for RGB -> L.
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 class ImageLoadError(ValueError):
@@ -546,50 +543,9 @@ def _convert_rgb(image: Image.Image, label: str) -> Image.Image:
 # --------------------------------------------------------------------------------------------------
 
 
-def to_uint8(rgb: np.ndarray) -> np.ndarray:
-    """Convert float values in [0, 1] to uint8, clipping and rounding halves up.
-
-    Parameters
-    ----------
-    rgb : numpy.ndarray
-        Floating-point array of any shape (an RGB image or an alpha plane).
-
-    Returns
-    -------
-    numpy.ndarray
-        uint8 array of the same shape; ``round(x * 255)`` with halves rounded up, after clipping to
-        [0, 1].
-
-    Raises
-    ------
-    ValueError
-        The array is not floating-point or contains NaN or infinity.
-    """
-    values = np.asarray(rgb)
-    if not np.issubdtype(values.dtype, np.floating):
-        raise ValueError(
-            f"expected a floating-point image with values in [0, 1], got {values.dtype}; "
-            "convert 8-bit images with values / 255 first."
-        )
-    if not np.isfinite(values).all():
-        raise ValueError("the image contains NaN or infinite values; check the step that produced it.")
-    scaled = np.clip(values.astype(np.float32, copy=False), 0.0, 1.0) * np.float32(255.0)
-    return np.floor(scaled + np.float32(0.5)).astype(np.uint8)
-
-
 def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    """Validate an H x W x 3 floating-point image."""
-    values = np.asarray(rgb)
-    if values.ndim != 3 or values.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape H x W x 3, got shape {values.shape}.")
-    if values.shape[0] < 1 or values.shape[1] < 1:
-        raise ValueError(f"the image has no pixels (shape {values.shape}).")
-    if not np.issubdtype(values.dtype, np.floating):
-        raise ValueError(
-            f"expected a floating-point image with values in [0, 1], got {values.dtype}; "
-            "convert 8-bit images with values / 255 first."
-        )
-    return values
+    """Validate an H x W x 3 floating-point image (values outside [0, 1] are clipped when written)."""
+    return validate_image(rgb, value_range=False)
 
 
 def _check_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
@@ -612,11 +568,6 @@ def _normalise_format(format: str) -> str:
     if key not in _JPEG_NAMES:
         raise ValueError(f"cannot write format {format!r}; use 'png' or 'jpeg'.")
     return _JPEG_NAMES[key]
-
-
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an RGB float image; equals the channel value when all three are equal."""
-    return np.tensordot(rgb.astype(np.float32, copy=False), _LUMA, axes=([2], [0])).astype(np.float32)
 
 
 def encode_image(
@@ -661,7 +612,7 @@ def encode_image(
     if fmt == "JPEG" and (isinstance(quality, bool) or int(quality) != quality or not 1 <= quality <= 100):
         raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}.")
 
-    pixels = _luma(values) if greyscale else values
+    pixels = rgb_to_luma(values) if greyscale else values
     buffer = io.BytesIO()
     if fmt == "JPEG":
         if plane_alpha is not None:

@@ -34,12 +34,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from deblur_core.files import atomic_write_json
+from deblur_core.settings import PROJECT_ROOT, jobs_dir, user_models_dir
 
-JOBS_ENV = "DEBLUR_STUDIO_JOBS"
 ACTIVE = ("preparing", "running", "stopping")
 FINAL = ("finished", "stopped", "failed")
 KEEP_JOBS = 20  # older finished job folders are pruned when a new job starts
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGES = (
     "astronaut.png",
     "brick.png",
@@ -75,16 +74,6 @@ class JobRunningError(RuntimeError):
             "Wait for it to finish or stop it first; one job runs at a time."
         )
         self.job = job
-
-
-def jobs_dir() -> Path:
-    """The jobs folder: ``$DEBLUR_STUDIO_JOBS``, or ``jobs/`` beside the user model folder."""
-    env = os.environ.get(JOBS_ENV)
-    if env:
-        return Path(env).expanduser()
-    from deblur_core.registry import user_model_dir
-
-    return user_model_dir().parent / "jobs"
 
 
 @dataclass
@@ -610,7 +599,7 @@ def start_job(
         its private ``data_dir`` (created owner-only) and returns the folders to train on, which
         replace ``config.data`` and ``config.paired``.
     root : str or Path, optional
-        The jobs folder; :func:`jobs_dir` by default.
+        The jobs folder; :func:`deblur_core.settings.jobs_dir` by default.
     models_dir : str or Path, optional
         Where the model is saved; the user model folder by default.
 
@@ -627,10 +616,10 @@ def start_job(
         The name is not usable or taken, the architecture or its arguments are unknown, or
         ``prepare`` refused the data.
     """
-    from deblur_core.registry import Registry, check_model_name, user_model_dir, validate_card
+    from deblur_core.registry import Registry, check_model_name, validate_card
 
     check_model_name(config.name)
-    models_dir = Path(models_dir) if models_dir is not None else user_model_dir()
+    models_dir = Path(models_dir) if models_dir is not None else user_models_dir()
     registry = Registry(user_dir=models_dir)
     if config.name in registry.names() or (models_dir / f"{config.name}.keras").exists():
         raise ValueError(f"A model called '{config.name}' already exists; choose another name.")

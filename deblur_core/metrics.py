@@ -2,7 +2,7 @@
 
 Thin wrappers over :mod:`skimage.metrics` with the project's conventions: images are float arrays in
 [0, 1] (``data_range=1.0``), either H x W x 3 RGB (``channel_axis=-1``) or H x W (one channel, such as
-the Y channel from :func:`rgb_to_y`). SSIM uses the settings of Wang et al. (2004): an 11 x 11
+the Y channel from :func:`deblur_core.image.rgb_to_y`). SSIM uses the settings of Wang et al. (2004): an 11 x 11
 Gaussian window with sigma 1.5 and population (not sample) covariance. PSNR is in decibels.
 """
 
@@ -14,6 +14,8 @@ import numpy as np
 from skimage import measure
 from skimage import metrics as skm
 
+from deblur_core.image import rgb_to_y, validate_image
+
 __all__ = [
     "compare",
     "format_psnr",
@@ -21,7 +23,6 @@ __all__ = [
     "mse",
     "psnr",
     "psnr_y",
-    "rgb_to_y",
     "sharpness",
     "ssim",
     "ssim_y",
@@ -29,30 +30,11 @@ __all__ = [
 
 # Gaussian SSIM window: 2 * int(3.5 * 1.5 + 0.5) + 1 = 11 pixels (skimage's truncate=3.5).
 SSIM_MIN_SIDE = 11
-_RANGE_TOLERANCE = 1e-3
 
 
 def _as_float_image(image: np.ndarray, name: str) -> np.ndarray:
-    """Check one metric input (H x W or H x W x 3, float in [0, 1]) and return it as a float array."""
-    arr = np.asarray(image)
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
-        raise ValueError(f"The {name} must be an H x W x 3 RGB or H x W grey array; got shape {arr.shape}.")
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(
-            f"The {name} must be float with values in [0, 1]; got dtype {arr.dtype}. "
-            "Divide 8-bit images by 255 (deblur_core.io does this when it loads a file)."
-        )
-    if arr.size == 0:
-        raise ValueError(f"The {name} is empty (shape {arr.shape}).")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"The {name} contains NaN or infinite values.")
-    lo, hi = float(arr.min()), float(arr.max())
-    if lo < -_RANGE_TOLERANCE or hi > 1 + _RANGE_TOLERANCE:
-        raise ValueError(
-            f"The {name} must have values in [0, 1]; got a range of {lo:.3g} to {hi:.3g}. "
-            "Clip the result, or divide 8-bit values by 255."
-        )
-    return arr
+    """Check one metric input (H x W or H x W x 3, float in [0, 1])."""
+    return validate_image(image, name, grey=True)
 
 
 def _pair(reference: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,35 +135,6 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
         use_sample_covariance=False,
     )
     return float(value)
-
-
-def rgb_to_y(image: np.ndarray) -> np.ndarray:
-    """Luma (Y) of an RGB image, ITU-R BT.601 studio range as MATLAB's ``rgb2ycbcr``.
-
-    ``Y = 16/255 + (65.481 R + 128.553 G + 24.966 B) / 255`` with R, G, B in [0, 1], so black maps to
-    16/255 and white to 235/255. No rounding to 8-bit levels is applied.
-
-    Parameters
-    ----------
-    image : ndarray
-        Float RGB image, H x W x 3, values in [0, 1].
-
-    Returns
-    -------
-    ndarray
-        float32, H x W, values in [16/255, 235/255].
-
-    Raises
-    ------
-    ValueError
-        If the image is not H x W x 3 float in [0, 1].
-    """
-    arr = _as_float_image(image, "image")
-    if arr.ndim != 3:
-        raise ValueError(f"rgb_to_y needs an H x W x 3 RGB image; got shape {arr.shape}.")
-    rgb = arr.astype(np.float64)
-    y = 16.0 / 255.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
-    return y.astype(np.float32)
 
 
 def _shaved_y(reference: np.ndarray, test: np.ndarray, shave: int) -> tuple[np.ndarray, np.ndarray]:

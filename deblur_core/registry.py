@@ -17,16 +17,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
+from deblur_core.settings import SHIPPED_MODELS_DIR, user_models_dir
+
 CLASSICAL_NAMES = ("wiener", "richardson-lucy", "unsupervised-wiener")
 RESERVED_NAMES = (*CLASSICAL_NAMES, "default", "blurred", "none", "bicubic")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-def user_model_dir() -> Path:
-    """The user model folder: ``$DEBLUR_STUDIO_MODELS`` or ``~/.deblur-studio/models``."""
-    env = os.environ.get("DEBLUR_STUDIO_MODELS")
-    return Path(env).expanduser() if env else Path.home() / ".deblur-studio" / "models"
 
 
 def check_model_name(name: str) -> str:
@@ -122,13 +117,13 @@ class ModelEntry:
 class Registry:
     """Lists, resolves and loads models. Loaded models are cached and shared across threads."""
 
-    shipped_dir: Path = SHIPPED_DIR
+    shipped_dir: Path = SHIPPED_MODELS_DIR
     user_dir: Path | None = None
     problems: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.shipped_dir = Path(self.shipped_dir)
-        self.user_dir = Path(self.user_dir) if self.user_dir is not None else user_model_dir()
+        self.user_dir = Path(self.user_dir) if self.user_dir is not None else user_models_dir()
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float], object] = {}
 

@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from deblur_core.degrade import DegradationMix
-
-ProgressFn = Callable[[int, int, dict], None]
+from deblur_core.progress import CancelFn, ProgressFn
 
 
 @dataclass
@@ -150,7 +149,7 @@ def evaluate_batches(model, batches: list[tuple[np.ndarray, np.ndarray]], loss_f
 def train(
     cfg: TrainConfig,
     on_progress: ProgressFn | None = None,
-    cancel: Callable[[], bool] | None = None,
+    cancel: CancelFn | None = None,
     on_preview: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
 ) -> TrainResult:
     """Train a model as ``cfg`` says and save it with its card at ``cfg.out``.

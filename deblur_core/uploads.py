@@ -20,9 +20,10 @@ import re
 import stat
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from deblur_core.progress import ProgressFn
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 KAGGLE_FOLDERS = ("sharp", "defocused_blurred", "motion_blurred")
@@ -181,7 +182,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
 def inspect_zip(
     data: bytes,
     limits: ZipLimits | None = None,
-    on_progress: Callable[[int, int, dict], None] | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> ZipReport:
     """Check a training-data archive in memory and describe what it holds.
 

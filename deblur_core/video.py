@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -41,7 +41,8 @@ from typing import BinaryIO
 import numpy as np
 
 from deblur_core import metrics
-from deblur_core.io import to_uint8
+from deblur_core.image import to_uint8
+from deblur_core.progress import CancelFn, ProgressFn, check_cancel
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -79,9 +80,6 @@ DEFAULT_MAX_TOTAL_PIXELS = 120_000_000  # over all frames: about 360 MB of 8-bit
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".webm", ".mkv", ".gif")
 OUTPUT_FORMATS = ("mp4", "webm")
 MIME_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
-
-ProgressFn = Callable[[int, int, dict], None]
-CancelFn = Callable[[], bool]
 
 _FFMPEG_TIMEOUT_S = 120
 
@@ -670,8 +668,7 @@ def _encode_ffmpeg(exe: str, video: Video, out: Path, fmt: str, log: Path, cance
         assert proc.stdin is not None
         try:
             for i in range(len(video)):
-                if cancel is not None and cancel():
-                    raise _cancelled()
+                check_cancel(cancel)
                 frame = video.pixels[i] if fmt != "mp4" else _even_pad(video.pixels[i])
                 proc.stdin.write(np.ascontiguousarray(frame).tobytes())
             proc.stdin.close()
@@ -701,12 +698,6 @@ def _encode_cv2(video: Video, out: Path) -> None:
             writer.write(cv2.cvtColor(video.pixels[i], cv2.COLOR_RGB2BGR))
     finally:
         writer.release()
-
-
-def _cancelled() -> Exception:
-    from deblur_core.inference import Cancelled
-
-    return Cancelled("Stopped on request.")
 
 
 def _ffmpeg_can_write(fmt: str) -> bool:
@@ -1063,7 +1054,7 @@ def restore_video(
         (1-based), ``elapsed_s`` and ``remaining_s`` (an estimate). It does not change the result.
     cancel : callable, optional
         Returns True to stop; checked between frames (and inside long methods), raising
-        :class:`deblur_core.inference.Cancelled`.
+        :class:`deblur_core.progress.Cancelled`.
     **options
         Passed to a classical method (``nsr=``, ``iterations=``).
 
@@ -1079,8 +1070,7 @@ def restore_video(
     out = np.empty_like(video.pixels)
     start = time.monotonic()
     for i in range(n):
-        if cancel is not None and cancel():
-            raise _cancelled()
+        check_cancel(cancel)
         image = neighbour_stack(video, i, frames) if frames > 1 else video.frame(i)
         restored = restore(image, method, kernel=kernel, registry=registry, cancel=cancel, **options)
         out[i] = to_uint8(restored)
@@ -1134,8 +1124,7 @@ def frame_metrics(
     n = len(truth)
     out = {"psnr": np.empty(n), "ssim": np.empty(n), "mse": np.empty(n)}
     for i in range(n):
-        if cancel is not None and cancel():
-            raise _cancelled()
+        check_cancel(cancel)
         a, b = truth.frame(i), test.frame(i)
         out["psnr"][i], out["ssim"][i], out["mse"][i] = metrics.psnr(a, b), metrics.ssim(a, b), metrics.mse(a, b)
         if on_progress is not None:
@@ -1224,7 +1213,7 @@ def deblur_video(
         ``on_progress(done, total, info)``; ``info["stage"]`` is ``"restoring"`` or ``"measuring"``,
         ``info["frame"]`` the frame number.
     cancel : callable, optional
-        Returns True to stop (raises :class:`deblur_core.inference.Cancelled`).
+        Returns True to stop (raises :class:`deblur_core.progress.Cancelled`).
 
     Returns
     -------
@@ -1298,8 +1287,8 @@ def run_cli(args) -> int:
     int
         0 on success, 1 when reading or processing fails, 2 for wrong arguments, 130 when interrupted.
     """
-    from deblur_core.inference import Cancelled
     from deblur_core.kernels import parse_kernel_spec
+    from deblur_core.progress import Cancelled
     from deblur_core.registry import CLASSICAL_NAMES
 
     method = getattr(args, "method", None) or "default"

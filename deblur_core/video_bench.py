@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from deblur_core.bench import default_data_dir
 from deblur_core.metrics import format_psnr, format_ssim, psnr, ssim
+from deblur_core.settings import data_dir
 
 SETS = ("Set5", "Set14")
 VIDEO_MODELS = ("video-unet3", "video-unet1")
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="the shared data folder (with val/)")
+    parser.add_argument("--data", type=Path, default=data_dir(), help="the shared data folder (with val/)")
     parser.add_argument("--out", type=Path, help="write the markdown here, and a CSV of every clip beside it")
     parser.add_argument("--models", type=Path, help="a model folder to use instead of the installed models")
     parser.add_argument("--samples", type=int, default=4, help="clips per image (default 4)")

@@ -12,8 +12,8 @@ import time
 
 import streamlit as st
 
-from deblur_core import jobs
-from deblur_core.registry import check_model_name, user_model_dir
+from deblur_core import jobs, settings
+from deblur_core.registry import check_model_name
 from deblur_core.uploads import UnsafeZipError, format_skipped, inspect_zip
 from studio import jobs as ui
 from studio import router
@@ -140,7 +140,7 @@ def _controls(job: jobs.Job) -> None:
 
 
 def _job_panel(job_id: str) -> None:
-    job = jobs.load_job(jobs.jobs_dir() / job_id)
+    job = jobs.load_job(settings.jobs_dir() / job_id)
     if job is None:
         return
     was_active = job.active
@@ -300,7 +300,7 @@ name = st.text_input(
     help="Letters, digits, '-', '_' and '.'; the model is saved under this name in your model folder.",
 )
 description = st.text_input("Description (optional)", key="train_description", max_chars=300)
-st.caption(f"The model will be saved in {user_model_dir()} as {name}.keras with its card {name}.json.")
+st.caption(f"The model will be saved in {settings.user_models_dir()} as {name}.keras with its card {name}.json.")
 
 if st.button("Start training", key="train_start", type="primary"):
     with friendly_errors("starting the training"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shlex
 import time
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from deblur_core import settings
 from deblur_core import video as vid
 from deblur_core.metrics import format_psnr, format_ssim
 from studio import images, router, services, widgets
@@ -23,7 +23,6 @@ from studio.work_queue import Job
 router.require_app()
 
 UPLOAD_TYPES = ["mp4", "m4v", "mov", "avi", "webm", "mkv", "gif"]
-SAMPLE_ENV = "DEBLUR_STUDIO_VIDEO_SAMPLE"  # "frames,height,width": a smaller sample clip (tests)
 SOURCES = ["Sample clip (a slow pan over a photo)", "Upload a video"]
 BLURS = {
     "none": "None: my video is already blurry",
@@ -81,18 +80,6 @@ def cli_command(
 
 
 # -- inputs ---------------------------------------------------------------------------------------
-
-
-def sample_settings() -> tuple[int, tuple[int, int]]:
-    """Frames and (height, width) of the sample clip; ``DEBLUR_STUDIO_VIDEO_SAMPLE`` can shrink it."""
-    text = os.environ.get(SAMPLE_ENV, "")
-    try:
-        frames, height, width = (int(v) for v in text.split(","))
-        if frames >= 1 and min(height, width) >= 16:
-            return frames, (height, width)
-    except ValueError:
-        pass
-    return 48, (360, 640)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -352,7 +339,7 @@ source = st.radio("Video", SOURCES, horizontal=True, key="video_source")
 clip: vid.Video | None = None
 clip_key = ""
 if source == SOURCES[0]:
-    frames, size = sample_settings()
+    frames, size = settings.video_sample()
     with st.spinner("Making the sample clip…"):
         clip = shared_sample(frames, *size)
     clip_key = digest("video-sample", frames, size)

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deblur_core import metrics
+from deblur_core.progress import Cancelled
 from deblur_core.registry import Registry
 from studio.methods import MethodChoice
 from studio.tasks import blur_picture, digest, restore_picture
-from studio.work_queue import Job, JobCancelled, WorkQueue
+from studio.work_queue import Job, WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class BenchmarkRun:
                         self._done += 1
             status = "cancelled" if self._cancel.is_set() else "finished"
             self._set(status=status, current="", ended=time.monotonic())
-        except JobCancelled:
+        except Cancelled:
             self._set(status="cancelled", current="", ended=time.monotonic())
         except ValueError as exc:
             self._set(status="failed", message=str(exc), current="", ended=time.monotonic())

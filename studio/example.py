@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from deblur_core import settings
 from studio import samples, services
 from studio.methods import MethodChoice
 from studio.tasks import KernelSettings, Restored, blur_picture, digest, restore_picture
@@ -60,6 +61,6 @@ def worked_example(choice: MethodChoice) -> Example:
         choice.method,
         choice.upscale,
         choice.version,
-        str(services.shipped_models_dir()),
-        str(services.user_model_dir()),
+        str(settings.shipped_models_dir()),
+        str(settings.user_models_dir()),
     )

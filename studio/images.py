@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from deblur_core.io import encode_image, to_uint8
+from deblur_core.image import to_uint8
+from deblur_core.io import encode_image
 
 PREVIEW_MAX_SIDE = 1200
 """Longest side, in pixels, of the pictures sent to the browser; downloads are always full size."""

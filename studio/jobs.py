@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from deblur_core.jobs import Job, Progress, write_sample_images
+from deblur_core.progress import CancelFn, ProgressFn
 from deblur_core.registry import ModelEntry, Registry
 from deblur_core.uploads import ZipReport
 
@@ -234,7 +235,8 @@ def split_strip(strip: np.ndarray, gap: int = 4) -> tuple[np.ndarray, np.ndarray
 
 def preview_panels(job: Job, epoch: int, progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The validation sample of ``epoch`` as (blurred, output, sharp) uint8 arrays, or None."""
-    from deblur_core.io import ImageLoadError, read_rgb, to_uint8
+    from deblur_core.image import to_uint8
+    from deblur_core.io import ImageLoadError, read_rgb
 
     event = progress.previews.get(epoch)
     path = Path(event["path"]) if event and event.get("path") else job.previews_dir / f"epoch_{epoch:03d}.png"
@@ -388,8 +390,8 @@ def sample_crop() -> np.ndarray:
 def run_sample(
     entry: ModelEntry,
     registry: Registry,
-    on_progress: Callable[[int, int, dict], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> SampleResult:
     """Blur the sample crop with a fixed motion blur and light noise, restore it with ``entry``."""
     from deblur_core import degrade, kernels, metrics

@@ -9,12 +9,12 @@ never copied into the project. This module never imports streamlit.
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from deblur_core import settings
 from deblur_core.io import read_rgb
 
 
@@ -63,14 +63,6 @@ def sample_image(key: str) -> np.ndarray:
 # -- real blurred photographs, only when present locally -------------------------------------------
 
 
-def shared_data_dir() -> Path:
-    """``../shared/data`` beside the project (``$DEBLUR_STUDIO_DATA`` overrides it)."""
-    env = os.environ.get("DEBLUR_STUDIO_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
 @dataclass(frozen=True)
 class RealPair:
     """A real blurred photo with its sharp original."""
@@ -83,7 +75,7 @@ class RealPair:
 
 def real_pairs() -> list[RealPair]:
     """The GoPro blur/sharp pairs found locally (none on a fresh clone)."""
-    folder = shared_data_dir() / "real" / "GoPro"
+    folder = settings.data_dir() / "real" / "GoPro"
     if not folder.is_dir():
         return []
     pairs = []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,10 +18,12 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from deblur_core import settings
 from deblur_core.io import ImageLoadError
-from deblur_core.registry import SHIPPED_DIR, Registry, user_model_dir
+from deblur_core.progress import Cancelled
+from deblur_core.registry import Registry
 from studio.methods import MethodChoice, MethodMenu, method_menu
-from studio.work_queue import Job, JobCancelled, WorkQueue
+from studio.work_queue import Job, WorkQueue
 
 log = logging.getLogger("deblur_studio")
 
@@ -53,12 +54,6 @@ def keep_keras_state_between_reruns() -> None:
     script_runner._clean_problem_modules = clean_problem_modules
 
 
-def shipped_models_dir() -> Path:
-    """The shipped model folder: ``$DEBLUR_STUDIO_SHIPPED_MODELS`` or the project's ``models/``."""
-    env = os.environ.get("DEBLUR_STUDIO_SHIPPED_MODELS")
-    return Path(env).expanduser() if env else SHIPPED_DIR
-
-
 @st.cache_resource(show_spinner=False)
 def _registry(shipped: str, user: str) -> Registry:
     return Registry(Path(shipped), Path(user))
@@ -66,15 +61,7 @@ def _registry(shipped: str, user: str) -> Registry:
 
 def get_registry() -> Registry:
     """The server's model registry (one per shipped/user folder pair)."""
-    return _registry(str(shipped_models_dir()), str(user_model_dir()))
-
-
-def worker_count() -> int:
-    """Jobs run at the same time: ``$DEBLUR_STUDIO_WORKERS`` or one per CPU core."""
-    env = os.environ.get("DEBLUR_STUDIO_WORKERS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, os.cpu_count() or 1)
+    return _registry(str(settings.shipped_models_dir()), str(settings.user_models_dir()))
 
 
 @st.cache_resource(show_spinner=False)
@@ -84,9 +71,7 @@ def _queue(slots: int, cache_mb: int) -> WorkQueue:
 
 def get_queue() -> WorkQueue:
     """The server-wide work queue (one slot per core) with its result cache."""
-    env = os.environ.get("DEBLUR_STUDIO_CACHE_MB", "")
-    cache_mb = int(env) if env.isdigit() else 1536
-    return _queue(worker_count(), cache_mb)
+    return _queue(settings.workers(), settings.cache_megabytes())
 
 
 def get_menu(image_size: tuple[int, int] | None = None) -> MethodMenu:
@@ -107,7 +92,7 @@ def load_model(choice: MethodChoice) -> None:
     if choice.classical:
         return
     with st.spinner(f"Loading the model {choice.method} (once per server)…"):
-        _runner(choice.method, choice.version, str(shipped_models_dir()), str(user_model_dir()))
+        _runner(choice.method, choice.version, str(settings.shipped_models_dir()), str(settings.user_models_dir()))
 
 
 # -- running work ------------------------------------------------------------------------------------
@@ -161,7 +146,7 @@ def friendly_errors(action: str) -> Iterator[None]:
         yield
     except (ValueError, ImageLoadError) as exc:
         st.error(str(exc))
-    except JobCancelled:
+    except Cancelled:
         st.warning(f"{action[:1].upper()}{action[1:]} was cancelled.")
     except MemoryError:
         log.exception("Out of memory while %s", action)

@@ -25,17 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from deblur_core.progress import CancelFn, Cancelled, ProgressFn
+
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[int, int, Any], None]
-CancelFn = Callable[[], bool]
 JobFn = Callable[[ProgressFn, CancelFn], Any]
 
 _DEFAULT_SECONDS = 3.0  # the estimate before any job has finished
-
-
-class JobCancelled(Exception):
-    """The job was cancelled before or while it ran."""
 
 
 @dataclass(eq=False)  # jobs are compared by identity: the queue keeps them in sets
@@ -208,7 +204,7 @@ class WorkQueue:
         with self._cond:
             if job in self._pending:
                 self._pending.remove(job)
-                job.error = JobCancelled(f"'{job.label}' was cancelled.")
+                job.error = Cancelled(f"'{job.label}' was cancelled.")
                 self._finish(job)
 
     # -- where a job stands -------------------------------------------------------------------------
@@ -262,7 +258,7 @@ class WorkQueue:
             while True:
                 while self._pending and self._pending[0].cancel_requested:
                     dropped = self._pending.popleft()
-                    dropped.error = JobCancelled(f"'{dropped.label}' was cancelled.")
+                    dropped.error = Cancelled(f"'{dropped.label}' was cancelled.")
                     self._finish(dropped)
                 if self._pending:
                     job = self._pending.popleft()
@@ -284,11 +280,11 @@ class WorkQueue:
             job = self._next_job()
             try:
                 result = job.fn(job.report, job.is_cancelled)
-            except JobCancelled as exc:
+            except Cancelled as exc:
                 job.error = exc
             except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the job
                 if job.cancel_requested:
-                    job.error = JobCancelled(f"'{job.label}' was cancelled.")
+                    job.error = Cancelled(f"'{job.label}' was cancelled.")
                 else:
                     job.error = exc
                     if not isinstance(exc, ValueError):

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from deblur_core.bench import default_data_dir
+from deblur_core.settings import data_dir
 
 # The shared research images live beside the project, at ../shared/data (see its README);
 # DEBLUR_STUDIO_DATA points elsewhere, as it does for the app and the benchmark.
-SHARED_DATA = default_data_dir()
+SHARED_DATA = data_dir()
 
 
 @pytest.fixture(scope="session")

@@ -156,7 +156,7 @@ def test_progress_callback_does_not_change_the_result(method):
     assert calls, "no progress was reported"
     dones = [c[0] for c in calls]
     assert dones == sorted(dones) and dones[-1] == calls[-1][1]
-    assert all(isinstance(c[2], str) and c[2] for c in calls)
+    assert all(isinstance(c[2], dict) and c[2]["message"] for c in calls)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -19,14 +19,14 @@ import pytest
 from PIL import Image
 
 from deblur_core import cli
-from deblur_core.bench import default_data_dir
 from deblur_core.cli import main
 from deblur_core.io import read_rgb, save_image
 from deblur_core.kernels import parse_kernel_spec
 from deblur_core.metrics import psnr
+from deblur_core.settings import data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = default_data_dir()
+SHARED_DATA = data_dir()
 METHODS = ("wiener", "richardson-lucy", "unsupervised-wiener")
 
 

@@ -13,12 +13,12 @@ from deblur_core.degrade import (
     bicubic_downscale,
     bicubic_upscale,
     blur,
-    check_image,
     degrade,
     jpeg,
     quantize,
     zoom_blur,
 )
+from deblur_core.image import check_image
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, identity_kernel, motion_kernel, shake_kernel
 from deblur_core.metrics import psnr
 

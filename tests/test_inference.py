@@ -11,19 +11,18 @@ from scipy import ndimage
 
 from deblur_core.architectures import build, input_spec
 from deblur_core.degrade import blur
+from deblur_core.image import rgb_to_ycbcr, ycbcr_to_rgb
 from deblur_core.inference import (
-    Cancelled,
     ModelRunner,
     crop_to,
     get_runner,
     pad_to_multiple,
     restore,
-    rgb_to_ycbcr,
     tiled_apply,
-    ycbcr_to_rgb,
 )
 from deblur_core.kernels import gaussian_kernel
 from deblur_core.metrics import psnr
+from deblur_core.progress import Cancelled
 from deblur_core.registry import Registry, check_model_name, save_model
 
 TINY = {"base_filters": 4, "depth": 2}

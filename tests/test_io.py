@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
+from deblur_core.image import to_uint8
 from deblur_core.io import (
     ALLOWED_FORMATS,
     DEFAULT_MAX_PIXELS,
@@ -24,7 +25,6 @@ from deblur_core.io import (
     output_like,
     read_rgb,
     save_image,
-    to_uint8,
 )
 
 # --------------------------------------------------------------------------------------------------

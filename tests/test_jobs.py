@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deblur_core import jobs
+from deblur_core import jobs, settings
 from deblur_core.io import save_image
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")  # same options and events, no TensorFlow
@@ -27,7 +27,7 @@ FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")  # same options and e
 def folders(tmp_path, monkeypatch):
     models, root = tmp_path / "models", tmp_path / "jobs"
     monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(models))
-    monkeypatch.setenv(jobs.JOBS_ENV, str(root))
+    monkeypatch.setenv(settings.JOBS_ENV, str(root))
     return models, root
 
 
@@ -144,7 +144,7 @@ def test_second_start_is_refused_naming_the_running_job(folders, fake_trainer):
     first = jobs.start_job(jobs.JobConfig(name="first", description="wait"), lambda d: _images(d))
     try:
         assert first.status == "running"
-        assert json.loads((jobs.jobs_dir() / ".lock").read_text())["job"] == first.id
+        assert json.loads((settings.jobs_dir() / ".lock").read_text())["job"] == first.id
         with pytest.raises(jobs.JobRunningError, match=r"'first', started \d{4}-\d\d-\d\d \d\d:\d\d") as info:
             jobs.start_job(jobs.JobConfig(name="second", description="wait"), lambda d: _images(d))
         assert info.value.job.id == first.id

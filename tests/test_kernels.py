@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from deblur_core.bench import default_data_dir
 from deblur_core.io import save_image
 from deblur_core.kernels import (
     MAX_KERNEL_SIZE,
@@ -24,8 +23,9 @@ from deblur_core.kernels import (
     random_kernel,
     shake_kernel,
 )
+from deblur_core.settings import data_dir
 
-LEVIN_KERNELS = default_data_dir() / "levin09" / "kernels"
+LEVIN_KERNELS = data_dir() / "levin09" / "kernels"
 
 
 def centre_offset(kernel: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from skimage import metrics as skm
 
 from deblur_core import metrics
 from deblur_core.degrade import blur
+from deblur_core.image import rgb_to_y
 from deblur_core.kernels import gaussian_kernel
 
 
@@ -84,15 +85,15 @@ def test_bad_dtype_or_range_raises_a_sentence():
 def test_rgb_to_y_follows_bt601_studio_range():
     white = np.ones((2, 3, 3), np.float32)
     black = np.zeros((2, 3, 3), np.float32)
-    y_white, y_black = metrics.rgb_to_y(white), metrics.rgb_to_y(black)
+    y_white, y_black = rgb_to_y(white), rgb_to_y(black)
     assert y_white.shape == (2, 3) and y_white.dtype == np.float32
     np.testing.assert_allclose(y_white, 235 / 255, atol=1e-6)
     np.testing.assert_allclose(y_black, 16 / 255, atol=1e-6)
     red = np.zeros((1, 1, 3), np.float32)
     red[..., 0] = 1
-    assert metrics.rgb_to_y(red)[0, 0] == pytest.approx((16 + 65.481) / 255, abs=1e-6)
+    assert rgb_to_y(red)[0, 0] == pytest.approx((16 + 65.481) / 255, abs=1e-6)
     with pytest.raises(ValueError):
-        metrics.rgb_to_y(np.zeros((4, 4), np.float32))
+        rgb_to_y(np.zeros((4, 4), np.float32))
 
 
 def test_shave_ignores_the_border(textured):

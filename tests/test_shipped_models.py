@@ -11,7 +11,8 @@ import pytest
 from deblur_core.degrade import bicubic_down_up, blur, degrade
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
 from deblur_core.metrics import psnr, psnr_y
-from deblur_core.registry import SHIPPED_DIR, Registry
+from deblur_core.registry import Registry
+from deblur_core.settings import SHIPPED_MODELS_DIR as SHIPPED_DIR
 
 REGISTRY = Registry(SHIPPED_DIR, SHIPPED_DIR / "_no_user_models")
 SHIPPED = [e for e in REGISTRY.list() if e.shipped]

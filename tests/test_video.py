@@ -14,8 +14,8 @@ import pytest
 from deblur_core import metrics
 from deblur_core import video as V
 from deblur_core.degrade import blur
-from deblur_core.inference import Cancelled
 from deblur_core.kernels import motion_kernel, parse_kernel_spec
+from deblur_core.progress import Cancelled
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import pytest
 from skimage import data as skdata
 
 from deblur_core import video_bench
-from deblur_core.bench import default_data_dir
 from deblur_core.io import save_image
+from deblur_core.settings import data_dir
 
-SHARED = default_data_dir()
+SHARED = data_dir()
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from deblur_core.io import encode_image
+from deblur_core.progress import Cancelled
 from studio import archives, images
 from studio.methods import CLASSICAL_INFO, MethodChoice, cli_command, method_menu
 from studio.slider import before_after_html
 from studio.tasks import KernelSettings, blur_picture, digest
-from studio.work_queue import JobCancelled, WorkQueue
+from studio.work_queue import WorkQueue
 
 # -- work queue ---------------------------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ def test_queue_cancel_stops_a_waiting_job_and_a_running_one():
         started.set()
         while not cancel():
             time.sleep(0.01)
-        raise JobCancelled("stopped")
+        raise Cancelled("stopped")
 
     running = queue.submit("run", long_job)
     waiting = queue.submit("wait", lambda _p, _c: 1)
@@ -102,9 +103,9 @@ def test_queue_cancel_stops_a_waiting_job_and_a_running_one():
     waiting.cancel()
     running.cancel()
     assert running.wait(10) and waiting.wait(10)
-    with pytest.raises(JobCancelled):
+    with pytest.raises(Cancelled):
         running.outcome()
-    with pytest.raises(JobCancelled):
+    with pytest.raises(Cancelled):
         waiting.outcome()
 
 
