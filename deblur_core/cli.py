@@ -28,12 +28,13 @@ from typing import TextIO
 
 import numpy as np
 
+from deblur_core.io.decode import IMAGE_SUFFIXES
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 CLASSICAL_SUMMARIES = {
     "wiener": "Wiener deconvolution: fast, one pass in the Fourier domain; the noise level is estimated.",
     "richardson-lucy": "Richardson-Lucy: iterative, keeps values positive; more iterations, more detail and noise.",

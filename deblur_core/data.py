@@ -16,9 +16,8 @@ import numpy as np
 
 from deblur_core.degrade import DegradationMix, bicubic_down_up, blur
 from deblur_core.image import rgb_to_y
+from deblur_core.io.decode import IMAGE_SUFFIXES
 from deblur_core.kernels import gaussian_kernel
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def find_images(folders: list[str | Path], recursive: bool = True) -> list[Path]:

@@ -15,27 +15,28 @@ caller owns (a training job's private folder): the training process reads its da
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import stat
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from deblur_core.io.archive import (
+    MAX_RATIO,
+    UnsafeZipError,
+    check_member,
+    check_ratio,
+    is_junk,
+    open_archive,
+    read_member,
+)
+from deblur_core.io.decode import ALLOWED_TEXT, IMAGE_SUFFIXES
 from deblur_core.progress import ProgressFn
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 KAGGLE_FOLDERS = ("sharp", "defocused_blurred", "motion_blurred")
 FRAME_FOLDERS = ("good_frames", "bad_frames")
 _KAGGLE_SUFFIX = re.compile(r"_(S|F|M)$", re.IGNORECASE)
 _SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+()-]{0,119}$")
-# Files that archivers add and that are never training data; skipped without a word.
-_JUNK = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$|\._)", re.IGNORECASE)
-
-
-class UnsafeZipError(ValueError):
-    """The archive is refused as a whole (a path trick, a zip bomb, too large, not a zip)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ZipLimits:
     max_members: int = 5000
     max_total_bytes: int = 1024**3  # uncompressed, all members together
     max_member_bytes: int = 64 * 1024**2
-    max_ratio: float = 200.0  # uncompressed / compressed size, per member and overall
+    max_ratio: float = MAX_RATIO  # uncompressed / compressed size, per member and overall
     max_total_pixels: int = 100_000_000
     max_image_pixels: int = 24_000_000
     min_images: int = 2
@@ -102,26 +103,6 @@ class ZipReport:
         return f"{what}, {self.pixels / 1e6:.1f} megapixels in all{extra}."
 
 
-def _member_path(info: zipfile.ZipInfo) -> PurePosixPath:
-    """The member's path, refusing absolute names, drive letters, ``..`` and odd characters."""
-    raw = info.filename
-    name = raw.replace("\\", "/")
-    if "\x00" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise UnsafeZipError(f"The archive member '{raw}' has an absolute path; such archives are refused.")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise UnsafeZipError(
-            f"The archive member '{raw}' points outside the archive ('..'); such archives are refused."
-        )
-    return PurePosixPath(*parts) if parts else PurePosixPath(".")
-
-
-def _is_symlink(info: zipfile.ZipInfo) -> bool:
-    """Whether the member is a symbolic link (Unix mode bits in the high word of external_attr)."""
-    mode = info.external_attr >> 16
-    return stat.S_ISLNK(mode)
-
-
 def _safe_relative(path: PurePosixPath) -> str:
     """A file name safe on any file system: odd characters become '_'."""
     parts = []
@@ -129,22 +110,6 @@ def _safe_relative(path: PurePosixPath) -> str:
         clean = re.sub(r"[^A-Za-z0-9 _.+()-]", "_", part).lstrip(".") or "_"
         parts.append(clean[-120:] if not _SAFE_PART.match(clean) else clean)
     return "/".join(parts)
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """Read a member, never more than ``limit`` bytes whatever its header claims."""
-    out = bytearray()
-    with zf.open(info) as handle:
-        while True:
-            chunk = handle.read(min(1 << 20, limit + 1 - len(out)))
-            if not chunk:
-                break
-            out += chunk
-            if len(out) > limit:
-                raise UnsafeZipError(
-                    f"The archive member '{info.filename}' unpacks to more than its header says; the archive is refused."
-                )
-    return bytes(out)
 
 
 def _detect_layout(dirs: set[PurePosixPath]) -> tuple[str, PurePosixPath | None]:
@@ -170,13 +135,6 @@ def _count_pairs(layout: str, root: PurePosixPath, images: list[PurePosixPath]) 
         return sum(_KAGGLE_SUFFIX.sub("", p.stem).lower() in sharp for p in blurred)
     good = {p.stem.lower() for p in under("good_frames")}
     return sum(p.stem.lower() in good for p in under("bad_frames"))
-
-
-def _open_zip(data: bytes) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise UnsafeZipError(f"This file is not a readable zip archive ({exc}).") from None
 
 
 def inspect_zip(
@@ -211,7 +169,7 @@ def inspect_zip(
     limits = limits or ZipLimits()
     if not data:
         raise UnsafeZipError("The archive is empty.")
-    zf = _open_zip(data)
+    zf = open_archive(data)
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
@@ -223,13 +181,7 @@ def inspect_zip(
         skipped: list[tuple[str, str]] = []
         dirs: set[PurePosixPath] = set()
         for info in infos:
-            path = _member_path(info)
-            if _is_symlink(info):
-                raise UnsafeZipError(
-                    f"The archive member '{info.filename}' is a symbolic link; such archives are refused."
-                )
-            if info.flag_bits & 0x1:
-                raise UnsafeZipError(f"The archive member '{info.filename}' is encrypted; use an unencrypted zip.")
+            path = check_member(info)
             if info.is_dir() or str(path) == ".":
                 continue
             declared_total += info.file_size
@@ -237,16 +189,11 @@ def inspect_zip(
                 raise UnsafeZipError(
                     f"The archive unpacks to more than {limits.max_total_bytes / 1024**2:.0f} MB; use fewer or smaller images."
                 )
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1024 * 1024 and ratio > limits.max_ratio:
-                raise UnsafeZipError(
-                    f"The archive member '{info.filename}' is compressed {ratio:.0f}:1, more than the {limits.max_ratio:.0f}:1 "
-                    "that real images reach; the archive looks like a zip bomb and is refused."
-                )
-            if _JUNK.search(info.filename):
+            check_ratio(info, limits.max_ratio)
+            if is_junk(info.filename):
                 continue
             if path.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append((info.filename, "not an image (only PNG, JPEG, BMP, TIFF and WebP are used)"))
+                skipped.append((info.filename, f"not an image (only {ALLOWED_TEXT} files are used)"))
                 continue
             if info.file_size > limits.max_member_bytes:
                 skipped.append((info.filename, f"larger than {limits.max_member_bytes / 1024**2:.0f} MB"))
@@ -278,7 +225,7 @@ def inspect_zip(
         accepted_paths: list[PurePosixPath] = []
         for done, (info, path) in enumerate(candidates, 1):
             try:
-                raw = _read_member(zf, info, info.file_size)
+                raw = read_member(zf, info, info.file_size)
             except (zipfile.BadZipFile, EOFError, NotImplementedError, OSError, zlib.error) as exc:
                 skipped.append((info.filename, f"damaged inside the archive ({exc})"))
                 continue
@@ -362,14 +309,14 @@ def extract_zip(
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     base = dest.resolve()
-    with _open_zip(data) as zf:
+    with open_archive(data) as zf:
         for member, rel in report.images.items():
             target = (base / rel).resolve()
             if base not in target.parents:  # defence in depth: sanitised names never leave dest
                 raise UnsafeZipError(f"The archive member '{member}' would be written outside its folder.")
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             info = zf.getinfo(member)
-            target.write_bytes(_read_member(zf, info, info.file_size))
+            target.write_bytes(read_member(zf, info, info.file_size))
     return dest
 
 

@@ -9,7 +9,8 @@ import plotly.express as px
 import streamlit as st
 
 from deblur_core.io import DEFAULT_MAX_PIXELS
-from studio import archives, images, router, samples, services, widgets
+from deblur_core.io import archive as zips
+from studio import images, router, samples, services, widgets
 from studio.bench import BLURRED, BenchmarkRun
 from studio.tasks import KernelSettings
 
@@ -138,12 +139,11 @@ with c_set:
             "A zip of sharp images",
             type=["zip"],
             key="benchmark_zip",
-            help=f"Up to {archives.MAX_MEMBERS} images, {archives.MAX_MEMBER_BYTES // 2**20} MB each; "
-            "read in memory only.",
+            help=f"Up to {zips.MAX_MEMBERS} images, {zips.MAX_MEMBER_BYTES // 2**20} MB each; read in memory only.",
         )
         if archive is not None:
             with services.friendly_errors("reading the zip"):
-                contents = archives.read_image_zip(
+                contents = zips.read_image_zip(
                     archive.getvalue(), name=archive.name, max_pixels=min(DEFAULT_MAX_PIXELS, 12_000_000)
                 )
                 picture_set = [(img.name, img.rgb) for img in contents.images]

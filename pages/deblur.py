@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from deblur_core import kernels
-from deblur_core.io import LoadedImage, output_like
+from deblur_core.io import IMAGE_SUFFIXES, LoadedImage, output_like
 from studio import archives, images, router, samples, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE, worked_example
 from studio.methods import MethodChoice, cli_command
@@ -14,7 +14,7 @@ from studio.tasks import KernelSettings, blur_picture, digest, preview_restore
 
 router.require_app()
 
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
+IMAGE_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
 MODES = ["My photo is blurry", "Blur it for me"]
 PREVIEW_CROP = 192
 
@@ -308,7 +308,7 @@ def blur_mode() -> None:
             if kind == "file":
                 kfile = st.file_uploader(
                     "Kernel file",
-                    type=["npy", "png", "jpg", "jpeg", "bmp", "tif", "tiff"],
+                    type=["npy", *IMAGE_TYPES],
                     key="deblur_blur_kernel_file",
                 )
                 if kfile is not None:

@@ -1,9 +1,7 @@
-"""Decode and encode still images safely.
+"""Decode still images safely into the library's convention: float32 RGB, H x W x 3, in [0, 1].
 
-Everything that enters the library through :func:`load_image` comes out as float32 RGB of shape
-H x W x 3 with values in [0, 1]; everything that leaves through :func:`encode_image` or
-:func:`save_image` is 8-bit PNG or JPEG. uint8, palettes, CMYK, 16-bit samples, colour profiles and
-EXIF orientation are dealt with here and nowhere else.
+uint8, palettes, CMYK, 16-bit samples, colour profiles and EXIF orientation are dealt with here and
+nowhere else.
 
 Untrusted files are handled defensively: only the formats in :data:`ALLOWED_FORMATS` are parsed,
 the pixel count from the header is checked against a limit before any pixel is decoded (so a
@@ -33,27 +31,25 @@ try:
 except ImportError:  # Pillow built without littlecms: embedded colour profiles are then ignored.
     ImageCms = None
 
-from deblur_core.files import atomic_write_bytes
-from deblur_core.image import rgb_to_luma, to_uint8, validate_image
 
 __all__ = [
     "ALLOWED_FORMATS",
+    "ALLOWED_TEXT",
     "DEFAULT_MAX_PIXELS",
+    "IMAGE_SUFFIXES",
     "MIN_SIDE",
     "ImageLoadError",
     "LoadedImage",
-    "encode_image",
     "load_image",
-    "output_like",
     "read_rgb",
-    "save_image",
 ]
 
 DEFAULT_MAX_PIXELS = 24_000_000
 MIN_SIDE = 8
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
-
-_ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+"""File endings of the formats in :data:`ALLOWED_FORMATS`: what folders, zips and upload boxes look for."""
+ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF"
 _DEFAULT_NAME = "image"
 
 # What Pillow raises for damaged or truncated data while parsing headers or decoding pixels. Its own
@@ -73,9 +69,6 @@ _LOW_BYTE_RAWMODES = {
     "RGBA;16L": "RGBA;16B",
     "RGBA;16N": "RGBA;16" + _NATIVE_LOW,
 }
-
-_JPEG_NAMES = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG"}
-_SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
 class ImageLoadError(ValueError):
@@ -299,7 +292,7 @@ def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int
         image = Image.open(handle, formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         raise ImageLoadError(
-            label, f"this is not a {_ALLOWED_TEXT} image, or the file is damaged; save it as PNG or JPEG and retry."
+            label, f"this is not a {ALLOWED_TEXT} image, or the file is damaged; save it as PNG or JPEG and retry."
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageLoadError(
@@ -536,180 +529,3 @@ def _convert_rgb(image: Image.Image, label: str) -> Image.Image:
         raise ImageLoadError(
             label, f"its colour mode {image.mode} is not supported; save it as an 8-bit RGB image first."
         ) from None
-
-
-# --------------------------------------------------------------------------------------------------
-# Encoding and saving
-# --------------------------------------------------------------------------------------------------
-
-
-def _check_rgb(rgb: np.ndarray) -> np.ndarray:
-    """Validate an H x W x 3 floating-point image (values outside [0, 1] are clipped when written)."""
-    return validate_image(rgb, value_range=False)
-
-
-def _check_alpha(alpha: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
-    """Validate an alpha plane of the image's height and width (an H x W x 1 plane is accepted)."""
-    if alpha is None:
-        return None
-    plane = np.asarray(alpha)
-    if plane.ndim == 3 and plane.shape[2] == 1:
-        plane = plane[:, :, 0]
-    if plane.shape != tuple(shape):
-        raise ValueError(f"the alpha plane has shape {plane.shape} but the image is {shape[0]} x {shape[1]} pixels.")
-    if not np.issubdtype(plane.dtype, np.floating):
-        raise ValueError(f"expected a floating-point alpha plane with values in [0, 1], got {plane.dtype}.")
-    return plane
-
-
-def _normalise_format(format: str) -> str:
-    """'png' or 'jpeg'/'jpg' (any case, with or without a dot) -> Pillow's name."""
-    key = str(format).lower().lstrip(".")
-    if key not in _JPEG_NAMES:
-        raise ValueError(f"cannot write format {format!r}; use 'png' or 'jpeg'.")
-    return _JPEG_NAMES[key]
-
-
-def encode_image(
-    rgb: np.ndarray,
-    *,
-    alpha: np.ndarray | None = None,
-    greyscale: bool = False,
-    format: str = "png",
-    quality: int = 95,
-) -> bytes:
-    """Encode a float RGB image as 8-bit PNG or JPEG bytes.
-
-    Parameters
-    ----------
-    rgb : numpy.ndarray
-        float, H x W x 3, values in [0, 1] (values outside are clipped).
-    alpha : numpy.ndarray, optional
-        float, H x W, values in [0, 1]. PNG keeps it (RGBA, or LA with ``greyscale``); JPEG has no
-        transparency, so the image is composited onto white.
-    greyscale : bool, optional
-        Write one channel (mode L), the BT.601 luma of ``rgb``.
-    format : {"png", "jpeg"}, optional
-        PNG is lossless; ``"jpg"`` is accepted for JPEG.
-    quality : int, optional
-        JPEG quality from 1 to 100; from 90 up, colour is kept at full resolution (4:4:4). Ignored
-        for PNG.
-
-    Returns
-    -------
-    bytes
-        The encoded file.
-
-    Raises
-    ------
-    ValueError
-        Bad shape or dtype, NaN values, an alpha plane of another size, an unknown format or a
-        quality outside 1-100.
-    """
-    values = _check_rgb(rgb)
-    plane_alpha = _check_alpha(alpha, values.shape[:2])
-    fmt = _normalise_format(format)
-    if fmt == "JPEG" and (isinstance(quality, bool) or int(quality) != quality or not 1 <= quality <= 100):
-        raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}.")
-
-    pixels = rgb_to_luma(values) if greyscale else values
-    buffer = io.BytesIO()
-    if fmt == "JPEG":
-        if plane_alpha is not None:
-            weight = np.clip(plane_alpha.astype(np.float32), 0.0, 1.0)
-            if not greyscale:
-                weight = weight[:, :, None]
-            pixels = np.clip(pixels, 0.0, 1.0) * weight + (1.0 - weight)
-        options = {"subsampling": 0} if quality >= 90 else {}
-        Image.fromarray(to_uint8(pixels)).save(buffer, "JPEG", quality=int(quality), **options)
-    else:
-        data = to_uint8(pixels)
-        if plane_alpha is not None:
-            alpha8 = to_uint8(plane_alpha)
-            data = np.dstack([data, alpha8]) if not greyscale else np.stack([data, alpha8], axis=2)
-        Image.fromarray(np.ascontiguousarray(data)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def save_image(
-    rgb: np.ndarray,
-    path: str | os.PathLike,
-    *,
-    alpha: np.ndarray | None = None,
-    greyscale: bool = False,
-    format: str | None = None,
-    quality: int = 95,
-) -> Path:
-    """Encode an image and write it atomically (a reader never sees half a file).
-
-    Parameters
-    ----------
-    rgb : numpy.ndarray
-        float, H x W x 3, values in [0, 1].
-    path : str or os.PathLike
-        Destination; missing folders are created.
-    alpha, greyscale, quality
-        As for :func:`encode_image`.
-    format : {"png", "jpeg"}, optional
-        Defaults to the suffix: ``.png``, ``.jpg`` or ``.jpeg``.
-
-    Returns
-    -------
-    pathlib.Path
-        The written path.
-
-    Raises
-    ------
-    ValueError
-        The format cannot be told from the suffix, or as for :func:`encode_image`.
-    """
-    target = Path(path)
-    if format is None:
-        format = _SUFFIX_FORMATS.get(target.suffix.lower())
-        if format is None:
-            raise ValueError(
-                f"cannot tell the image format from the name {target.name!r}; end it in .png, .jpg or .jpeg "
-                "or pass format."
-            )
-    data = encode_image(rgb, alpha=alpha, greyscale=greyscale, format=format, quality=quality)
-    return atomic_write_bytes(target, data)
-
-
-def _resize_plane(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resize a float plane to (height, width) bilinearly."""
-    resized = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32)).resize(
-        (shape[1], shape[0]), Image.Resampling.BILINEAR
-    )
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
-
-
-def output_like(loaded: LoadedImage, rgb: np.ndarray, *, format: str = "png", quality: int = 95) -> bytes:
-    """Encode a restored image with the original's transparency and greyscale-ness put back.
-
-    Parameters
-    ----------
-    loaded : LoadedImage
-        The image as it was loaded.
-    rgb : numpy.ndarray
-        The restored image: float, H x W x 3, values in [0, 1]. When its size differs from the
-        original (an upscaling model), the original alpha is resized bilinearly to match.
-    format : {"png", "jpeg"}, optional
-        As for :func:`encode_image`; JPEG drops the alpha, compositing onto white.
-    quality : int, optional
-        JPEG quality from 1 to 100.
-
-    Returns
-    -------
-    bytes
-        The encoded file: mode L or LA for greyscale sources, RGB or RGBA otherwise.
-
-    Raises
-    ------
-    ValueError
-        As for :func:`encode_image`.
-    """
-    values = _check_rgb(rgb)
-    alpha = loaded.alpha
-    if alpha is not None and alpha.shape != values.shape[:2]:
-        alpha = _resize_plane(alpha, values.shape[:2])
-    return encode_image(values, alpha=alpha, greyscale=loaded.greyscale, format=format, quality=quality)
