@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -47,3 +50,18 @@ def atomic_write_with(path: str | Path, writer: Callable[[str], object], suffix:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def json_safe(value):
+    """Replace NaN and infinity (not valid JSON) with None, recursively; paths become strings."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    return value

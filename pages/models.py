@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from deblur_core.registry import check_model_name
+from deblur_core.learned.registry import check_model_name
 from studio import jobs as ui
 from studio import router
 from studio.images import png_bytes

@@ -12,9 +12,10 @@ import time
 
 import streamlit as st
 
-from deblur_core import jobs, settings
-from deblur_core.registry import check_model_name
-from deblur_core.uploads import UnsafeZipError, format_skipped, inspect_zip
+from deblur_core import settings
+from deblur_core.learned.registry import check_model_name
+from deblur_core.training import jobs
+from deblur_core.training.uploads import UnsafeZipError, format_skipped, inspect_zip
 from studio import jobs as ui
 from studio import router
 from studio.services import friendly_errors, get_registry

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from deblur_core import metrics
+from deblur_core.learned.registry import Registry
 from deblur_core.progress import Cancelled
-from deblur_core.registry import Registry
 from studio.methods import MethodChoice
 from studio.tasks import blur_picture, digest, restore_picture
 from studio.work_queue import Job, WorkQueue

@@ -1,6 +1,6 @@
 """What the Train and Models pages show: choices and presets, charts, previews, model cards in words.
 
-Training itself runs in a separate process managed by :mod:`deblur_core.jobs`; this module turns its
+Training itself runs in a separate process managed by :mod:`deblur_core.training.jobs`; this module turns its
 files into charts and pictures, and a model card into rows a visitor can read. This module never
 imports streamlit.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from deblur_core.jobs import Job, Progress, write_sample_images
+from deblur_core.learned.registry import ModelEntry, Registry
 from deblur_core.progress import CancelFn, ProgressFn
-from deblur_core.registry import ModelEntry, Registry
-from deblur_core.uploads import ZipReport
+from deblur_core.training.jobs import Job, Progress, write_sample_images
+from deblur_core.training.uploads import ZipReport
 
 # -- choices -----------------------------------------------------------------------------------
 
@@ -121,7 +121,7 @@ def arch_multiple(arch: str, arch_args: dict) -> int:
 
 def parameter_count(arch: str, arch_args: dict) -> int:
     """How many weights a model of this architecture and size has (builds it once; no training)."""
-    from deblur_core.architectures import build
+    from deblur_core.learned.architectures import build
 
     return int(build(arch, **arch_args).count_params())
 
@@ -136,8 +136,8 @@ def prepare_samples(data_dir: Path) -> tuple[list[str], list[str]]:
 
 
 def prepare_zip(data: bytes, report: ZipReport) -> Callable[[Path], tuple[list[str], list[str]]]:
-    """A ``prepare`` callable for :func:`deblur_core.jobs.start_job` that unpacks a checked zip."""
-    from deblur_core.uploads import extract_zip
+    """A ``prepare`` callable for :func:`deblur_core.training.jobs.start_job` that unpacks a checked zip."""
+    from deblur_core.training.uploads import extract_zip
 
     def prepare(data_dir: Path) -> tuple[list[str], list[str]]:
         root = extract_zip(data, data_dir, report)
@@ -395,7 +395,7 @@ def run_sample(
 ) -> SampleResult:
     """Blur the sample crop with a fixed motion blur and light noise, restore it with ``entry``."""
     from deblur_core import degrade, kernels, metrics
-    from deblur_core.inference import restore
+    from deblur_core.restoration import restore
 
     sharp = sample_crop()
     kernel = kernels.parse_kernel_spec(SAMPLE_BLUR)

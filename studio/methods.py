@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from deblur_core.io import DEFAULT_MAX_PIXELS
-from deblur_core.registry import CLASSICAL_NAMES, Registry
+from deblur_core.learned.registry import CLASSICAL_NAMES, Registry
 
 CLASSICAL_INFO: dict[str, tuple[str, str]] = {
     "wiener": (

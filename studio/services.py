@@ -20,8 +20,8 @@ import streamlit as st
 
 from deblur_core import settings
 from deblur_core.io import ImageLoadError
+from deblur_core.learned.registry import Registry
 from deblur_core.progress import Cancelled
-from deblur_core.registry import Registry
 from studio.methods import MethodChoice, MethodMenu, method_menu
 from studio.work_queue import Job, WorkQueue
 
@@ -81,7 +81,7 @@ def get_menu(image_size: tuple[int, int] | None = None) -> MethodMenu:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _runner(method: str, version: str, shipped: str, user: str):
-    from deblur_core.inference import get_runner
+    from deblur_core.learned.registry import get_runner
 
     registry = _registry(shipped, user)
     return get_runner(registry.get(method), registry)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from deblur_core import degrade, kernels, metrics
-from deblur_core.inference import restore
-from deblur_core.registry import Registry
+from deblur_core.learned.registry import Registry
+from deblur_core.restoration import restore
 from studio.methods import MethodChoice
 
 KERNEL_KINDS = ("motion", "gaussian", "defocus", "shake")

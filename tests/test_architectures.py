@@ -1,4 +1,4 @@
-"""Tests for deblur_core.architectures: shapes, parameter counts, the video U-Net's centre frame, saving."""
+"""Tests for deblur_core.learned.architectures: shapes, parameter counts, the video U-Net's centre frame, saving."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from deblur_core.architectures import ARCHITECTURES, build, input_spec
+from deblur_core.learned.architectures import ARCHITECTURES, build, input_spec
 
 
 def predict(model: keras.Model, batch: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 
-from deblur_core import bench
+from deblur_core.bench import publish, report, stills
 from deblur_core.io import save_image
 from deblur_core.kernels import motion_kernel
 
@@ -28,7 +28,7 @@ def tiny_data(tmp_path):
 
 
 def test_degradations_cover_every_family(tiny_data):
-    degs = bench.degradations(tiny_data)
+    degs = stills.degradations(tiny_data)
     families = {f for f, _, _ in degs}
     assert families == {"gaussian", "defocus", "motion", "levin"}
     assert len(degs) == 3 + 2 + 6 + 1
@@ -38,22 +38,22 @@ def test_degradations_cover_every_family(tiny_data):
 
 def test_blurred_cases_are_reproducible(tiny_data):
     img = np.full((32, 32, 3), 0.5, np.float32)
-    a = bench.make_blurred(img, motion_kernel(5, 0), ("Set5", "x", "m"))
-    b = bench.make_blurred(img, motion_kernel(5, 0), ("Set5", "x", "m"))
-    c = bench.make_blurred(img, motion_kernel(5, 0), ("Set5", "y", "m"))
+    a = stills.make_blurred(img, motion_kernel(5, 0), ("Set5", "x", "m"))
+    b = stills.make_blurred(img, motion_kernel(5, 0), ("Set5", "x", "m"))
+    c = stills.make_blurred(img, motion_kernel(5, 0), ("Set5", "y", "m"))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert np.allclose(a * 255, np.round(a * 255), atol=1e-3)  # rounded to 8 bits
 
 
 def test_quick_benchmark_writes_report_and_csv(tiny_data, tmp_path, monkeypatch):
-    from deblur_core import inference
-    from deblur_core.registry import Registry
+    from deblur_core.learned import registry
 
     # An empty registry: the benchmark then compares the classical methods only.
-    monkeypatch.setattr(inference, "_DEFAULT_REGISTRY", Registry(tmp_path / "none", tmp_path / "none2"))
+    monkeypatch.setattr(registry, "_DEFAULT_REGISTRY", registry.Registry(tmp_path / "none", tmp_path / "none2"))
     out, csv_path = tmp_path / "B.md", tmp_path / "r" / "results.csv"
     assert (
-        bench.main(["--data", str(tiny_data), "--quick", "--no-speed", "--out", str(out), "--csv", str(csv_path)]) == 0
+        publish.main(["--data", str(tiny_data), "--quick", "--no-speed", "--out", str(out), "--csv", str(csv_path)])
+        == 0
     )
     text = out.read_text()
     assert "| wiener (true kernel) |" in text and "NSR =" in text
@@ -67,7 +67,7 @@ def test_quick_benchmark_writes_report_and_csv(tiny_data, tmp_path, monkeypatch)
 
 
 def test_missing_data_is_reported_not_crashed(tmp_path, capsys):
-    assert bench.main(["--data", str(tmp_path / "absent"), "--quick"]) == 2
+    assert publish.main(["--data", str(tmp_path / "absent"), "--quick"]) == 2
     assert "not there" in capsys.readouterr().err
 
 
@@ -86,7 +86,7 @@ def test_still_models_leave_video_models_to_the_video_section():
         _entry("mine", {"training": {}}, shipped=False),
     ]
     registry = type("R", (), {"list": lambda self: entries})()
-    assert [e.name for e in bench.still_models(registry)] == ["still"]
+    assert [e.name for e in stills.still_models(registry)] == ["still"]
 
 
 def test_learning_curve_lists_sampled_epochs_with_first_and_last():
@@ -102,20 +102,20 @@ def test_learning_curve_lists_sampled_epochs_with_first_and_last():
         for e in range(1, 13)
     ]
     card = {"training": {"history": history, "steps_per_epoch": 200, "batch_size": 8, "patch_size": 128}}
-    lines = bench.learning_curve(_entry("m", card), every=5)
+    lines = report.learning_curve(_entry("m", card), every=5)
     rows = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
     assert [int(r.split("|")[1]) for r in rows] == [1, 5, 10, 12]
     assert "| 12 | 8.33e-05 | 0.0083 | 21.20 | 0.500 | 19.00 |" in rows
     assert "200 steps of 8 crops of 128 px" in lines[0]
-    assert bench.learning_curve(_entry("m", {"training": {}})) == []
+    assert report.learning_curve(_entry("m", {"training": {}})) == []
 
 
 def test_command_line_runs_report_their_own_peak_memory(tmp_path):
     save_image(np.full((40, 40, 3), 0.5, np.float32), tmp_path / "in.png")
-    wall, peak_mb, code, _ = bench.run_cli_measured(
+    wall, peak_mb, code, _ = stills.run_cli_measured(
         ["blur", str(tmp_path / "in.png"), "--out", str(tmp_path / "out"), "--kernel", "gaussian:sigma=1"]
     )
     assert code == 0 and (tmp_path / "out" / "in.png").is_file()
     assert 20 < peak_mb < 4096 and wall > 0  # a Python process with numpy loaded, in megabytes
-    _, _, code, err = bench.run_cli_measured(["deblur", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")])
+    _, _, code, err = stills.run_cli_measured(["deblur", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")])
     assert code != 0 and err.strip()

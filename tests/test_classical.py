@@ -10,11 +10,17 @@ from scipy import ndimage
 from skimage import data, draw
 
 from deblur_core import classical
-from deblur_core.classical import CLASSICAL_METHODS, Cancelled
 from deblur_core.degrade import add_noise, blur, degrade, quantize
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, identity_kernel, motion_kernel, parse_kernel_spec
 from deblur_core.metrics import psnr
+from deblur_core.progress import Cancelled
 
+# The three deconvolutions by their catalogue names; each is called as method(image, kernel, **options).
+CLASSICAL_METHODS = {
+    "wiener": classical.wiener,
+    "richardson-lucy": classical.richardson_lucy,
+    "unsupervised-wiener": classical.unsupervised_wiener,
+}
 METHODS = tuple(CLASSICAL_METHODS)
 FRAME = 16
 

@@ -1,4 +1,4 @@
-"""Tests for deblur_core.inference and deblur_core.registry: tiles, padding, restore(), the model registry."""
+"""Tests for deblur_core.learned (registry, runner, tiling) and restore(): tiles, padding, restore(), the model registry."""
 
 from __future__ import annotations
 
@@ -9,21 +9,16 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from deblur_core.architectures import build, input_spec
 from deblur_core.degrade import blur
 from deblur_core.image import rgb_to_ycbcr, ycbcr_to_rgb
-from deblur_core.inference import (
-    ModelRunner,
-    crop_to,
-    get_runner,
-    pad_to_multiple,
-    restore,
-    tiled_apply,
-)
 from deblur_core.kernels import gaussian_kernel
+from deblur_core.learned.architectures import build, input_spec
+from deblur_core.learned.registry import Registry, check_model_name, get_runner, save_model
+from deblur_core.learned.runner import ModelRunner
+from deblur_core.learned.tiling import crop_to, pad_to_multiple, tiled_apply
 from deblur_core.metrics import psnr
 from deblur_core.progress import Cancelled
-from deblur_core.registry import Registry, check_model_name, save_model
+from deblur_core.restoration import restore
 
 TINY = {"base_filters": 4, "depth": 2}
 

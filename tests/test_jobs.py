@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deblur_core import jobs, settings
+from deblur_core import settings
 from deblur_core.io import save_image
+from deblur_core.training import jobs
+from deblur_core.training.progress_file import read_progress, summarize
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")  # same options and events, no TensorFlow
 
@@ -62,7 +64,8 @@ def _wait(job: jobs.Job, until, timeout: float = 30.0) -> jobs.Job:
 
 
 def test_job_options_are_the_command_lines_options(tmp_path):
-    from deblur_core.cli import build_parser, parse_arch_args
+    from deblur_core.cli import build_parser
+    from deblur_core.cli.train import parse_arch_args
 
     config = jobs.JobConfig(
         name="m",
@@ -96,16 +99,16 @@ def test_progress_reading_tolerates_a_half_written_line(tmp_path):
     job = jobs.Job(tmp_path, {"name": "x"})
     with job.progress_path.open("w") as f:
         f.write('{"event": "start"}\nnot json\n{"event": "epoch", "epoch": 1, "val_psnr": 20.5}\n{"event": "ep')
-    events = jobs.read_progress(job)
+    events = read_progress(job.progress_path)
     assert [e["event"] for e in events] == ["start", "epoch"]
     with job.progress_path.open("a") as f:  # the writer finishes the line, then adds another
         f.write('och", "epoch": 2, "val_psnr": 21.0}\n{"event": "preview", "epoch": 2, "path": "p.png"}\n')
-    progress = jobs.summarize(jobs.read_progress(job))
+    progress = summarize(read_progress(job.progress_path))
     assert [e["epoch"] for e in progress.epochs] == [1, 2]
     assert progress.epochs[-1]["val_psnr"] == 21.0
     assert list(progress.previews) == [2]
     job.progress_path.write_text('{"event": "start"}\n')  # a replaced file is read from its start
-    assert [e["event"] for e in jobs.read_progress(job)] == ["start"]
+    assert [e["event"] for e in read_progress(job.progress_path)] == ["start"]
 
 
 def test_speed_and_time_left_come_from_the_reports():
@@ -114,16 +117,16 @@ def test_speed_and_time_left_come_from_the_reports():
         {"event": "batch", "time": 130.0, "done": 1, "total": 100, "steps_per_s": 0.05},  # start-up is slow
         {"event": "epoch", "time": 140.0, "done": 10, "total": 100, "epoch": 1},
     ]
-    progress = jobs.summarize(events)
+    progress = summarize(events)
     assert progress.steps_per_s == pytest.approx(9 / 10)
     assert progress.eta_s == pytest.approx(90 / 0.9)
     assert progress.fraction == pytest.approx(0.1)
     # Reports older than a minute no longer count.
-    progress = jobs.summarize([*events, {"event": "epoch", "time": 220.0, "done": 30, "total": 100, "epoch": 3}])
+    progress = summarize([*events, {"event": "epoch", "time": 220.0, "done": 30, "total": 100, "epoch": 3}])
     assert progress.steps_per_s == pytest.approx(20 / 80)
     # One report only: the trainer's own figure.
-    assert jobs.summarize(events[:2]).steps_per_s == 0.05
-    assert jobs.summarize([*events, {"event": "done"}]).eta_s == 0.0
+    assert summarize(events[:2]).steps_per_s == 0.05
+    assert summarize([*events, {"event": "done"}]).eta_s == 0.0
 
 
 def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_trainer, tmp_path):
@@ -256,9 +259,9 @@ def test_sample_images_need_no_download(tmp_path):
 @pytest.mark.slow
 def test_killed_training_leaves_the_registry_readable_and_old_models_intact(folders, tmp_path):
     """A real trainer, killed with SIGKILL after it has saved a checkpoint and while it trains on."""
-    from deblur_core.architectures import build
-    from deblur_core.inference import restore
-    from deblur_core.registry import Registry, save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import Registry, save_model
+    from deblur_core.restoration import restore
 
     models, root = folders
     existing = save_model(

@@ -10,8 +10,8 @@ import pytest
 
 from deblur_core.degrade import bicubic_down_up, blur, degrade
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
+from deblur_core.learned.registry import Registry
 from deblur_core.metrics import psnr, psnr_y
-from deblur_core.registry import Registry
 from deblur_core.settings import SHIPPED_MODELS_DIR as SHIPPED_DIR
 
 REGISTRY = Registry(SHIPPED_DIR, SHIPPED_DIR / "_no_user_models")
@@ -48,7 +48,7 @@ def test_card_is_complete(entry):
 
 @pytest.mark.parametrize("entry", SHIPPED, ids=[e.name for e in SHIPPED])
 def test_model_clearly_improves_blurred_images(entry):
-    from deblur_core.inference import get_runner
+    from deblur_core.learned.registry import get_runner
 
     runner = get_runner(entry, REGISTRY)
     rng = np.random.default_rng(0)
@@ -58,7 +58,7 @@ def test_model_clearly_improves_blurred_images(entry):
             gain = psnr_y(sharp, runner(low), shave=3) - psnr_y(sharp, low, shave=3)
         elif entry.trained_on_clips or entry.frames > 1:
             # A video model is checked on what it is for: a clip blurred by averaging moving sub-frames.
-            from deblur_core.data import synthetic_clip
+            from deblur_core.training.data import synthetic_clip
 
             clip, truth = synthetic_clip(sharp, 96, 3, rng)
             middle = np.ascontiguousarray(clip[..., 3:6])

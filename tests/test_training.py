@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from deblur_core.training import TrainConfig, cosine_lr, train
+from deblur_core.training.config import TrainConfig
+from deblur_core.training.fit import cosine_lr, train
 from tests.test_cli import make_training_folder
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from deblur_core.io import encode_image
-from deblur_core.uploads import UnsafeZipError, ZipLimits, extract_zip, inspect_zip
+from deblur_core.training.uploads import UnsafeZipError, ZipLimits, extract_zip, inspect_zip
 
 
 def _png(seed: int, size: int = 40) -> bytes:
@@ -111,7 +111,7 @@ def test_too_few_usable_images_is_a_clear_error():
 
 
 def test_kaggle_paired_layout_is_detected_and_pairs_match_find_pairs(tmp_path):
-    from deblur_core.data import find_pairs
+    from deblur_core.training.data import find_pairs
 
     members = {"readme.md": b"blur dataset"}
     for i in range(3):

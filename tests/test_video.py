@@ -13,9 +13,11 @@ import pytest
 
 from deblur_core import metrics
 from deblur_core import video as V
+from deblur_core.cli import video as video_command
 from deblur_core.degrade import blur
 from deblur_core.kernels import motion_kernel, parse_kernel_spec
 from deblur_core.progress import Cancelled
+from deblur_core.video import container
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +203,7 @@ def test_temporary_files_are_removed_on_success_and_on_error(private_tmp, clip, 
 
 
 def test_opencv_is_the_fallback_without_ffmpeg(monkeypatch, clip, clip_mp4):
-    monkeypatch.setattr(V, "ffmpeg_exe", lambda: None)
+    monkeypatch.setattr(container, "ffmpeg_exe", lambda: None)
     v = V.read_video(clip_mp4, name="clip.mp4")
     assert len(v) == len(clip) and v.size == clip.size and v.fps == pytest.approx(clip.fps)
     data, mime = V.encode_video(v, "mp4")
@@ -260,8 +262,8 @@ def video_registry(tmp_path_factory):
     """A registry with a 3-frame model that returns the previous frame, and a 1-frame U-Net."""
     import keras
 
-    from deblur_core.architectures import build
-    from deblur_core.registry import Registry, save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import Registry, save_model
 
     folder = tmp_path_factory.mktemp("models")
     inputs = keras.Input((None, None, 9))
@@ -286,7 +288,7 @@ def test_a_three_frame_model_sees_previous_current_and_next(video_registry):
 
 
 def test_method_labels_name_the_model(video_registry, tmp_path):
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
 
     assert V.method_label("wiener") == "wiener"
     assert V.method_label("some/where/my-model.keras") == "my-model"
@@ -416,7 +418,9 @@ def _args(**kw) -> argparse.Namespace:
 def test_video_command_blurs_restores_and_reports(tmp_path, clip, capsys):
     source = V.write_video(clip, tmp_path / "in.mp4")
     out = tmp_path / "sharp.webm"
-    code = V.run_cli(_args(input=str(source), out=str(out), method="wiener", blur="motion:length=7,angle=0"))
+    code = video_command.run_cli(
+        _args(input=str(source), out=str(out), method="wiener", blur="motion:length=7,angle=0")
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "| blurred input | 10 |" in captured.out and "| restored (wiener) | 10 |" in captured.out
@@ -427,14 +431,16 @@ def test_video_command_blurs_restores_and_reports(tmp_path, clip, capsys):
 
 def test_video_command_errors_are_one_line(tmp_path, clip, capsys):
     source = V.write_video(clip, tmp_path / "in.mp4")
-    assert V.run_cli(_args(input=str(source), out=str(tmp_path / "o.mp4"), method="wiener")) == 2
+    assert video_command.run_cli(_args(input=str(source), out=str(tmp_path / "o.mp4"), method="wiener")) == 2
     assert (
-        V.run_cli(_args(input=str(source), out=str(tmp_path / "o.avi"), method="wiener", kernel="gaussian:sigma=1"))
+        video_command.run_cli(
+            _args(input=str(source), out=str(tmp_path / "o.avi"), method="wiener", kernel="gaussian:sigma=1")
+        )
         == 2
     )
     (tmp_path / "notes.mp4").write_text("hello")
     assert (
-        V.run_cli(
+        video_command.run_cli(
             _args(
                 input=str(tmp_path / "notes.mp4"),
                 out=str(tmp_path / "o.mp4"),
@@ -454,7 +460,10 @@ def test_video_command_max_frames_keeps_the_first_frames(tmp_path, clip, capsys)
     source = V.write_video(clip, tmp_path / "in.mp4")
     out = tmp_path / "o.mp4"
     assert (
-        V.run_cli(_args(input=str(source), out=str(out), method="wiener", kernel="gaussian:sigma=1", max_frames=3)) == 0
+        video_command.run_cli(
+            _args(input=str(source), out=str(out), method="wiener", kernel="gaussian:sigma=1", max_frames=3)
+        )
+        == 0
     )
     assert "first 3 frames" in capsys.readouterr().err
     assert len(V.read_video(out)) == 3

@@ -1,4 +1,4 @@
-"""deblur_core.video_bench: held-out clips, the table and the CSV, and clean skips."""
+"""deblur_core.bench.video: held-out clips, the table and the CSV, and clean skips."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-from deblur_core import video_bench
+from deblur_core.bench import video as video_bench
 from deblur_core.io import save_image
 from deblur_core.settings import data_dir
 
@@ -29,8 +29,8 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory) -> Path:
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     folder = tmp_path_factory.mktemp("models")
     for name, frames in (("video-unet3", 3), ("video-unet1", 1)):

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.app
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
     """A shipped-models folder holding one tiny recommended U-Net (untrained: it must not matter here)."""
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     folder = tmp_path_factory.mktemp("shipped")
     card = {

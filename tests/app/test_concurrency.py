@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from deblur_core import degrade, kernels
-from deblur_core.inference import restore
-from deblur_core.registry import Registry
+from deblur_core.learned.registry import Registry
+from deblur_core.restoration import restore
 from studio.methods import method_menu
 from studio.tasks import digest, restore_picture
 from studio.work_queue import WorkQueue
@@ -19,8 +19,8 @@ VISITORS = 4
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     folder = tmp_path_factory.mktemp("shipped")
     card = {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}, "recommended": True}

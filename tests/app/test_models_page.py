@@ -31,8 +31,8 @@ def folders(tmp_path, monkeypatch):
 @pytest.fixture
 def installed(folders):
     """A shipped default model, a user model and a user card that is broken."""
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     shipped, user = folders
     save_model(build("unet", base_filters=4, depth=2), shipped / "tiny-default.keras", {**TINY, "recommended": True})
@@ -101,7 +101,7 @@ def test_rename_and_delete_a_user_model(installed):
 
 
 def test_download_holds_the_model_and_its_card(installed):
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
     from studio.jobs import model_zip
 
     shipped, user = installed
@@ -112,7 +112,7 @@ def test_download_holds_the_model_and_its_card(installed):
 
 
 def _weights(tmp_path: Path, **arch_args) -> bytes:
-    from deblur_core.architectures import build
+    from deblur_core.learned.architectures import build
 
     path = tmp_path / "w.weights.h5"
     build("unet", **arch_args).save_weights(path)
@@ -130,7 +130,7 @@ def _import(at: AppTest, weights: bytes, card: dict | bytes, name: str) -> AppTe
 
 
 def test_import_weights_refuses_bad_files_and_accepts_good_ones(folders, tmp_path):
-    from deblur_core.architectures import build
+    from deblur_core.learned.architectures import build
 
     _, user = folders
     at = _ok(AppTest.from_file(PAGE, default_timeout=120).run())

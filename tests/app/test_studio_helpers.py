@@ -243,8 +243,8 @@ def test_cli_command_names_the_method_and_kernel():
 @pytest.fixture(scope="module")
 def model_folder(tmp_path_factory):
     """A default U-Net, a DBSRCNN (enlarges 3x) and a 3-frame video model, all tiny."""
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     folder = tmp_path_factory.mktemp("menu-models")
     save_model(
@@ -276,7 +276,7 @@ def model_folder(tmp_path_factory):
 
 
 def test_menu_offers_still_image_models_and_the_enlarging_model_while_it_fits(model_folder, tmp_path):
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
 
     registry = Registry(model_folder, tmp_path)
     menu = method_menu(registry, (400, 600))
@@ -293,7 +293,7 @@ def test_menu_offers_still_image_models_and_the_enlarging_model_while_it_fits(mo
 
 
 def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
 
     menu = method_menu(Registry(tmp_path / "none", tmp_path / "user"), (100, 100))
     assert menu.default.method == "wiener" and not menu.model_available
@@ -304,7 +304,7 @@ def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):
 
 
 def test_benchmark_run_reports_progress_and_stops_when_cancelled(tmp_path):
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
     from studio.bench import BLURRED, BenchmarkRun
     from studio.methods import classical_choices
 
@@ -338,7 +338,7 @@ def test_benchmark_run_reports_progress_and_stops_when_cancelled(tmp_path):
 
 
 def test_benchmark_run_measures_every_image_and_method(tmp_path):
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
     from studio.bench import BLURRED, BenchmarkRun
     from studio.methods import classical_choices
 

@@ -109,8 +109,8 @@ def test_an_unsafe_zip_is_refused_with_a_sentence(folders):
 
 @pytest.mark.slow
 def test_a_tiny_model_trains_to_the_end_and_is_usable(folders):
-    from deblur_core.inference import restore
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
+    from deblur_core.restoration import restore
     from studio.methods import method_menu
 
     shipped, user, _ = folders
@@ -156,7 +156,7 @@ def test_a_tiny_model_trains_to_the_end_and_is_usable(folders):
 @pytest.fixture
 def fake_trainer(monkeypatch):
     """Jobs run ``tests/fake_trainer.py`` (the trainer's options and events, no TensorFlow) instead."""
-    from deblur_core import jobs
+    from deblur_core.training import jobs
 
     real_launch = jobs._launch
     script = ROOT / "tests" / "fake_trainer.py"

@@ -67,8 +67,8 @@ def test_sample_clip_blurred_restored_and_measured(small_sample):
 
 
 def test_a_three_frame_model_is_offered_and_used(small_sample):
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     model = build("unet", frames=3, base_filters=4, depth=2)
     card = {"architecture": "unet", "arch_args": {"frames": 3, "base_filters": 4, "depth": 2}, "description": "Tiny."}

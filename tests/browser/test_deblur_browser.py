@@ -52,8 +52,8 @@ def _free_port() -> int:
 def app_url(tmp_path_factory):
     """``streamlit run app.py`` on a free port, with a tiny model as the shipped default."""
     _chromium()
-    from deblur_core.architectures import build
-    from deblur_core.registry import save_model
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
 
     tmp = tmp_path_factory.mktemp("deblur-app")
     card = {

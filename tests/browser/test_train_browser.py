@@ -92,7 +92,7 @@ def app(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
-        from deblur_core import jobs
+        from deblur_core.training import jobs
 
         # The training process outlives the server on purpose; a test must not leave one behind.
         for job in jobs.list_jobs(tmp / "jobs"):
@@ -138,7 +138,7 @@ def _no_exception(page) -> None:
 
 
 def test_a_job_started_in_the_page_draws_its_epochs_live(app, browser, tmp_path):
-    from deblur_core import jobs
+    from deblur_core.training import jobs
 
     url, user, jobs_root = app
     page = browser.new_page(viewport={"width": 1280, "height": 900})

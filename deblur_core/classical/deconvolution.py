@@ -1,4 +1,4 @@
-"""Classical non-blind deconvolution: Wiener, Richardson-Lucy and unsupervised Wiener-Hunt.
+"""Non-blind deconvolution with a known kernel: Wiener, Richardson-Lucy and unsupervised Wiener-Hunt.
 
 These are the baselines every learned model is measured against. All three need the blur kernel
 (point-spread function) and work per RGB channel on float32 H x W x 3 images in [0, 1]; the result has
@@ -10,7 +10,9 @@ Deconvolution in the Fourier domain treats an image as if it wrapped around, its
 its left edge. A photograph does not, and a plain FFT deconvolution rings from the borders across the
 picture. Every method here pads the image, deconvolves on the padded canvas with FFTs and crops the
 padding away. The kernel is placed by :func:`psf2otf`: zero-padded to the canvas and circularly
-shifted so that its centre pixel sits at (0, 0); the image itself is never shifted.
+shifted so that its centre pixel sits at (0, 0); the image itself is never shifted. The canvas and
+the transfer function live in :mod:`deblur_core.classical.fourier`, the noise estimate in
+:mod:`deblur_core.classical.noise`.
 
 1. The closed-form start: the image is mirror-padded (``symmetric``, the rule of ``degrade.blur``) by
    twice the kernel size (at least 16 pixels), and the outer padding is tapered towards a copy of
@@ -31,36 +33,20 @@ shifted so that its centre pixel sits at (0, 0); the image itself is never shift
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from scipy import fft as sfft
-from scipy import ndimage
 from skimage import restoration
 
+from deblur_core.classical.fourier import _Canvas, _channels_first, _gradient_filter, _masked_canvas, _tapered_canvas
+from deblur_core.classical.noise import _nsr_from, estimate_noise_sigma
 from deblur_core.image import check_image
 from deblur_core.kernels import normalize_kernel
-from deblur_core.progress import CancelFn, Cancelled, ProgressFn, check_callbacks, check_cancel
+from deblur_core.progress import CancelFn, ProgressFn, check_callbacks, check_cancel
 
-__all__ = [
-    "CLASSICAL_METHODS",
-    "Cancelled",
-    "auto_nsr",
-    "estimate_noise_sigma",
-    "psf2otf",
-    "richardson_lucy",
-    "unsupervised_wiener",
-    "wiener",
-]
+__all__ = ["auto_nsr", "richardson_lucy", "unsupervised_wiener", "wiener"]
 
 
-# Noise of rounding to 8-bit levels: a uniform error of +-0.5/255 has this standard deviation. It is the
-# floor of the noise estimate, because no stored photo is cleaner than its quantisation.
-QUANTIZATION_SIGMA = 1.0 / (255.0 * math.sqrt(12.0))
-# The model behind auto_nsr under-weights the finest scales of real photos, which have less power there
-# than a 1/f^2 spectrum; a factor of 2 gave the best mean PSNR on training images (BSD100 and skimage's
-# samples, Gaussian, defocus, motion and shake kernels, noise 0 to 0.02), with 1 to 4 all within 0.2 dB.
-AUTO_NSR_FACTOR = 2.0
 # Conjugate-gradient steps of Wiener with unknown boundaries; more change the result by under 0.05 dB.
 WIENER_STEPS = 15
 BOUNDARIES = ("unknown", "reflect")
@@ -114,186 +100,8 @@ def _check_cancel(cancel: CancelFn | None, method: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# The padded canvas and the optical transfer function
+# The Wiener noise-to-signal ratio
 # --------------------------------------------------------------------------------------------------
-
-
-def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Optical transfer function of a centred kernel, for real FFTs of size ``shape``.
-
-    The kernel is zero-padded to ``shape`` and rolled so that its centre pixel lands on (0, 0); the
-    result is ``rfft2`` of that array (``shape[0] x (shape[1] // 2 + 1)``, complex128). Multiplying an
-    image spectrum by it is a circular convolution that does not shift the image.
-
-    Raises
-    ------
-    ValueError
-        If the kernel is larger than ``shape``.
-    """
-    k = np.asarray(kernel, np.float64)
-    kh, kw = k.shape
-    if kh > shape[0] or kw > shape[1]:
-        raise ValueError(f"The kernel ({kw} x {kh}) is larger than the canvas ({shape[1]} x {shape[0]}).")
-    big = np.zeros(shape, np.float64)
-    big[:kh, :kw] = k
-    big = np.roll(big, (-(kh // 2), -(kw // 2)), axis=(0, 1))
-    return sfft.rfft2(big)
-
-
-def _pad_symmetric(chw: np.ndarray, pad_y: tuple[int, int], pad_x: tuple[int, int]) -> np.ndarray:
-    """Mirror-pad a C x H x W array; pads wider than the image repeat the mirroring."""
-    out = chw
-    # np.pad's symmetric mode cannot pad by more than the side length in one step; small images loop.
-    while pad_y[0] or pad_y[1] or pad_x[0] or pad_x[1]:
-        h, w = out.shape[1:]
-        step_y = (min(pad_y[0], h), min(pad_y[1], h))
-        step_x = (min(pad_x[0], w), min(pad_x[1], w))
-        out = np.pad(out, ((0, 0), step_y, step_x), mode="symmetric")
-        pad_y = (pad_y[0] - step_y[0], pad_y[1] - step_y[1])
-        pad_x = (pad_x[0] - step_x[0], pad_x[1] - step_x[1])
-    return out
-
-
-class _Canvas:
-    """The geometry of a padded canvas: picture position, FFT size, the kernel's transfer function."""
-
-    def __init__(self, image_shape: tuple[int, ...], kernel: np.ndarray, pad_y: int, pad_x: int) -> None:
-        self.height, self.width = image_shape[:2]
-        self.top, self.left = pad_y, pad_x
-        # Round up to a length the FFT handles fast; the extra goes to the bottom and right padding.
-        self.shape = (
-            sfft.next_fast_len(self.height + 2 * pad_y, real=True),
-            sfft.next_fast_len(self.width + 2 * pad_x, real=True),
-        )
-        self.otf = psf2otf(kernel, self.shape)
-
-    @property
-    def picture(self) -> tuple[slice, slice]:
-        return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
-
-    def reflect(self, chw: np.ndarray) -> np.ndarray:
-        """Mirror-pad a C x H x W picture to the canvas."""
-        bottom = self.shape[0] - self.height - self.top
-        right = self.shape[1] - self.width - self.left
-        return _pad_symmetric(chw, (self.top, bottom), (self.left, right))
-
-    def mask(self, dtype: type) -> np.ndarray:
-        """1 on the picture, 0 on the padding."""
-        m = np.zeros(self.shape, dtype)
-        m[self.picture] = 1
-        return m
-
-    def crop(self, chw: np.ndarray, offset: float = 0.0) -> np.ndarray:
-        """Cut the picture out of a C x Hp x Wp array; return H x W x C float32 clipped to [0, 1]."""
-        out = chw[(slice(None), *self.picture)] - offset
-        return np.clip(np.moveaxis(out, 0, -1), 0.0, 1.0).astype(np.float32)
-
-
-def _channels_first(image: np.ndarray, dtype: type) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(image, -1, 0), dtype=dtype)
-
-
-def _ramp(n: int, width: int) -> np.ndarray:
-    """1-D taper weight over a padded axis: 0 at both ends, a raised cosine up to 1 over ``width``."""
-    weight = np.ones(n)
-    t = 0.5 - 0.5 * np.cos(np.pi * (np.arange(width) + 0.5) / width)
-    weight[:width] = t
-    weight[n - width :] = np.minimum(weight[n - width :], t[::-1])
-    return weight
-
-
-def _tapered_canvas(image: np.ndarray, kernel: np.ndarray) -> tuple[_Canvas, np.ndarray]:
-    """Mirror-pad by twice the kernel size (at least 16 px) and taper the outer padding; float64 C x Hp x Wp.
-
-    Like MATLAB's ``edgetaper``: at the wrap-around seam the canvas equals its own circular blur with
-    the kernel, which circular deconvolution reproduces without ringing, and the blend weight rises
-    smoothly to 1 inside the padding, so the picture itself is untouched. Three passes smooth the
-    seam further each time.
-    """
-    kh, kw = kernel.shape
-    canvas = _Canvas(image.shape, kernel, max(16, 2 * kh), max(16, 2 * kw))
-    data = canvas.reflect(_channels_first(image, np.float64))
-    alpha = np.outer(_ramp(canvas.shape[0], kh + canvas.top // 2), _ramp(canvas.shape[1], kw + canvas.left // 2))
-    for _ in range(3):
-        blurred = sfft.irfft2(sfft.rfft2(data, workers=1) * canvas.otf, s=canvas.shape, workers=1)
-        data = alpha * data + (1 - alpha) * blurred
-    return canvas, data
-
-
-def _masked_canvas(image: np.ndarray, kernel: np.ndarray) -> _Canvas:
-    """A canvas padded by the kernel size (at least 8 px): enough that no kernel reaches round the seam."""
-    kh, kw = kernel.shape
-    return _Canvas(image.shape, kernel, max(8, kh), max(8, kw))
-
-
-# --------------------------------------------------------------------------------------------------
-# Noise and the Wiener noise-to-signal ratio
-# --------------------------------------------------------------------------------------------------
-
-# Daubechies-2 decomposition high-pass filter (the wavelet that skimage's estimate_sigma uses).
-_DB2_HIGH = np.array([-0.48296291314469025, 0.836516303737469, -0.22414386804185735, -0.12940952255092145])
-
-
-def _finest_diagonal_details(channel: np.ndarray) -> np.ndarray:
-    """The finest diagonal (high-high) db2 wavelet coefficients of one channel, one level deep."""
-    pad = len(_DB2_HIGH) - 1
-    ext = np.pad(channel, pad, mode="symmetric")
-    rows = ndimage.correlate1d(ext, _DB2_HIGH[::-1], axis=0, mode="constant")
-    both = ndimage.correlate1d(rows, _DB2_HIGH[::-1], axis=1, mode="constant")
-    return both[pad:-pad, pad:-pad][1::2, 1::2]
-
-
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Standard deviation of white Gaussian noise in an image, in [0, 1] units.
-
-    Donoho's robust wavelet estimator, the one behind :func:`skimage.restoration.estimate_sigma`: the
-    median absolute value of the finest diagonal Daubechies-2 wavelet coefficients divided by 0.6745,
-    averaged over the three channels. (It is computed here directly because skimage's version needs
-    the optional PyWavelets package.) Picture detail barely reaches those coefficients, and even less
-    in a blurred picture, so they hold mostly noise. The result is never less than the noise of 8-bit
-    rounding, ``1 / (255 * sqrt(12))`` (about 0.0011), because every stored photo has that much.
-
-    Parameters
-    ----------
-    image : ndarray
-        float32 RGB, H x W x 3, values in [0, 1].
-
-    Returns
-    -------
-    float
-        The estimated noise sigma (0.01 is 2.55 grey levels).
-
-    Raises
-    ------
-    ValueError
-        If the image is not H x W x 3 in [0, 1].
-    """
-    img = check_image(image).astype(np.float64)
-    if min(img.shape[:2]) < 4:
-        return QUANTIZATION_SIGMA
-    scale = 0.6744897501960817  # the median of |N(0, 1)|
-    sigmas = [np.median(np.abs(_finest_diagonal_details(img[..., c]))) / scale for c in range(img.shape[2])]
-    sigma = float(np.mean(sigmas))
-    return max(sigma if math.isfinite(sigma) else 0.0, QUANTIZATION_SIGMA)
-
-
-def _gradient_filter(shape: tuple[int, int]) -> np.ndarray:
-    """|D(f)|^2 of the pixel-difference gradient on the rfft2 grid of ``shape`` (0 at DC, at most 8)."""
-    fy = np.fft.fftfreq(shape[0])[:, None]
-    fx = np.fft.rfftfreq(shape[1])[None, :]
-    return 4 * np.sin(np.pi * fy) ** 2 + 4 * np.sin(np.pi * fx) ** 2
-
-
-def _nsr_from(image: np.ndarray, kernel: np.ndarray, sigma: float) -> float:
-    """The automatic Wiener ratio; the formula is documented in :func:`auto_nsr`."""
-    img = image.astype(np.float64)
-    grad_energy = float(np.mean(np.diff(img, axis=0) ** 2) + np.mean(np.diff(img, axis=1) ** 2))
-    # Each noise sample adds 2 sigma^2 to both squared differences. The floor keeps A positive when
-    # the estimate says the image is almost pure noise.
-    signal = max(grad_energy - 4 * sigma**2, 0.05 * grad_energy, 1e-10)
-    # The mean of |H(f)|^2 over all frequencies equals the sum of the squared kernel (Parseval).
-    mean_h2 = float(np.sum(kernel.astype(np.float64) ** 2))
-    return AUTO_NSR_FACTOR * sigma**2 * mean_h2 / signal
 
 
 def auto_nsr(image: np.ndarray, kernel: np.ndarray) -> float:
@@ -671,11 +479,3 @@ def unsupervised_wiener(
         if on_progress is not None:
             on_progress(c + 1, channels, {"message": f"Unsupervised Wiener: channel {c + 1} of {channels}"})
     return canvas.crop(out)
-
-
-CLASSICAL_METHODS: dict[str, Callable[..., np.ndarray]] = {
-    "wiener": wiener,
-    "richardson-lucy": richardson_lucy,
-    "unsupervised-wiener": unsupervised_wiener,
-}
-"""The classical methods by name; each is called as ``method(image, kernel, **options)``."""

@@ -1,7 +1,7 @@
-"""Video benchmark: does seeing the neighbouring frames help? ``python -m deblur_core.video_bench``.
+"""Video benchmark: does seeing the neighbouring frames help? ``python -m deblur_core.bench.video``.
 
 Held-out clips are made from the Set5 and Set14 images exactly as the video models' training clips
-are made from the training images (:func:`deblur_core.data.synthetic_clip`): a crop moving over the
+are made from the training images (:func:`deblur_core.training.data.synthetic_clip`): a crop moving over the
 image along a straight, gently accelerating path, each frame the average of seven sub-frame
 positions (real-looking motion blur), noise of sigma 0 to 0.02 and rounding to 8 bits. The ground
 truth is the sharp crop at the middle of the middle frame.
@@ -38,9 +38,9 @@ def make_clips(data: Path, samples: int = 4, size: int = 192, seed: int = 0) -> 
     Each clip's random path, speed and noise come from a generator seeded by (seed, image index,
     sample index), so the clips are the same on every run and for every method.
     """
-    from deblur_core.data import synthetic_clip
     from deblur_core.degrade import DegradationMix
     from deblur_core.io import read_rgb
+    from deblur_core.training.data import synthetic_clip
 
     mix = DegradationMix()  # the training mixture's noise (sigma 0-0.02) and 8-bit rounding
     clips = []
@@ -77,7 +77,7 @@ def available_methods(registry) -> tuple[list[str], list[str]]:
 
 def evaluate(clips: list[dict], methods: list[str], registry, log=print) -> list[dict]:
     """One row per clip and method: PSNR (dB), SSIM and milliseconds per frame."""
-    from deblur_core.inference import restore
+    from deblur_core.restoration import restore
     from deblur_core.video import model_frames
 
     rows = []
@@ -158,7 +158,7 @@ def markdown(summary: list[dict], notes: list[str], samples: int, size: int, sec
         )
     lines.append("")
     lines += [f"- {note}" for note in notes]
-    lines.append(f"- Measured in {seconds / 60:.1f} minutes with `python -m deblur_core.video_bench`.")
+    lines.append(f"- Measured in {seconds / 60:.1f} minutes with `python -m deblur_core.bench.video`.")
     return "\n".join(lines) + "\n"
 
 
@@ -177,7 +177,7 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m deblur_core.video_bench",
+        prog="python -m deblur_core.bench.video",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -198,11 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 0
-    from deblur_core.registry import Registry
+    from deblur_core.learned.registry import Registry
 
     registry = Registry(args.models, args.models) if args.models else None
     if registry is None:
-        from deblur_core.inference import default_registry
+        from deblur_core.learned.registry import default_registry
 
         registry = default_registry()
     methods, notes = available_methods(registry)

@@ -12,49 +12,14 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from deblur_core.degrade import DegradationMix
 from deblur_core.progress import CancelFn, ProgressFn
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; stored in the model card."""
-
-    out: str
-    arch: str = "unet"
-    arch_args: dict = field(default_factory=dict)
-    data: list[str] = field(default_factory=list)  # folders of sharp images, degraded on the fly
-    paired: list[str] = field(default_factory=list)  # folders in a paired layout
-    loss: str = "charbonnier"
-    patch_size: int = 128
-    batch_size: int = 8
-    learning_rate: float = 1e-3
-    epochs: int = 50
-    steps_per_epoch: int = 200
-    val_batches: int = 8
-    minutes: float | None = None
-    patience: int = 10
-    degradations: dict = field(default_factory=lambda: DegradationMix().to_dict())
-    sr_scale: int = 0
-    clips: bool = False  # train on synthetic video clips (moving crops blurred by averaging sub-frames)
-    seed: int = 0
-    workers: int = 1
-    resume: str | None = None
-    schedule: str = "plateau"  # "plateau": halve on a validation plateau; "cosine": decay to min_lr by the end
-    min_lr: float = 1e-5
-    description: str = ""
-    recommended: bool = False
-
-    def to_card(self) -> dict:
-        d = asdict(self)
-        for key in ("out", "resume", "workers", "recommended", "description", "arch", "arch_args"):
-            d.pop(key)
-        return d
+from deblur_core.training.config import TrainConfig
 
 
 @dataclass
@@ -76,7 +41,8 @@ def _checkpoint_paths(out: Path) -> tuple[Path, Path]:
 
 def build_datasets(cfg: TrainConfig, input_spec: dict):
     """The training and fixed validation datasets for ``cfg``."""
-    from deblur_core.data import (
+    from deblur_core.io import read_rgb
+    from deblur_core.training.data import (
         BlurDataset,
         PairedDataset,
         PatchSettings,
@@ -86,7 +52,6 @@ def build_datasets(cfg: TrainConfig, input_spec: dict):
         split_holdout,
         split_pairs,
     )
-    from deblur_core.io import read_rgb
 
     if not cfg.data and not cfg.paired:
         raise ValueError("Give at least one training folder (--data DIR or --paired DIR).")
@@ -173,9 +138,9 @@ def train(
     """
     import keras
 
-    from deblur_core.architectures import build, input_spec
-    from deblur_core.losses import get_loss, psnr_metric
-    from deblur_core.registry import load_model_file, save_model
+    from deblur_core.learned.architectures import build, input_spec
+    from deblur_core.learned.losses import get_loss, psnr_metric
+    from deblur_core.learned.registry import load_model_file, save_model
 
     out = Path(cfg.out)
     if out.suffix != ".keras":

@@ -123,7 +123,7 @@ def _detect_layout(dirs: set[PurePosixPath]) -> tuple[str, PurePosixPath | None]
 
 
 def _count_pairs(layout: str, root: PurePosixPath, images: list[PurePosixPath]) -> int:
-    """Pairs matched the way :func:`deblur_core.data.find_pairs` matches them."""
+    """Pairs matched the way :func:`deblur_core.training.data.find_pairs` matches them."""
 
     def under(folder: str) -> list[PurePosixPath]:
         base = root / folder

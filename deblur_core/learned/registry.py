@@ -5,6 +5,10 @@ A model is a pair ``NAME.keras`` + ``NAME.json`` (its model card), or, for impor
 Shipped models are read-only. ``default`` resolves to the shipped model whose card says
 ``"recommended": true``. Broken cards are reported in :attr:`Registry.problems` and skipped, so one
 bad file never stops the registry from working.
+
+The registry is also the one model cache of the process: :meth:`Registry.runner` loads a model once
+and keeps the most recently used few (:attr:`Registry.max_loaded`); a model that falls out of the
+cache is really freed, because nothing else holds it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import json
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deblur_core.learned.runner import ModelRunner
 from deblur_core.settings import SHIPPED_MODELS_DIR, user_models_dir
 
 CLASSICAL_NAMES = ("wiener", "richardson-lucy", "unsupervised-wiener")
@@ -45,7 +51,7 @@ def validate_card(card: dict) -> dict:
     ValueError
         Naming the first problem found.
     """
-    from deblur_core.architectures import ARCHITECTURES, input_spec
+    from deblur_core.learned.architectures import ARCHITECTURES, input_spec
 
     if not isinstance(card, dict):
         raise ValueError("A model card must be a JSON object.")
@@ -115,17 +121,21 @@ class ModelEntry:
 
 @dataclass
 class Registry:
-    """Lists, resolves and loads models. Loaded models are cached and shared across threads."""
+    """Lists, resolves and loads models. Loaded models are cached and shared across threads.
+
+    At most ``max_loaded`` models stay loaded; the least recently used one is dropped first.
+    """
 
     shipped_dir: Path = SHIPPED_MODELS_DIR
     user_dir: Path | None = None
     problems: list[str] = field(default_factory=list)
+    max_loaded: int = 8
 
     def __post_init__(self) -> None:
         self.shipped_dir = Path(self.shipped_dir)
         self.user_dir = Path(self.user_dir) if self.user_dir is not None else user_models_dir()
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, float], object] = {}
+        self._runners: OrderedDict[tuple[str, float], ModelRunner] = OrderedDict()
 
     # -- listing --------------------------------------------------------------------------------
     def _scan(self, folder: Path, shipped: bool) -> list[ModelEntry]:
@@ -191,13 +201,35 @@ class Registry:
         return ModelEntry(card_path.stem, path, card, shipped=False)
 
     # -- loading --------------------------------------------------------------------------------
-    def load(self, entry: ModelEntry):
-        """Load (once) and return the Keras model of ``entry``; safe_mode stays on."""
+    def runner(self, entry: ModelEntry) -> ModelRunner:
+        """The :class:`ModelRunner` of ``entry``, loaded once (safe_mode on) and kept while it is used.
+
+        A model file that changes on disk is loaded afresh; the old version ages out of the cache.
+        """
         key = (str(entry.path), entry.path.stat().st_mtime)
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = load_model_file(entry.path, entry.card)
-            return self._cache[key]
+            if key in self._runners:
+                self._runners.move_to_end(key)
+            else:
+                self._runners[key] = ModelRunner(load_model_file(entry.path, entry.card), entry.card)
+                while len(self._runners) > max(1, self.max_loaded):
+                    self._runners.popitem(last=False)
+            return self._runners[key]
+
+    def load(self, entry: ModelEntry):
+        """The Keras model of ``entry``, from the same cache as :meth:`runner`."""
+        return self.runner(entry).model
+
+    def loaded(self) -> list[str]:
+        """Paths of the models held in memory now, least recently used first."""
+        with self._lock:
+            return [path for path, _mtime in self._runners]
+
+    def resolve(self, method: str) -> ModelEntry:
+        """A model entry from a name (``default`` included) or a ``.keras`` path with its card beside it."""
+        if method.endswith((".keras", ".weights.h5")) or "/" in method or "\\" in method:
+            return self.entry_from_path(Path(method))
+        return self.get(method)
 
     # -- user models ----------------------------------------------------------------------------
     def _user_entry(self, name: str) -> ModelEntry:
@@ -259,8 +291,8 @@ def load_model_file(path: Path, card: dict):
     """Load a ``.keras`` model (safe_mode on) or weights into the card's architecture."""
     import keras
 
-    from deblur_core import losses  # noqa: F401 - registers custom losses for deserialisation
-    from deblur_core.architectures import build
+    from deblur_core.learned import losses  # noqa: F401 - registers custom losses for deserialisation
+    from deblur_core.learned.architectures import build
 
     path = Path(path)
     try:
@@ -297,3 +329,24 @@ def save_model(model, path: str | Path, card: dict) -> Path:
     atomic_write_with(path, lambda tmp: model.save(tmp), suffix=".keras")
     atomic_write_json(path.with_suffix(".json"), card)
     return path
+
+
+_DEFAULT_REGISTRY: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry (shipped models plus the user model folder)."""
+    global _DEFAULT_REGISTRY
+    if _DEFAULT_REGISTRY is None:
+        _DEFAULT_REGISTRY = Registry()
+    return _DEFAULT_REGISTRY
+
+
+def resolve_model(method: str, registry: Registry | None = None) -> ModelEntry:
+    """A model entry from a registry name (``default`` included) or a ``.keras`` path."""
+    return (registry or default_registry()).resolve(method)
+
+
+def get_runner(entry: ModelEntry, registry: Registry | None = None) -> ModelRunner:
+    """The cached :class:`ModelRunner` for ``entry`` (see :meth:`Registry.runner`)."""
+    return (registry or default_registry()).runner(entry)

@@ -1,0 +1,280 @@
+"""What every command shares: exit codes, errors, the progress bar on stderr, finding inputs and naming outputs.
+
+Every user-facing failure is one line on stderr starting with ``error:`` (or ``skipped`` for a single
+bad input among several), never a traceback. Exit codes: 0 everything worked, 1 something failed
+while working (an unreadable image, a failed training run), 2 the command line itself is wrong (an
+unknown option or method, a missing kernel), 130 interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from deblur_core.io.decode import IMAGE_SUFFIXES
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+KERNEL_HELP = (
+    "blur kernel: gaussian:sigma=2 | motion:length=15,angle=30 | defocus:radius=4 | shake:size=21,seed=3 | "
+    "a .npy or image file"
+)
+
+EXIT_CODES_TEXT = """exit codes:
+  0    everything worked
+  1    something failed while working (an unreadable image, a failed training run)
+  2    the command line is wrong (unknown option or method, missing or bad kernel)
+  130  interrupted with Ctrl-C"""
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible; reported as ``error: ...`` with exit code 2."""
+
+
+class CommandError(Exception):
+    """A command failed while working; reported as ``error: ...`` with exit code 1."""
+
+
+def _is_tty(stream: TextIO) -> bool:
+    """Whether ``stream`` is an interactive terminal."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class ProgressBar:
+    """A one-line text bar redrawn with carriage returns on a terminal; silent otherwise.
+
+    Whole lines (``line``) are always printed, so a log file gets one line per finished item.
+    """
+
+    width = 28
+
+    def __init__(self, total: int, stream: TextIO | None = None, interval: float = 0.1) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = _is_tty(self.stream)
+        self.total = max(1, int(total))
+        self.interval = interval
+        self.index = 0
+        self.label = ""
+        self._shown = 0
+        self._last = 0.0
+
+    def begin(self, index: int, label: str) -> None:
+        """Start item ``index`` (0-based) called ``label``."""
+        self.index, self.label = index, label
+        self.update(0, 1, force=True)
+
+    def update(self, done: int, total: int, *_info: object, force: bool = False) -> None:
+        """Progress within the current item; usable directly as an ``on_progress`` callable."""
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval and done < total:
+            return
+        self._last = now
+        inner = min(1.0, done / total) if total else 1.0
+        overall = (self.index + inner) / self.total
+        filled = int(round(overall * self.width))
+        text = (
+            f"[{'#' * filled}{'-' * (self.width - filled)}] {overall * 100:3.0f}%  "
+            f"{self.index + 1}/{self.total}  {self.label}"
+        )
+        if total > 1:
+            text += f"  {done}/{total}"
+        self._draw(text)
+
+    def status(self, text: str) -> None:
+        """Show a free-form status on the bar's line (terminal only)."""
+        if self.tty:
+            self._draw(text)
+
+    def _draw(self, text: str) -> None:
+        columns = shutil.get_terminal_size((100, 20)).columns - 1
+        text = text[:columns]
+        self.stream.write("\r" + text + " " * max(0, self._shown - len(text)))
+        self.stream.flush()
+        self._shown = len(text)
+
+    def clear(self) -> None:
+        """Erase the bar so that the next output starts on a clean line."""
+        if self.tty and self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self.stream.flush()
+            self._shown = 0
+
+    def line(self, text: str) -> None:
+        """Print a whole line above the bar."""
+        self.clear()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def err(text: str) -> None:
+    """One line on stderr."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+class InputFile:
+    """One input image: where it is, how to name it in messages, and the folder its result goes to."""
+
+    def __init__(self, path: Path, label: str, subdir: Path) -> None:
+        self.path = path
+        self.label = label
+        self.subdir = subdir
+
+
+def _is_blur_kernel_preview(path: Path) -> bool:
+    """``kernel.png`` beside ``kernel.npy`` is what the blur command writes, not a photo."""
+    return path.name == "kernel.png" and path.with_name("kernel.npy").is_file()
+
+
+def collect_inputs(inputs: Sequence[str], recursive: bool) -> list[InputFile]:
+    """Expand files and folders into a list of input images, in a stable order.
+
+    Files given by name are taken as they are (a bad one is reported later, when it is read);
+    folders contribute the image files directly inside them (and, with ``recursive``, inside
+    their subfolders, whose layout is kept in the output folder). Hidden files are skipped.
+    """
+    found: list[InputFile] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            members = sorted(
+                p
+                for p in path.glob(pattern)
+                if p.is_file()
+                and p.suffix.lower() in IMAGE_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and not _is_blur_kernel_preview(p)
+            )
+            for member in members:
+                relative = member.relative_to(path)
+                found.append(InputFile(member, relative.as_posix(), relative.parent))
+        else:
+            found.append(InputFile(path, text, Path()))
+    return found
+
+
+def assign_outputs(files: Sequence[InputFile], out_dir: Path, suffix: str) -> list[Path]:
+    """The output path of each input: ``<stem><suffix>``, or ``<name><suffix>`` when stems clash.
+
+    When two inputs bound for the same folder share a stem (``a.jpg`` and ``a.png``), both keep
+    their original extension (``a.jpg.png``, ``a.png.png``) so that neither overwrites the other;
+    any clash left after that gets a counter.
+    """
+    stems: dict[tuple[Path, str], int] = {}
+    for f in files:
+        key = (f.subdir, f.path.stem.lower())
+        stems[key] = stems.get(key, 0) + 1
+    taken: set[str] = set()
+    outputs = []
+    for f in files:
+        clash = stems[(f.subdir, f.path.stem.lower())] > 1
+        base = f.path.name if clash else f.path.stem
+        candidate = out_dir / f.subdir / f"{base}{suffix}"
+        counter = 2
+        while str(candidate).lower() in taken:
+            candidate = out_dir / f.subdir / f"{base}-{counter}{suffix}"
+            counter += 1
+        taken.add(str(candidate).lower())
+        outputs.append(candidate)
+    return outputs
+
+
+def check_out_dir(out: str) -> Path:
+    """The output folder, created if missing; a usage error if it is a file."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for the results.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create the output folder {out} ({exc.strerror or exc}).") from None
+    return path
+
+
+def parse_kernel(spec: str, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A kernel from its text form; a bad spec is a usage error with the library's sentence."""
+    from deblur_core.io import ImageLoadError
+    from deblur_core.kernels import parse_kernel_spec
+
+    try:
+        return parse_kernel_spec(spec, rng)
+    except ImageLoadError as exc:
+        raise UsageError(f"the kernel file {exc}") from None
+    except (ValueError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A one-line description of why one input failed."""
+    from deblur_core.io import ImageLoadError
+
+    if isinstance(exc, ImageLoadError):
+        return exc.reason
+    if isinstance(exc, MemoryError):
+        return "not enough memory to process this image; shrink it and retry."
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}."
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-made line breaks of descriptions and epilogs; show meaningful defaults."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or "default" in text
+            or default in (None, False, [], argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors say which command to ask for help."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message}\nRun '{self.prog} --help' for all options.\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value

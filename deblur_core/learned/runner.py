@@ -1,0 +1,83 @@
+"""A loaded model with its card, ready to run on a photo or a stack of video frames of any size.
+
+:class:`ModelRunner` meets what the card says the model takes: RGB or the Y channel, how many frames,
+the multiple its sides must have, a fixed input size (tiled), an output scale. Large pictures go
+through :func:`deblur_core.learned.tiling.tiled_apply`. Runners are made and cached by the model
+registry (:meth:`deblur_core.learned.registry.Registry.runner`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from deblur_core.degrade import bicubic_upscale
+from deblur_core.image import rgb_to_ycbcr, ycbcr_to_rgb
+from deblur_core.learned.tiling import pad_to_multiple, tiled_apply
+from deblur_core.progress import CancelFn, ProgressFn
+
+
+class ModelRunner:
+    """A loaded model plus its card: runs it on images of any size, safely from several threads."""
+
+    def __init__(self, model, card: dict, tile: int | None = None, overlap: int = 32):
+        self.model = model
+        self.card = card
+        self.spec = card["input"]
+        fixed = self.spec.get("fixed_size")
+        self.multiple = int(self.spec.get("multiple", 1))
+        self.tile = int(fixed[0]) if fixed else (tile or 768)
+        self.overlap = min(overlap, self.tile // 4)
+        self.fixed = bool(fixed)
+        self._first_call = threading.Lock()
+        self._warm = False
+
+    @property
+    def frames(self) -> int:
+        return int(self.spec.get("frames", 1))
+
+    @property
+    def scale(self) -> int:
+        return int(self.spec.get("scale", 1))
+
+    def _predict(self, batch: np.ndarray) -> np.ndarray:
+        if self.fixed and batch.shape[1:3] != (self.tile, self.tile):
+            # Fixed-input models get a full tile: pad the piece and crop the answer.
+            h, w = batch.shape[1:3]
+            padded, _ = pad_to_multiple(batch[0], 1, (self.tile, self.tile))
+            return self._predict(padded[None])[:, :h, :w]
+        if not self._warm:
+            with self._first_call:  # Keras builds its predict function on the first call; do it once
+                out = self.model.predict_on_batch(batch.astype(np.float32))
+                self._warm = True
+                return np.asarray(out)
+        return np.asarray(self.model.predict_on_batch(batch.astype(np.float32)))
+
+    def __call__(
+        self,
+        image: np.ndarray,
+        upscale: bool = False,
+        on_progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> np.ndarray:
+        """Restore ``image`` (H x W x 3, or H x W x 3*frames for video models); returns H x W x 3.
+
+        With ``upscale=True`` a model whose card has ``scale`` > 1 first enlarges the image by
+        that factor with bicubic interpolation (the DBSRCNN protocol), so the output is larger.
+        """
+        expected = 3 * self.frames
+        if image.ndim != 3 or image.shape[2] != expected:
+            raise ValueError(
+                f"This model takes {self.frames} frame(s) of RGB ({expected} channels); got shape {image.shape}."
+            )
+        if upscale and self.scale > 1:
+            image = np.concatenate(
+                [bicubic_upscale(image[..., i : i + 3], self.scale) for i in range(0, expected, 3)], axis=2
+            )
+        if self.spec.get("color") == "y":
+            ycc = rgb_to_ycbcr(image)
+            y = tiled_apply(ycc[..., :1], self._predict, self.tile, self.overlap, self.multiple, 1, on_progress, cancel)
+            return ycbcr_to_rgb(np.concatenate([y, ycc[..., 1:]], axis=2))
+        out = tiled_apply(image, self._predict, self.tile, self.overlap, self.multiple, 3, on_progress, cancel)
+        return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,65 @@
+"""Video: clips in memory, container files in and out, synthetic blur with ground truth, restoration frame by frame."""
+
+from deblur_core.video.clip import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_FRAMES,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_MAX_TOTAL_PIXELS,
+    VIDEO_SUFFIXES,
+    Video,
+    VideoLoadError,
+    limits_text,
+)
+from deblur_core.video.container import (
+    MIME_TYPES,
+    OUTPUT_FORMATS,
+    encode_video,
+    encoded_size,
+    ffmpeg_exe,
+    read_video,
+    write_video,
+)
+from deblur_core.video.restore import (
+    VideoResult,
+    deblur_video,
+    frame_metrics,
+    method_label,
+    metrics_table,
+    model_frames,
+    neighbour_stack,
+    restore_video,
+    summary_row,
+)
+from deblur_core.video.synthetic import Degradation, average_frames, averaging_kernel_spec, blur_video, sample_clip
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_FRAMES",
+    "DEFAULT_MAX_SIZE",
+    "DEFAULT_MAX_TOTAL_PIXELS",
+    "MIME_TYPES",
+    "OUTPUT_FORMATS",
+    "VIDEO_SUFFIXES",
+    "Degradation",
+    "Video",
+    "VideoLoadError",
+    "VideoResult",
+    "average_frames",
+    "averaging_kernel_spec",
+    "blur_video",
+    "deblur_video",
+    "encode_video",
+    "encoded_size",
+    "ffmpeg_exe",
+    "frame_metrics",
+    "limits_text",
+    "method_label",
+    "metrics_table",
+    "model_frames",
+    "neighbour_stack",
+    "read_video",
+    "restore_video",
+    "sample_clip",
+    "summary_row",
+    "write_video",
+]
