@@ -6,8 +6,8 @@ import json
 
 import streamlit as st
 
+from deblur_core.restoration import TRAINED_MODEL, describe_model, methods
 from studio import router, services
-from studio.methods import CLASSICAL_INFO
 
 router.require_app()
 
@@ -18,12 +18,13 @@ st.markdown(
 )
 
 st.header("The methods")
-for name, (title, text) in CLASSICAL_INFO.items():
-    st.markdown(f"**{title}** (`{name}`). {text}")
+for method in methods():
+    st.markdown(f"**{method.title}** (`{method.name}`). {method.text}")
+    if method.references:
+        st.caption(" ".join(f"[{i}] {ref}" for i, ref in enumerate(method.references, 1)))
 st.markdown(
-    "**Trained models** are neural networks that learned from thousands of pairs of blurred and sharp "
-    "pictures how to undo blur. They are *blind*: they need no kernel and work out the blur themselves, "
-    "but they only know the kinds of blur they were trained on. The models shipped here are small enough "
+    f"**Trained models**. {TRAINED_MODEL.text} "
+    "The models shipped here are small enough "
     "to run in a second on a laptop, and that has a price: when the blur is known exactly (as in *Blur it for "
     "me*), Wiener or Richardson-Lucy handed the true kernel usually restores more detail than they do. The "
     "project's BENCHMARKS.md has the measured numbers; the Compare page shows it on your own picture."
@@ -47,24 +48,11 @@ with services.friendly_errors("reading the model cards"):
         title = f"{entry.name}" + (" (default)" if entry.name == default_name else "")
         with st.expander(title, expanded=entry.name == default_name):
             st.markdown(entry.description or "No description in its card.")
-            spec = entry.input
-            takes = "the Y (brightness) channel" if spec.get("color") == "y" else "RGB colour"
             facts = [
                 f"Architecture: **{entry.architecture}**, {card.get('parameters', '?'):,} parameters"
                 if isinstance(card.get("parameters"), int)
                 else f"Architecture: **{entry.architecture}**",
-                f"Takes {takes}, {spec.get('frames', 1)} frame(s)"
-                + (
-                    f", a fixed {spec['fixed_size'][0]} × {spec['fixed_size'][1]} input (tiled)"
-                    if spec.get("fixed_size")
-                    else ""
-                )
-                + (f", enlarges {spec['scale']}x" if int(spec.get("scale", 1)) > 1 else ""),
-                "Still images"
-                if entry.suits_photos()
-                else "Video, one frame at a time (trained on moving clips)"
-                if entry.fits_still_image()
-                else "Video only (several frames at once)",
+                f"Takes {describe_model(entry)}",
                 "Ships with the app" if entry.shipped else "Your own model",
             ]
             validation = card.get("validation")

@@ -162,7 +162,7 @@ with c_blur:
 
 menu = services.get_menu((CROP, CROP))
 labels = [c.label for c in menu.choices]
-defaults = list(dict.fromkeys([menu.default.label] + [c.label for c in menu.choices if c.method == "wiener"]))
+defaults = list(dict.fromkeys(c.label for c in menu.featured(limit=1)))
 picked = st.multiselect("Methods", labels, default=defaults, key="benchmark_methods")
 # Enlarging models are measured on deblurring alone: an enlarged result has no ground truth of its size.
 choices = [dataclasses.replace(menu.by_label(label), upscale=False, scale=1) for label in picked]

@@ -52,19 +52,18 @@ with c_img:
 menu = services.get_menu(current.blurred.shape[:2])
 with c_set:
     labels = [c.label for c in menu.choices]
-    wanted = [menu.default.label] + [c.label for c in menu.choices if c.method in ("wiener", "richardson-lucy")]
-    defaults = list(dict.fromkeys(label for label in wanted if label in labels))
+    defaults = list(dict.fromkeys(c.label for c in menu.featured()))
     picked = st.multiselect("Methods", labels, default=defaults, key="compare_methods")
     choices = [menu.by_label(label) for label in picked]
     kernel, spec = current.kernel, current.kernel_spec
     if any(c.needs_kernel for c in choices):
         if kernel is None:
-            st.markdown("**Your guess of the blur** for the classical methods:")
+            st.markdown("**Your guess of the blur** for the methods that need it:")
             settings = widgets.kernel_controls("compare_kernel", KernelSettings(kind="gaussian", sigma=2.0))
             with services.friendly_errors("building the kernel"):
                 kernel, spec = settings.kernel(), settings.spec()
         else:
-            st.caption(f"The classical methods receive the kernel: {spec}.")
+            st.caption(f"The methods that need the kernel receive it: {spec}.")
     run = st.button("Run the comparison", type="primary", key="compare_run", disabled=not choices)
 
 request = (current.key_parts, tuple(c.cache_id() for c in choices), spec)

@@ -168,7 +168,7 @@ def photo_mode() -> None:
     kernel, spec = None, None
     if choice.needs_kernel:
         with c_kernel:
-            st.markdown("**Your guess of the blur** (classical methods need it)")
+            st.markdown("**Your guess of the blur** (this method needs it)")
             settings = widgets.kernel_controls("deblur_guess", KernelSettings(kind="gaussian", sigma=2.0))
             with services.friendly_errors("building the kernel"):
                 kernel, spec = settings.kernel(), settings.spec()

@@ -16,7 +16,7 @@ from deblur_core import settings
 from deblur_core import video as vid
 from deblur_core.metrics import format_psnr, format_ssim
 from studio import images, router, services, widgets
-from studio.methods import MethodChoice, method_menu
+from studio.methods import MethodChoice, video_menu
 from studio.tasks import KernelSettings, digest
 from studio.work_queue import Job
 
@@ -32,7 +32,6 @@ BLURS = {
 JOB_KEY = "video_job"
 DECODED_KEY = "video_decoded"
 FRAME_PREVIEW_SIDE = 720
-NSR_CHOICES = ["auto", 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
 
 
 @dataclass
@@ -115,29 +114,6 @@ def uploaded_video(trim: bool) -> tuple[vid.Video | None, str]:
         st.session_state[DECODED_KEY] = (wanted, clip, key)
         return clip, key
     return clip, ""
-
-
-def video_methods(registry) -> tuple[list[MethodChoice], MethodChoice]:
-    """Video models (several frames) first, then still-image models (deblur only), then the classical methods."""
-    menu = method_menu(registry)
-    models = []
-    for entry in registry.list():
-        if entry.frames == 3 or entry.trained_on_clips:
-            text = (entry.description or "A video model.").strip().split(". ")[0].rstrip(".")
-            version = f"{entry.path.stat().st_mtime_ns}" if entry.path.exists() else ""
-            if entry.frames == 3:
-                label, seen = f"{entry.name} (uses the previous and next frames)", "Sees three frames at once."
-            else:
-                label, seen = f"{entry.name} (one frame at a time)", "Trained on moving clips; sees one frame."
-            models.append(MethodChoice(entry.name, label, f"{text}. {seen}", False, version=version))
-    still = []
-    for choice in menu.choices:
-        if choice.upscale:  # video frames keep their size: an enlarging model only deblurs here
-            choice = dataclasses.replace(choice, label=f"{choice.method}: deblur only", upscale=False, scale=1)
-        still.append(choice)
-    choices = models + still
-    preferred = next((c for c in models if c.method == "video-unet3"), models[0] if models else None)
-    return choices, preferred or menu.default
 
 
 # -- the background job ---------------------------------------------------------------------------
@@ -397,32 +373,19 @@ if clip is not None:
 
     with c_method:
         registry = services.get_registry()
-        choices, default_choice = video_methods(registry)
+        choices, default_choice = video_menu(registry)
         labels = [c.label for c in choices]
         label = st.selectbox("Method", labels, index=labels.index(default_choice.label), key="video_method")
         choice = next(c for c in choices if c.label == label)
         st.caption(choice.description)
-        options: dict = {}
-        if choice.method == "richardson-lucy":
-            options["iterations"] = st.slider("Iterations", 5, 100, 30, 5, key="video_iterations")
-        elif choice.method == "wiener":
-            nsr = st.select_slider(
-                "Noise-to-signal ratio",
-                options=NSR_CHOICES,
-                value=0.01,
-                key="video_nsr",
-                help="Larger values give a smoother result with fewer ripples. 0.01 suits 8-bit video frames; "
-                "'auto' estimates it from each frame, which tends to leave ripples on video.",
-            )
-            if nsr != "auto":
-                options["nsr"] = nsr
+        options = widgets.option_controls("video", choice, "frames")
         kernel = None
         kernel_spec = None
         if choice.needs_kernel:
             if degradation is not None and degradation.kind == "kernel":
                 st.caption("It uses the blur kernel chosen on the left (the known blur).")
             else:
-                st.markdown("**The blur in the video** (classical methods need it)")
+                st.markdown("**The blur in the video** (this method needs it)")
                 preset = KernelSettings(kind="motion", length=9, angle=0)
                 known_key = "video_known"
                 spec = vid.averaging_kernel_spec(clip, degradation.window) if degradation is not None else None

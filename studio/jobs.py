@@ -18,6 +18,7 @@ import numpy as np
 
 from deblur_core.learned.registry import ModelEntry, Registry
 from deblur_core.progress import CancelFn, ProgressFn
+from deblur_core.restoration import describe_model
 from deblur_core.training.jobs import Job, Progress, write_sample_images
 from deblur_core.training.uploads import ZipReport
 
@@ -274,23 +275,6 @@ def _fmt_date(value) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M") + (" UTC" if stamp.tzinfo is not None else "")
 
 
-def describe_input(card: dict) -> str:
-    """What the model takes, in one line: frames, colour, size constraint, scale."""
-    spec = card.get("input", {})
-    frames = int(spec.get("frames", 1))
-    parts = ["one photo" if frames == 1 else f"{frames} consecutive video frames (not for still photos)"]
-    parts.append("brightness (Y) channel only, colour kept" if spec.get("color") == "y" else "RGB colour")
-    fixed = spec.get("fixed_size")
-    if fixed:
-        parts.append(f"fixed {fixed[0]} × {fixed[1]} px input (larger photos are tiled)")
-    else:
-        multiple = int(spec.get("multiple", 1))
-        parts.append("any size" + (f" (padded to a multiple of {multiple} px)" if multiple > 1 else ""))
-    scale = int(spec.get("scale", 1))
-    parts.append(f"can also enlarge {scale}×" if scale > 1 else "output the same size")
-    return "; ".join(parts)
-
-
 def describe_training(card: dict) -> tuple[str, str, str, str]:
     """(data, degradations, loss, epochs) of a card's ``training`` record, as text."""
     training = card.get("training") or {}
@@ -340,7 +324,7 @@ def card_rows(entry: ModelEntry) -> list[tuple[str, str]]:
     rows = [
         ("Architecture", f"{card.get('architecture')} ({args})"),
         ("Parameters", f"{params:,}" if isinstance(params, int) else "not recorded"),
-        ("Takes", describe_input(card)),
+        ("Takes", describe_model(entry)),
         ("Training data", data),
         ("Degradations", degradations),
         ("Loss", loss),
@@ -395,12 +379,12 @@ def run_sample(
 ) -> SampleResult:
     """Blur the sample crop with a fixed motion blur and light noise, restore it with ``entry``."""
     from deblur_core import degrade, kernels, metrics
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     sharp = sample_crop()
     kernel = kernels.parse_kernel_spec(SAMPLE_BLUR)
     blurred = degrade.quantize(degrade.add_noise(degrade.blur(sharp, kernel), 0.004, np.random.default_rng(0)))
     frames = int(entry.input.get("frames", 1))
     model_input = np.concatenate([blurred] * frames, axis=2) if frames > 1 else blurred
-    restored = restore(model_input, entry.name, registry=registry, on_progress=on_progress, cancel=cancel)
+    restored = restore_image(model_input, entry.name, registry=registry, on_progress=on_progress, cancel=cancel)
     return SampleResult(blurred, restored, sharp, metrics.psnr(sharp, blurred), metrics.psnr(sharp, restored))

@@ -1,52 +1,44 @@
-"""What the app offers to restore a picture: registry models that take a still image, and the classical methods.
+"""What the app offers to restore a picture: the trained models that fit it, and the methods of the catalogue.
 
-This module never imports streamlit.
+The method menus of the Deblur, Compare and Benchmark pages (:func:`method_menu`) and of the Video
+page (:func:`video_menu`) are built here from the model registry and the method catalogue
+(:mod:`deblur_core.restoration`); no page keeps a list of method names. This module never imports
+streamlit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from deblur_core.io import DEFAULT_MAX_PIXELS
-from deblur_core.learned.registry import CLASSICAL_NAMES, Registry
+from deblur_core.learned.registry import Registry
+from deblur_core.restoration import Method, Option, methods
 
-CLASSICAL_INFO: dict[str, tuple[str, str]] = {
-    "wiener": (
-        "Wiener deconvolution",
-        "Divides the blur out in the frequency domain, holding back the frequencies where noise would win. "
-        "Instant, needs the blur kernel; a wrong kernel leaves ripples.",
-    ),
-    "richardson-lucy": (
-        "Richardson-Lucy",
-        "Repeatedly re-blurs its current guess and corrects it where it disagrees with the photo. "
-        "Needs the blur kernel; more iterations give more detail and more noise.",
-    ),
-    "unsupervised-wiener": (
-        "Unsupervised Wiener",
-        "A Wiener filter that estimates the noise and image statistics by itself (a Gibbs sampler). "
-        "Needs the blur kernel but no tuning; the slowest of the three.",
-    ),
-}
+__all__ = ["MethodChoice", "MethodMenu", "catalogue_choices", "cli_command", "method_menu", "video_menu"]
 
 
 @dataclass(frozen=True)
 class MethodChoice:
     """One entry of the method picker."""
 
-    method: str  # the name restore() takes: a model name or a classical method
+    method: str  # the name restore() takes: a model name or a method of the catalogue
     label: str
     description: str
-    classical: bool
+    kernel: str = "none"  # what it needs of the kernel: "needs", "estimates" or "none" (the catalogue's words)
     upscale: bool = False  # restore(..., upscale=True): a DBSRCNN-style model enlarges as well
     scale: int = 1  # output size over input size
     version: str = ""  # changes when the model file changes, so cached results follow it
     recommended: bool = False
+    options: tuple[Option, ...] = ()  # the method's options, from its catalogue record
+    model: str | None = None  # the model file it runs, loaded before the first use
+    slow: bool = False  # seconds per megapixel or more: not picked by default for comparisons
 
     @property
     def needs_kernel(self) -> bool:
-        return self.classical
+        return self.kernel == "needs"
 
     def cache_id(self) -> str:
         return f"{self.method}|up={int(self.upscale)}|{self.version}"
@@ -73,18 +65,56 @@ class MethodMenu:
                 return choice
         return None
 
+    def featured(self, limit: int | None = None) -> list[MethodChoice]:
+        """The default and the first ``limit`` quick methods that need the kernel: what comparisons start with."""
+        quick = [c for c in self.choices if c.needs_kernel and not c.slow][:limit]
+        return list(dict.fromkeys([self.default, *quick]))
 
-def classical_choices() -> list[MethodChoice]:
-    return [MethodChoice(name, CLASSICAL_INFO[name][0], CLASSICAL_INFO[name][1], True) for name in CLASSICAL_NAMES]
+
+def _version(entry) -> str:
+    return f"{entry.path.stat().st_mtime_ns}" if entry.path.exists() else ""
+
+
+def _choice(method: Method, version: str = "") -> MethodChoice:
+    return MethodChoice(
+        method.name,
+        method.title,
+        method.text,
+        method.kernel,
+        version=version,
+        options=method.options,
+        model=method.model,
+        slow=method.slow,
+    )
+
+
+def catalogue_choices(registry: Registry | None = None, takes: str = "photo") -> list[MethodChoice]:
+    """The catalogue's methods that take ``photo`` (or ``frames``), in catalogue order.
+
+    A method that runs a model file is offered only where ``registry`` holds that model.
+    """
+    entries = {e.name: e for e in registry.list()} if registry is not None else {}
+    out = []
+    for method in methods(takes=takes):
+        if method.model is None:
+            out.append(_choice(method))
+        elif method.model in entries:
+            out.append(_choice(method, _version(entries[method.model])))
+    return out
+
+
+def _catalogue_models() -> set[str]:
+    """Models that a catalogue method runs: offered through that method, not on their own."""
+    return {m.model for m in methods() if m.model is not None}
 
 
 def method_menu(registry: Registry, image_size: tuple[int, int] | None = None) -> MethodMenu:
-    """The methods for a still image of ``image_size`` (height, width): models first, then classical.
+    """The methods for a still image of ``image_size`` (height, width): models first, then the catalogue's.
 
     A model whose card has an output scale above 1 (DBSRCNN) is offered as "deblur + enlarge" while
     the enlarged result stays within ``deblur_core.io.DEFAULT_MAX_PIXELS``, and as deblur only above
     that, with a note. Models for video (several frames, or trained on moving clips) are left out.
-    Without a default model the default is Wiener, with a note.
+    Without a default model the default is the first method of the catalogue, with a note.
     """
     notes: list[str] = []
     try:
@@ -92,41 +122,68 @@ def method_menu(registry: Registry, image_size: tuple[int, int] | None = None) -
     except ValueError:
         default_name = None
     models: list[MethodChoice] = []
+    owned = _catalogue_models()
     for entry in registry.list():
-        if not entry.suits_photos():
+        if not entry.suits_photos() or entry.name in owned:
             continue
         scale = int(entry.input.get("scale", 1))
         description = (entry.description or entry.card.get("summary") or "A trained model.").strip()
         first_sentence = description.split(". ")[0].rstrip(".") + "."
-        version = f"{entry.path.stat().st_mtime_ns}" if entry.path.exists() else ""
+        version = _version(entry)
         recommended = entry.name == default_name
+        model = {"description": first_sentence, "version": version, "model": entry.name}
         if scale > 1:
             h, w = image_size or (0, 0)
             if h * w * scale * scale <= DEFAULT_MAX_PIXELS:
                 label = f"{entry.name}: deblur + enlarge {scale}x"
-                models.append(MethodChoice(entry.name, label, first_sentence, False, True, scale, version))
+                models.append(MethodChoice(entry.name, label, upscale=True, scale=scale, **model))
             else:
                 label = f"{entry.name}: deblur only"
-                models.append(MethodChoice(entry.name, label, first_sentence, False, False, 1, version))
+                models.append(MethodChoice(entry.name, label, **model))
                 notes.append(
                     f"{entry.name} can also enlarge {scale}x, but this picture would then exceed "
                     f"{DEFAULT_MAX_PIXELS / 1e6:.0f} megapixels, so it is offered for deblurring only."
                 )
         else:
             label = f"{entry.name} (recommended)" if recommended else entry.name
-            models.append(MethodChoice(entry.name, label, first_sentence, False, False, 1, version, recommended))
+            models.append(MethodChoice(entry.name, label, recommended=recommended, **model))
     models.sort(key=lambda c: not c.recommended)
-    classical = classical_choices()
+    others = catalogue_choices(registry)
     if default_name is not None and models and models[0].recommended:
         default = models[0]
     else:
-        default = classical[0]
-        notes.insert(
-            0,
-            "No trained model is installed, so the default method is Wiener deconvolution; "
-            "it needs the blur kernel, which you shape below.",
-        )
-    return MethodMenu(models + classical, default, notes, model_available=bool(models))
+        default = others[0]
+        need = "; it needs the blur kernel, which you shape below" if default.needs_kernel else ""
+        notes.insert(0, f"No trained model is installed, so the default method is {default.label}{need}.")
+    return MethodMenu(models + others, default, notes, model_available=bool(models))
+
+
+def video_menu(registry: Registry) -> tuple[list[MethodChoice], MethodChoice]:
+    """Video models first, then still-image models (deblur only), then the catalogue's methods for frames."""
+    menu = method_menu(registry)
+    models = []
+    for entry in registry.list():
+        if entry.frames == 3 or entry.trained_on_clips:
+            text = (entry.description or "A video model.").strip().split(". ")[0].rstrip(".")
+            if entry.frames == 3:
+                label, seen = f"{entry.name} (uses the previous and next frames)", "Sees three frames at once."
+            else:
+                label, seen = f"{entry.name} (one frame at a time)", "Trained on moving clips; sees one frame."
+            models.append(MethodChoice(entry.name, label, f"{text}. {seen}", version=_version(entry), model=entry.name))
+    still = []
+    for choice in menu.choices:
+        if choice.upscale:  # video frames keep their size: an enlarging model only deblurs here
+            choice = dataclasses.replace(choice, label=f"{choice.method}: deblur only", upscale=False, scale=1)
+        still.append(choice)
+    frame_methods = {c.method for c in catalogue_choices(registry, "frames")}
+    photo_methods = {c.method for c in catalogue_choices(registry, "photo")}
+    still = [c for c in still if c.method not in photo_methods or c.method in frame_methods]
+    still += [c for c in catalogue_choices(registry, "frames") if c.method not in photo_methods]
+    choices = models + still
+    preferred = next((c for c in models if c.method == "video-unet3"), models[0] if models else None)
+    if preferred is None:
+        preferred = menu.default if menu.default in choices else choices[0]
+    return choices, preferred
 
 
 def cli_command(

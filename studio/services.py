@@ -79,20 +79,20 @@ def get_menu(image_size: tuple[int, int] | None = None) -> MethodMenu:
     return method_menu(get_registry(), image_size)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _runner(method: str, version: str, shipped: str, user: str):
-    from deblur_core.learned.registry import get_runner
-
-    registry = _registry(shipped, user)
-    return get_runner(registry.get(method), registry)
-
-
 def load_model(choice: MethodChoice) -> None:
-    """Load a model once per server (a visible spinner the first time); classical methods need nothing."""
-    if choice.classical:
+    """Load the model a choice runs, once per server (a visible spinner the first time); others need nothing.
+
+    The models live in the server's registry, the one model cache (:meth:`Registry.runner`), so a model
+    that falls out of it is really freed.
+    """
+    if choice.model is None:
         return
-    with st.spinner(f"Loading the model {choice.method} (once per server)…"):
-        _runner(choice.method, choice.version, str(settings.shipped_models_dir()), str(settings.user_models_dir()))
+    registry = get_registry()
+    entry = registry.get(choice.model)
+    if str(entry.path) in registry.loaded():
+        return
+    with st.spinner(f"Loading the model {choice.model} (once per server)…"):
+        registry.runner(entry)
 
 
 # -- running work ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 
 from deblur_core import degrade, kernels, metrics
 from deblur_core.learned.registry import Registry
-from deblur_core.restoration import restore
+from deblur_core.restoration import restore, restore_image
 from studio.methods import MethodChoice
 
 KERNEL_KINDS = ("motion", "gaussian", "defocus", "shake")
@@ -90,6 +90,9 @@ class Restored:
 
     output: np.ndarray
     seconds: float
+    kernel: np.ndarray | None = None  # the kernel the method used (None for a blind method)
+    kernel_source: str = "none"  # "given", "estimated" or "none", as deblur_core.restoration.Restoration says
+    stages: tuple = ()  # the method's steps, (name, seconds) each
     psnr_in: float | None = None
     ssim_in: float | None = None
     psnr_out: float | None = None
@@ -120,7 +123,7 @@ def restore_picture(
     if choice.needs_kernel and kernel is None:
         raise ValueError(f"{choice.label} needs the blur kernel; choose the blur below.")
     start = time.perf_counter()
-    output = restore(
+    restoration = restore(
         image,
         choice.method,
         kernel=kernel if choice.needs_kernel else None,
@@ -131,7 +134,14 @@ def restore_picture(
         **(options or {}),
     )
     seconds = time.perf_counter() - start
-    result = Restored(output=output, seconds=seconds)
+    output = restoration.image
+    result = Restored(
+        output=output,
+        seconds=seconds,
+        kernel=restoration.kernel,
+        kernel_source=restoration.kernel_source,
+        stages=tuple((s.name, s.seconds) for s in restoration.stages),
+    )
     if truth is not None:
         result.psnr_in, result.ssim_in = _quality(truth, image)
         if output.shape == truth.shape:
@@ -156,4 +166,4 @@ def preview_restore(
     image: np.ndarray, choice: MethodChoice, kernel: np.ndarray, registry: Registry, options: dict | None = None
 ) -> np.ndarray:
     """The method on a small crop, for the live preview while the kernel is being shaped."""
-    return restore(image, choice.method, kernel=kernel, registry=registry, **(options or {}))
+    return restore_image(image, choice.method, kernel=kernel, registry=registry, **(options or {}))

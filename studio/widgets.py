@@ -63,10 +63,30 @@ def method_picker(prefix: str, menu: MethodMenu, default: MethodChoice | None = 
     label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method")
     choice = menu.by_label(label)
     st.caption(choice.description)
+    return choice, option_controls(prefix, choice, "photo")
+
+
+def option_controls(prefix: str, choice: MethodChoice, takes: str) -> dict:
+    """A control for each option the catalogue offers for ``takes`` (``photo`` or ``frames``); returns the values.
+
+    A choice that means "let the method decide" (Wiener's ``auto``) is left out of the returned options.
+    Keys are ``<prefix>_<option name>``.
+    """
     options: dict = {}
-    if choice.method == "richardson-lucy":
-        options["iterations"] = st.slider("Iterations", 5, 100, 30, 5, key=f"{prefix}_iterations")
-    return choice, options
+    for option in choice.options:
+        if takes not in option.offered_for:
+            continue
+        key, help_text = f"{prefix}_{option.name}", option.app_help or None
+        if option.choices:
+            value = st.select_slider(
+                option.title, options=list(option.choices), value=option.start, key=key, help=help_text
+            )
+        else:
+            low, high, step = option.widget
+            value = st.slider(option.title, low, high, option.start, step, key=key, help=help_text)
+        if option.automatic is None or value != option.automatic:
+            options[option.name] = value
+    return options
 
 
 def metric_row(result: Restored, has_truth: bool) -> None:
@@ -119,6 +139,21 @@ def _upsized(picture: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(picture).resize((shape[1], shape[0]), Image.Resampling.NEAREST))
 
 
+KERNEL_SOURCE_TEXT = {
+    "given": "the blur kernel it was given",
+    "estimated": "the blur kernel it estimated from the picture",
+}
+
+
+def kernel_used(result: Restored) -> None:
+    """The kernel the method worked with, as the result reports it (nothing for a blind method)."""
+    if result.kernel is None:
+        return
+    source = KERNEL_SOURCE_TEXT.get(result.kernel_source, "a blur kernel")
+    with st.expander(f"Blur kernel used: {source}", expanded=result.kernel_source == "estimated"):
+        show_kernel(result.kernel, f"Kernel {result.kernel_source}")
+
+
 def result_view(
     prefix: str,
     blurred: np.ndarray,
@@ -130,6 +165,7 @@ def result_view(
     """Pictures side by side, the before/after slider, the zoom, the difference map and the metrics."""
     output = result.output
     metric_row(result, truth is not None)
+    kernel_used(result)
 
     prev_in = images.preview(blurred)
     prev_out = images.preview(output)

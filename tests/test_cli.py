@@ -620,14 +620,14 @@ def test_train_writes_model_card_progress_and_previews(trained):
 @pytest.mark.slow
 def test_trained_model_loads_through_the_registry_and_restores(trained, tmp_path):
     from deblur_core.learned.registry import Registry
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     model, _, _ = trained
     registry = Registry(shipped_dir=model.parent, user_dir=tmp_path / "none")
     entry = registry.get("tiny")
     assert entry.shipped and entry.architecture == "unet"
     image = texture(37, 53)
-    restored = restore(image, "tiny", registry=registry)
+    restored = restore_image(image, "tiny", registry=registry)
     assert restored.shape == image.shape and restored.dtype == np.float32
 
 

@@ -1,4 +1,4 @@
-"""Tests for deblur_core.learned (registry, runner, tiling) and restore(): tiles, padding, restore(), the model registry."""
+"""Tests for deblur_core.learned (registry, runner, tiling) and restore(): tiles, padding, models, the registry."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from deblur_core.learned.runner import ModelRunner
 from deblur_core.learned.tiling import crop_to, pad_to_multiple, tiled_apply
 from deblur_core.metrics import psnr
 from deblur_core.progress import Cancelled
-from deblur_core.restoration import restore
+from deblur_core.restoration import restore_image
 
 TINY = {"base_filters": 4, "depth": 2}
 
@@ -333,7 +333,7 @@ def test_model_path_needs_its_card(folders, tmp_path, tiny_model):
 
 
 # --------------------------------------------------------------------------------------------------
-# restore(): one entry point for every method
+# restore_image(): one entry point for every method
 # --------------------------------------------------------------------------------------------------
 
 
@@ -343,7 +343,7 @@ def test_restore_with_classical_methods(method):
     kernel = gaussian_kernel(1.5)
     blurred = blur(sharp, kernel)
     reports = []
-    out = restore(blurred, method, kernel=kernel, on_progress=lambda d, t, info: reports.append(info))
+    out = restore_image(blurred, method, kernel=kernel, on_progress=lambda d, t, info: reports.append(info))
     assert out.shape == sharp.shape and out.dtype == np.float32
     assert psnr(sharp, out) > psnr(sharp, blurred) + 0.5
     assert reports and all(isinstance(info, dict) for info in reports)
@@ -351,19 +351,19 @@ def test_restore_with_classical_methods(method):
 
 def test_restore_needs_a_kernel_for_classical_methods():
     with pytest.raises(ValueError, match="needs the blur kernel"):
-        restore(texture(16, 16), "wiener")
+        restore_image(texture(16, 16), "wiener")
 
 
 def test_restore_with_a_registry_model_keeps_the_size(folders):
     registry, _, _ = folders
     for height, width in ((37, 53), (255, 255)):
-        out = restore(texture(height, width), "mine", registry=registry)
+        out = restore_image(texture(height, width), "mine", registry=registry)
         assert out.shape == (height, width, 3)
     assert get_runner(registry.get("mine"), registry) is get_runner(registry.get("mine"), registry)
     with pytest.raises(ValueError, match="no options"):
-        restore(texture(16, 16), "mine", registry=registry, iterations=3)
+        restore_image(texture(16, 16), "mine", registry=registry, iterations=3)
     with pytest.raises(ValueError, match="no model called"):
-        restore(texture(16, 16), "nope", registry=registry)
+        restore_image(texture(16, 16), "nope", registry=registry)
 
 
 def test_restore_refuses_a_still_image_for_a_video_model(tmp_path):
@@ -373,7 +373,7 @@ def test_restore_refuses_a_still_image_for_a_video_model(tmp_path):
     entry = registry.get("video3")
     assert entry.frames == 3 and not entry.fits_still_image()
     with pytest.raises(ValueError, match="3 frame"):
-        restore(texture(16, 16), "video3", registry=registry)
+        restore_image(texture(16, 16), "video3", registry=registry)
     frames = np.concatenate([texture(20, 24, seed=s) for s in range(3)], axis=2)
-    out = restore(frames, "video3", registry=registry)
+    out = restore_image(frames, "video3", registry=registry)
     np.testing.assert_allclose(out, frames[..., 3:6], atol=1e-5)  # a fresh model returns the middle frame

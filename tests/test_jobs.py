@@ -261,7 +261,7 @@ def test_killed_training_leaves_the_registry_readable_and_old_models_intact(fold
     """A real trainer, killed with SIGKILL after it has saved a checkpoint and while it trains on."""
     from deblur_core.learned.architectures import build
     from deblur_core.learned.registry import Registry, save_model
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     models, root = folders
     existing = save_model(
@@ -292,7 +292,7 @@ def test_killed_training_leaves_the_registry_readable_and_old_models_intact(fold
     assert registry.problems == []
     assert (existing.read_bytes(), existing.with_suffix(".json").read_bytes()) == before
     image = np.full((24, 24, 3), 0.5, np.float32)
-    assert restore(image, "existing", registry=registry).shape == image.shape
+    assert restore_image(image, "existing", registry=registry).shape == image.shape
     assert not (models / "victim.keras").exists()
     # Whatever the trainer left (its hidden checkpoint) is hidden from the registry.
     assert all(p.name.startswith(".") for p in models.iterdir() if "victim" in p.name)

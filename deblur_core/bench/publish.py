@@ -31,6 +31,7 @@ from deblur_core.bench.stills import (
     method_table,
     no_harm,
     real_pairs,
+    slow_methods,
     speed,
     still_models,
     summarise,
@@ -87,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     tuned = tune_classical(args.data, degs)
     methods = method_table(registry, tuned)
     print(f"Evaluating {len(methods)} methods ...", flush=True)
-    # Unsupervised Wiener takes ~15 s per megapixel here, so it runs on Set5 only.
-    rows = evaluate(sets, degs, methods, only_on={"unsupervised-wiener (true kernel)": {"Set5"}})
+    # Slow methods (unsupervised Wiener takes ~15 s per megapixel here) run on Set5 only.
+    rows = evaluate(sets, degs, methods, only_on=dict.fromkeys(slow_methods(registry), {"Set5"}))
     models = still_models(registry)
     summary = summarise(rows)
     args.csv.parent.mkdir(parents=True, exist_ok=True)

@@ -99,22 +99,49 @@ def still_models(registry) -> list:
     return [e for e in registry.list() if e.shipped and e.suits_photos()]
 
 
-def method_table(registry, tuned: dict, unsupervised: bool = True) -> dict:
-    """name -> callable(blurred, kernel) for every benchmarked method."""
-    from deblur_core.restoration import restore
+def catalogue_methods(registry) -> list:
+    """The catalogue's methods for photos whose model (if any) is installed, in catalogue order."""
+    from deblur_core.restoration import methods
 
-    methods = {
-        "blurred input": lambda b, k: b,
-        "wiener (true kernel)": lambda b, k: restore(b, "wiener", kernel=k, nsr=tuned["wiener"]["nsr"]),
-        "richardson-lucy (true kernel)": lambda b, k: restore(
-            b, "richardson-lucy", kernel=k, iterations=tuned["richardson-lucy"]["iterations"]
-        ),
-    }
-    if unsupervised:
-        methods["unsupervised-wiener (true kernel)"] = lambda b, k: restore(b, "unsupervised-wiener", kernel=k)
+    names = registry.names()
+    return [m for m in methods(takes="photo") if m.available(names)]
+
+
+def method_label(method) -> str:
+    """How the report names a catalogue method: a method handed the kernel says so."""
+    return f"{method.name} (true kernel)" if method.needs_kernel else method.name
+
+
+def method_table(registry, tuned: dict, slow: bool = True) -> dict:
+    """name -> callable(blurred, kernel) for every benchmarked method.
+
+    Every method of the catalogue is measured (a method that needs the kernel is handed the true
+    one, with the settings ``tuned`` chose for its options), then every shipped still-image model.
+    """
+    from deblur_core.restoration import restore_image
+
+    methods = {"blurred input": lambda b, k: b}
+    for method in catalogue_methods(registry):
+        if method.slow and not slow:
+            continue
+        settings = tuned.get(method.name, {})
+        options = {o.name: settings[o.name] for o in method.options if o.name in settings}
+        methods[method_label(method)] = _runner(method.name, method.needs_kernel, options, registry)
     for entry in still_models(registry):
-        methods[entry.name] = (lambda name: lambda b, k: restore(b, name, registry=registry))(entry.name)
+        methods[entry.name] = (lambda name: lambda b, k: restore_image(b, name, registry=registry))(entry.name)
     return methods
+
+
+def _runner(name: str, given_kernel: bool, options: dict, registry):
+    """callable(blurred, kernel) running the catalogue method ``name``."""
+    from deblur_core.restoration import restore_image
+
+    return lambda b, k: restore_image(b, name, kernel=k if given_kernel else None, registry=registry, **options)
+
+
+def slow_methods(registry) -> list[str]:
+    """The labels of the catalogue's slow methods (measured on Set5 only)."""
+    return [method_label(m) for m in catalogue_methods(registry) if m.slow]
 
 
 def evaluate(sets: dict, degs, methods: dict, only_on: dict | None = None, log=print) -> list[dict]:
@@ -153,18 +180,18 @@ def evaluate(sets: dict, degs, methods: dict, only_on: dict | None = None, log=p
 
 def no_harm(images, models, registry) -> list[dict]:
     """PSNR of each model's output against its own sharp, unblurred (8-bit) input."""
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     rows = []
     for entry in models:
-        values = [psnr(img, restore(img, entry.name, registry=registry)) for _, img in images]
+        values = [psnr(img, restore_image(img, entry.name, registry=registry)) for _, img in images]
         rows.append({"method": entry.name, "mean_psnr": float(np.mean(values)), "min_psnr": float(np.min(values))})
     return rows
 
 
 def real_pairs(data: Path, models, registry) -> list[dict]:
     """The real GoPro blur/sharp pairs: the blurred photo and each model (no kernel is known)."""
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     rows = []
     folder = data / "real" / "GoPro"
@@ -182,7 +209,7 @@ def real_pairs(data: Path, models, registry) -> list[dict]:
             }
         )
         for entry in models:
-            out = restore(blurred, entry.name, registry=registry)
+            out = restore_image(blurred, entry.name, registry=registry)
             rows.append(
                 {"image": blur_path.stem, "method": entry.name, "psnr": psnr(sharp, out), "ssim": ssim(sharp, out)}
             )
@@ -191,7 +218,7 @@ def real_pairs(data: Path, models, registry) -> list[dict]:
 
 def dbsrcnn_table(sets: dict, registry, scale: int = 3) -> list[dict]:
     """Gaussian sigma 1-4, bicubic x3 down and up; Y-channel PSNR with a 3-pixel shaved border."""
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     entries = [e for e in still_models(registry) if e.architecture == "dbsrcnn"]
     rows = []
@@ -204,7 +231,7 @@ def dbsrcnn_table(sets: dict, registry, scale: int = 3) -> list[dict]:
                     sharp = img[:h, :w]
                     low = bicubic_down_up(blur(sharp, gaussian_kernel(sigma)), scale)
                     bic.append(psnr_y(sharp, low, shave=scale))
-                    model.append(psnr_y(sharp, restore(low, entry.name, registry=registry), shave=scale))
+                    model.append(psnr_y(sharp, restore_image(low, entry.name, registry=registry), shave=scale))
                 rows.append(
                     {
                         "model": entry.name,
@@ -242,7 +269,7 @@ def run_cli_measured(args: list[str]) -> tuple[float, float, int, str]:
     return wall, peak_mb, proc.returncode, proc.stderr
 
 
-def memory(models, log=print) -> dict:
+def memory(models, log=print, registry=None) -> dict:
     """Peak memory (MB) of one command-line run per method on a 1-megapixel photo, start-up included."""
     from skimage import data as skdata
     from skimage.transform import resize
@@ -251,10 +278,11 @@ def memory(models, log=print) -> dict:
     photo = resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
     photo = degrade(photo, motion_kernel(15, 30), 0.01, np.random.default_rng(1), round8=True)
     kernel = ["--kernel", "motion:length=15,angle=30"]
+    from deblur_core.learned.registry import default_registry
+
     runs = {
-        "wiener (true kernel)": ["--method", "wiener", *kernel],
-        "richardson-lucy (true kernel)": ["--method", "richardson-lucy", *kernel],
-        "unsupervised-wiener (true kernel)": ["--method", "unsupervised-wiener", *kernel],
+        method_label(m): ["--method", m.name, *(kernel if m.needs_kernel else [])]
+        for m in catalogue_methods(registry or default_registry())
     }
     runs.update({e.name: ["--method", e.name] for e in models})
     out = {}
@@ -273,7 +301,7 @@ def memory(models, log=print) -> dict:
 
 def speed(registry, models, log=print) -> dict:
     """Seconds per megapixel (median of 5 after warm-up) and a 12-MP photo through the command line."""
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     rng = np.random.default_rng(0)
     from skimage import data as skdata
@@ -281,13 +309,13 @@ def speed(registry, models, log=print) -> dict:
 
     base = skdata.astronaut().astype(np.float32) / 255.0
     one_mp = resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
-    out = {"per_megapixel": {}, "peak_mb": memory(models, log)}
+    out = {"per_megapixel": {}, "peak_mb": memory(models, log, registry)}
     for entry in models:
-        restore(one_mp, entry.name, registry=registry)
+        restore_image(one_mp, entry.name, registry=registry)
         times = []
         for _ in range(5):
             t0 = time.perf_counter()
-            restore(one_mp, entry.name, registry=registry)
+            restore_image(one_mp, entry.name, registry=registry)
             times.append(time.perf_counter() - t0)
         out["per_megapixel"][entry.name] = statistics.median(times)
         log(f"  {entry.name}: {statistics.median(times):.3f} s per megapixel")
@@ -306,7 +334,7 @@ def speed(registry, models, log=print) -> dict:
         out["cli_12mp"] = {"seconds": wall, "peak_mb": peak_mb, "returncode": code, "stderr_tail": err[-300:]}
         # Time the model alone on the same photo, inside this process (no start-up, no PNG I/O).
         t0 = time.perf_counter()
-        restore(big, default, registry=registry)
+        restore_image(big, default, registry=registry)
         out["model_12mp_seconds"] = time.perf_counter() - t0
     log(
         f"  12-MP photo through the command line: {out['cli_12mp']['seconds']:.1f} s, peak {out['cli_12mp']['peak_mb']:.0f} MB"

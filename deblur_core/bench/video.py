@@ -77,13 +77,13 @@ def available_methods(registry) -> tuple[list[str], list[str]]:
 
 def evaluate(clips: list[dict], methods: list[str], registry, log=print) -> list[dict]:
     """One row per clip and method: PSNR (dB), SSIM and milliseconds per frame."""
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
     from deblur_core.video import model_frames
 
     rows = []
     frames = {m: model_frames(m, registry) for m in methods}
     for m in methods:  # load and warm up each model before timing it
-        restore(clips[0]["blurred"] if frames[m] == 3 else clips[0]["blurred"][..., 3:6], m, registry=registry)
+        restore_image(clips[0]["blurred"] if frames[m] == 3 else clips[0]["blurred"][..., 3:6], m, registry=registry)
     for i, c in enumerate(clips):
         middle = np.ascontiguousarray(c["blurred"][..., 3:6])
         base = {"set": c["set"], "image": c["image"], "clip": c["clip"]}
@@ -92,7 +92,7 @@ def evaluate(clips: list[dict], methods: list[str], registry, log=print) -> list
         )
         for m in methods:
             start = time.perf_counter()
-            out = restore(c["blurred"] if frames[m] == 3 else middle, m, registry=registry)
+            out = restore_image(c["blurred"] if frames[m] == 3 else middle, m, registry=registry)
             ms = (time.perf_counter() - start) * 1000
             rows.append({**base, "method": m, "psnr": psnr(c["sharp"], out), "ssim": ssim(c["sharp"], out), "ms": ms})
         if log and (i + 1) % 10 == 0:

@@ -13,7 +13,7 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -278,3 +278,82 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
     return value
+
+
+# --------------------------------------------------------------------------------------------------
+# The method catalogue on the command line
+# --------------------------------------------------------------------------------------------------
+
+
+def option_type(option) -> Callable[[str], object]:
+    """An argparse ``type`` for a catalogue :class:`~deblur_core.restoration.Option`: its kind and its range."""
+    word = "a whole number" if option.kind is int else "a number"
+
+    def parse(text: str) -> object:
+        if option.automatic is not None and text == str(option.automatic):
+            return option.automatic
+        try:
+            value = option.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {word}, got '{text}'") from None
+        if (option.low is not None and value < option.low) or (option.high is not None and value > option.high):
+            raise argparse.ArgumentTypeError(f"expected {word} {option.range_text()}, got {value}")
+        return value
+
+    parse.__name__ = option.kind.__name__
+    return parse
+
+
+def _options_by_name() -> dict[str, list]:
+    """Each option name of the catalogue with the (method, option) pairs that take it."""
+    from deblur_core.restoration import methods
+
+    found: dict[str, list] = {}
+    for method in methods():
+        for option in method.options:
+            found.setdefault(option.name, []).append((method, option))
+    return found
+
+
+def add_method_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per option of the catalogue's methods (``--iterations``, ``--nsr``), with its range."""
+    for name, pairs in _options_by_name().items():
+        method, option = pairs[0]
+        owners = ", ".join(m.name for m, _ in pairs)
+        parser.add_argument(
+            option.flag, dest=name, type=option_type(option), metavar=option.metavar, help=f"{owners}: {option.help}"
+        )
+
+
+def chosen_options(args: argparse.Namespace, method: str) -> dict:
+    """The catalogue options given on the command line for ``method``; a flag it does not take is a usage error."""
+    from deblur_core.restoration import get_method
+
+    record = get_method(method)
+    options = {}
+    for name, pairs in _options_by_name().items():
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if record is None or record.option(name) is None:
+            owners = ", ".join(m.name for m, _ in pairs)
+            raise UsageError(f"{pairs[0][1].flag} applies to {owners} only.")
+        options[name] = value
+    return options
+
+
+def methods_help() -> str:
+    """The ``methods:`` section of ``deblur --help``: the trained models, then every method of the catalogue."""
+    from deblur_core.restoration import methods
+
+    lines = [
+        "methods:",
+        "  default               the recommended shipped model (blind: no kernel needed)",
+        "  NAME                  a shipped or user model, see 'models'",
+        "  path/to/model.keras   a model file of yours with its .json card beside it",
+    ]
+    needs = {"needs": "; needs --kernel", "estimates": "; estimates the kernel itself", "none": ""}
+    for method in methods(takes="photo"):
+        text = method.summary.rstrip(".") + needs[method.kernel]
+        lines.append(f"  {method.name:<21} {text}" if len(method.name) <= 21 else f"  {method.name}\n{'':24}{text}")
+    return "\n".join(lines)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from deblur_core.cli.console import (
     EXIT_CODES_TEXT,
     EXIT_FAILED,
@@ -16,13 +14,15 @@ from deblur_core.cli.console import (
     Formatter,
     ProgressBar,
     UsageError,
+    add_method_options,
     assign_outputs,
     check_out_dir,
+    chosen_options,
     collect_inputs,
     describe_failure,
     err,
+    methods_help,
     parse_kernel,
-    positive_int,
 )
 from deblur_core.io.decode import IMAGE_SUFFIXES
 
@@ -36,39 +36,45 @@ def _registry():
 
 def _prepare_method(args: argparse.Namespace):
     """Check the method and kernel before any file is touched; return ``(kernel, registry)``."""
-    from deblur_core.learned.registry import CLASSICAL_NAMES
+    from deblur_core.learned.registry import get_runner
+    from deblur_core.restoration import get_method, kernel_needed
 
     method = args.method
-    if method in CLASSICAL_NAMES:
-        from deblur_core import classical
-
-        kernel = parse_kernel(args.kernel) if args.kernel else None
-        if kernel is None:
-            # The library's own sentence for a missing kernel, before any image is read.
-            try:
-                classical.wiener(np.zeros((8, 8, 3), np.float32), None)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
+    record = get_method(method)
+    registry = _registry()
+    kernel = parse_kernel(args.kernel) if args.kernel else None  # a malformed spec is refused for any method
+    if record is not None:
+        if "photo" not in record.takes:
+            raise UsageError(f"{record.title} takes video frames only; use it with the video command.")
+        if record.needs_kernel and kernel is None:
+            # The sentence for a missing kernel, before any image is read.
+            raise UsageError(kernel_needed(record))
+        if kernel is not None and not record.needs_kernel:
+            err(f"note: --kernel is ignored by {method}: it does not use a given kernel.")
+            kernel = None
         if args.upscale:
             err(f"note: --upscale has no effect with {method}; the result keeps the input's size.")
-        return kernel, None
-
-    from deblur_core.learned.registry import get_runner, resolve_model
-
-    registry = _registry()
+        if record.model is None:
+            return kernel, registry
+        if not record.available(registry.names()):
+            raise UsageError(f"{record.title} runs the model '{record.model}', which is not installed.")
+        model = record.model
+    else:
+        model = method
     try:
-        entry = resolve_model(method, registry)
+        entry = registry.resolve(model)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if not entry.fits_still_image():
-        raise UsageError(
-            f"the model '{entry.name}' takes {entry.frames} video frames at once; use it with the video command."
-        )
-    if args.kernel:
-        parse_kernel(args.kernel)  # still refuse a malformed spec
-        err(f"note: --kernel is ignored by '{entry.name}': learned models are blind and find the blur themselves.")
-    if args.upscale and int(entry.input.get("scale", 1)) <= 1:
-        err(f"note: --upscale has no effect with '{entry.name}'; it does not enlarge.")
+    if record is None:
+        if not entry.fits_still_image():
+            raise UsageError(
+                f"the model '{entry.name}' takes {entry.frames} video frames at once; use it with the video command."
+            )
+        if kernel is not None:
+            err(f"note: --kernel is ignored by '{entry.name}': learned models are blind and find the blur themselves.")
+            kernel = None
+        if args.upscale and int(entry.input.get("scale", 1)) <= 1:
+            err(f"note: --upscale has no effect with '{entry.name}'; it does not enlarge.")
     bar = ProgressBar(1)
     bar.status(f"loading model {entry.name} ...")
     try:
@@ -77,18 +83,15 @@ def _prepare_method(args: argparse.Namespace):
         raise CommandError(str(exc)) from None
     finally:
         bar.clear()
-    return None, registry
+    return kernel, registry
 
 
 def cmd_deblur(args: argparse.Namespace) -> int:
+    from deblur_core import restoration
     from deblur_core.files import atomic_write_bytes
     from deblur_core.io import load_image, output_like
-    from deblur_core.restoration import restore
 
-    if args.iterations is not None and args.method != "richardson-lucy":
-        raise UsageError("--iterations applies to richardson-lucy only.")
-    if args.nsr is not None and args.method != "wiener":
-        raise UsageError("--nsr applies to wiener only.")
+    options = chosen_options(args, args.method)
     kernel, registry = _prepare_method(args)
     files = collect_inputs(args.inputs, args.recursive)
     if not files:
@@ -96,11 +99,6 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     out_dir = check_out_dir(args.out)
     suffix = ".jpg" if args.format == "jpeg" else ".png"
     targets = assign_outputs(files, out_dir, suffix)
-    options = {}
-    if args.iterations is not None:
-        options["iterations"] = args.iterations
-    if args.nsr is not None:
-        options["nsr"] = args.nsr
 
     bar = ProgressBar(len(files))
     failed = 0
@@ -110,7 +108,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         try:
             loaded = load_image(item.path, name=item.label)
-            restored = restore(
+            result = restoration.restore(
                 loaded.rgb,
                 args.method,
                 kernel=kernel,
@@ -119,6 +117,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 on_progress=bar.update,
                 **options,
             )
+            restored = result.image
             data = output_like(loaded, restored, format=args.format, quality=args.quality)
             atomic_write_bytes(target, data)
         except KeyboardInterrupt:
@@ -128,7 +127,8 @@ def cmd_deblur(args: argparse.Namespace) -> int:
             bar.line(f"skipped {item.label}: {describe_failure(exc)}")
             continue
         size = f"{restored.shape[1]}x{restored.shape[0]}"
-        bar.line(f"{item.label} -> {target} ({size}, {time.monotonic() - t0:.1f} s)")
+        used = f", kernel {result.kernel_text()}" if result.kernel is not None else ""
+        bar.line(f"{item.label} -> {target} ({size}{used}, {time.monotonic() - t0:.1f} s)")
     bar.clear()
     done = len(files) - failed
     summary = f"{done} of {len(files)} image(s) restored with {args.method} into {out_dir} in {time.monotonic() - started:.1f} s"
@@ -150,12 +150,7 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
             "one line and skipped; the others are still processed."
         ),
         epilog=(
-            "methods:\n"
-            "  default               the recommended shipped model (blind: no kernel needed)\n"
-            "  NAME                  a shipped or user model, see 'models'\n"
-            "  path/to/model.keras   a model file of yours with its .json card beside it\n"
-            "  wiener, richardson-lucy, unsupervised-wiener\n"
-            "                        classical deconvolution; needs --kernel\n\n"
+            methods_help() + "\n\n"
             "examples:\n"
             f"  {prog} deblur photo.jpg --out restored/\n"
             f"  {prog} deblur blurred/ --out restored/ --method wiener --kernel gaussian:sigma=2\n"
@@ -167,15 +162,10 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
     p.add_argument("--method", default="default", metavar="NAME|PATH", help="restoration method (see below)")
-    p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the classical methods")
+    p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the methods that need it")
     p.add_argument("--recursive", action="store_true", help="also process images in subfolders")
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="output file format")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality (1-100) with --format jpeg")
-    p.add_argument(
-        "--iterations", type=positive_int, metavar="N", help="richardson-lucy: number of iterations (default 30)"
-    )
-    p.add_argument(
-        "--nsr", type=float, metavar="F", help="wiener: noise-to-signal ratio (default: estimated from the image)"
-    )
+    add_method_options(p)
     p.set_defaults(handler=cmd_deblur)

@@ -14,12 +14,7 @@ from deblur_core.cli.console import (
     err,
 )
 from deblur_core.files import json_safe
-
-CLASSICAL_SUMMARIES = {
-    "wiener": "Wiener deconvolution: fast, one pass in the Fourier domain; the noise level is estimated.",
-    "richardson-lucy": "Richardson-Lucy: iterative, keeps values positive; more iterations, more detail and noise.",
-    "unsupervised-wiener": "Unsupervised Wiener-Hunt: estimates its own regularisation; slowest, no parameter.",
-}
+from deblur_core.restoration.catalogue import describe_model
 
 
 def _format_count(n: int | None) -> str:
@@ -30,22 +25,6 @@ def _format_count(n: int | None) -> str:
     if n >= 1_000:
         return f"{n / 1e3:.1f} k parameters"
     return f"{n} parameters"
-
-
-def _describe_input(spec: dict) -> str:
-    """'1 frame, RGB, any size (sides padded to a multiple of 8), output 1x' and the like."""
-    frames = int(spec.get("frames", 1))
-    parts = [f"{frames} frame{'s' if frames != 1 else ''}" + (" (video only)" if frames > 1 else "")]
-    parts.append("luminance (Y) channel" if spec.get("color") == "y" else "RGB")
-    fixed = spec.get("fixed_size")
-    if fixed:
-        parts.append(f"fixed {fixed[0]}x{fixed[1]} input (larger images are tiled)")
-    else:
-        multiple = int(spec.get("multiple", 1))
-        parts.append("any size" + (f" (padded to a multiple of {multiple})" if multiple > 1 else ""))
-    scale = int(spec.get("scale", 1))
-    parts.append(f"enlarges {scale}x with --upscale" if scale > 1 else "output the input's size")
-    return ", ".join(parts)
 
 
 def _model_record(entry, default_name: str | None) -> dict:
@@ -61,6 +40,7 @@ def _model_record(entry, default_name: str | None) -> dict:
         "arch_args": card.get("arch_args", {}),
         "parameters": card.get("parameters"),
         "input": entry.input,
+        "takes": describe_model(entry),
         "validation": card.get("validation", {}),
         "description": entry.description,
         "epochs_run": training.get("epochs_run"),
@@ -68,8 +48,26 @@ def _model_record(entry, default_name: str | None) -> dict:
     }
 
 
+def _method_record(method) -> dict:
+    return {
+        "name": method.name,
+        "title": method.title,
+        "summary": method.summary,
+        "description": method.text,
+        "kernel": method.kernel,
+        "needs_kernel": method.needs_kernel,
+        "takes": list(method.takes),
+        "family": method.family,
+        "model": method.model,
+        "options": [
+            {"name": o.name, "help": o.help, "default": o.default, "low": o.low, "high": o.high} for o in method.options
+        ],
+    }
+
+
 def cmd_models(args: argparse.Namespace) -> int:
-    from deblur_core.learned.registry import CLASSICAL_NAMES, Registry
+    from deblur_core.learned.registry import Registry
+    from deblur_core.restoration import methods
 
     registry = Registry()
     entries = registry.list()
@@ -79,13 +77,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     except ValueError:
         default_name = None
     records = [_model_record(e, default_name) for e in entries]
-    classical = [
-        {"name": n, "needs_kernel": True, "description": CLASSICAL_SUMMARIES.get(n, "")} for n in CLASSICAL_NAMES
-    ]
+    catalogue = [_method_record(m) for m in methods()]
     if args.json:
         payload = {
             "models": records,
-            "classical": classical,
+            "methods": catalogue,
+            "classical": [m for m in catalogue if m["family"] == "classical"],
             "default": default_name,
             "shipped_dir": str(registry.shipped_dir),
             "user_dir": str(registry.user_dir),
@@ -109,7 +106,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"      architecture: {r['architecture']}{f' ({arch_args})' if arch_args else ''}, "
             f"{_format_count(r['parameters'])}\n"
         )
-        out.write(f"      input: {_describe_input(r['input'])}\n")
+        out.write(f"      takes: {r['takes']}\n")
         val = r["validation"] or {}
         if "psnr" in val:
             line = f"      validation: PSNR {val['psnr']:.2f} dB"
@@ -120,10 +117,11 @@ def cmd_models(args: argparse.Namespace) -> int:
             out.write(line + "\n")
         else:
             out.write("      validation: not recorded\n")
-    out.write("\nClassical methods (need --kernel SPEC):\n")
-    width = max(len(n) for n in CLASSICAL_NAMES)
-    for c in classical:
-        out.write(f"  {c['name']:<{width}}  {c['description']}\n")
+    out.write("\nOther methods (--method NAME; those that need the kernel take --kernel SPEC):\n")
+    width = max((len(m["name"]) for m in catalogue), default=0)
+    for m in catalogue:
+        note = " [needs --kernel]" if m["kernel"] == "needs" else ""
+        out.write(f"  {m['name']:<{width}}  {m['summary']}{note}\n")
     for problem in problems:
         err(f"warning: a model was skipped: {problem}")
     return EXIT_OK
@@ -133,12 +131,12 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     """The ``models`` command and its options."""
     p = commands.add_parser(
         "models",
-        help="list the shipped and user models with their cards, and the classical methods",
+        help="list the shipped and user models with their cards, and the other methods",
         formatter_class=Formatter,
         description=(
             "List the learned models (shipped ones and those in your model folder, $DEBLUR_STUDIO_MODELS\n"
             "or ~/.deblur-studio/models) with what each takes and how well it did on validation, and the\n"
-            "classical methods."
+            "methods of the catalogue (the classical deconvolutions and any other)."
         ),
         epilog=f"examples:\n  {prog} models\n  {prog} models --json > models.json\n\n" + EXIT_CODES_TEXT,
     )

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deblur_core.cli.console import EXIT_CODES_TEXT, KERNEL_HELP, Formatter, positive_int
+from deblur_core.cli.console import EXIT_CODES_TEXT, KERNEL_HELP, Formatter, chosen_options, positive_int
 from deblur_core.video.clip import DEFAULT_MAX_FRAMES, _format_fps
 from deblur_core.video.container import _format_for, encoded_size, read_video, write_video
 from deblur_core.video.restore import deblur_video, metrics_table, model_frames
@@ -44,8 +44,8 @@ def run_cli(args) -> int:
         0 on success, 1 when reading or processing fails, 2 for wrong arguments, 130 when interrupted.
     """
     from deblur_core.kernels import parse_kernel_spec
-    from deblur_core.learned.registry import CLASSICAL_NAMES
     from deblur_core.progress import Cancelled
+    from deblur_core.restoration import get_method
 
     method = getattr(args, "method", None) or "default"
     blur_spec = getattr(args, "blur", None)
@@ -58,20 +58,20 @@ def run_cli(args) -> int:
         if degradation is not None:
             degradation.kernel_array()
         kernel = parse_kernel_spec(kernel_spec) if kernel_spec else None
-        if method in CLASSICAL_NAMES:
-            if kernel is None and degradation is None:
-                raise ValueError(
-                    f"{method} needs the blur kernel: give --kernel SPEC (or --blur SPEC for a demonstration)."
-                )
-        else:
-            frames = model_frames(method)
-            if frames % 2 == 0:
-                raise ValueError(f"The model '{method}' takes {frames} frames; video models take an odd number.")
-            if kernel is not None:
-                print(
-                    f"note: --kernel is ignored by '{method}': learned models find the blur themselves.",
-                    file=sys.stderr,
-                )
+        record = get_method(method)
+        if record is not None and record.needs_kernel and kernel is None and degradation is None:
+            raise ValueError(
+                f"{method} needs the blur kernel: give --kernel SPEC (or --blur SPEC for a demonstration)."
+            )
+        frames = model_frames(method)
+        if frames % 2 == 0:
+            raise ValueError(f"The model '{method}' takes {frames} frames; video models take an odd number.")
+        if kernel is not None and (record is None or not record.needs_kernel):
+            print(
+                f"note: --kernel is ignored by '{method}': "
+                + ("learned models find the blur themselves." if record is None else "it does not use a kernel."),
+                file=sys.stderr,
+            )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -82,7 +82,7 @@ def run_cli(args) -> int:
             print(f"Using the first {len(video)} frames of the clip.", file=sys.stderr)
         if video.has_audio:
             print("Note: the sound track is not kept; the output has no audio.", file=sys.stderr)
-        options = {k: v for k in ("nsr", "iterations") if (v := getattr(args, k, None)) is not None}
+        options = chosen_options(args, method)
         result = deblur_video(
             video, method, kernel=kernel, degradation=degradation, on_progress=_StderrProgress(), **options
         )
@@ -129,7 +129,7 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument("input", metavar="IN", help="the video file")
     p.add_argument("--out", required=True, metavar="OUT", help="the output video file")
     p.add_argument("--method", default="default", metavar="NAME|PATH", help="restoration method, as for deblur")
-    p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the classical methods")
+    p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the methods that need it")
     p.add_argument("--blur", metavar="SPEC", help="blur the frames with this kernel first (a demonstration)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="process only the first N frames")
     p.set_defaults(handler=cmd_video)

@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from deblur_core.naming import NamedRegistry
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -26,14 +28,14 @@ class Architecture:
     summary: str
 
 
-ARCHITECTURES: dict[str, Architecture] = {}
+ARCHITECTURES: NamedRegistry[Architecture] = NamedRegistry("architecture")
 
 
 def register(name: str, summary: str, describe_input: Callable[..., dict]):
-    """Decorator: add a builder to :data:`ARCHITECTURES` under ``name``."""
+    """Decorator: add a builder to :data:`ARCHITECTURES` under ``name`` (a name is registered once)."""
 
     def wrap(builder: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
-        ARCHITECTURES[name] = Architecture(name, builder, describe_input, summary)
+        ARCHITECTURES.register(name, Architecture(name, builder, describe_input, summary))
         return builder
 
     return wrap

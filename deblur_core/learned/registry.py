@@ -25,8 +25,33 @@ from pathlib import Path
 from deblur_core.learned.runner import ModelRunner
 from deblur_core.settings import SHIPPED_MODELS_DIR, user_models_dir
 
-CLASSICAL_NAMES = ("wiener", "richardson-lucy", "unsupervised-wiener")
-RESERVED_NAMES = (*CLASSICAL_NAMES, "default", "blurred", "none", "bicubic")
+RESERVED_WORDS = ("default", "blurred", "none", "bicubic")
+"""Names that mean something else wherever a method is chosen; no model may have them."""
+_method_names: list[str] = []  # the restoration methods' names, told by the method catalogue
+
+
+def reserve_method_name(name: str) -> None:
+    """Keep ``name`` from models: it belongs to a restoration method of the catalogue.
+
+    The method catalogue (:mod:`deblur_core.restoration`) calls this for every method it registers,
+    so model names never shadow a method, and the registry's messages list the methods among the
+    choices, without this module knowing any of them.
+    """
+    if name not in _method_names:
+        _method_names.append(name)
+
+
+def release_method_name(name: str) -> None:
+    """Undo :func:`reserve_method_name` (a method taken out of the catalogue)."""
+    if name in _method_names:
+        _method_names.remove(name)
+
+
+def reserved_names() -> tuple[str, ...]:
+    """Every name a model may not have: the methods of the catalogue and :data:`RESERVED_WORDS`."""
+    return (*_method_names, *RESERVED_WORDS)
+
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -36,7 +61,7 @@ def check_model_name(name: str) -> str:
         raise ValueError(
             f"'{name}' is not a usable model name: use letters, digits, '-', '_' or '.', at most 64 characters."
         )
-    if name.lower() in RESERVED_NAMES:
+    if name.lower() in {n.lower() for n in reserved_names()}:
         raise ValueError(f"'{name}' is reserved for a built-in method; choose another name.")
     return name
 
@@ -176,7 +201,7 @@ class Registry:
         for e in entries:
             if e.shipped and e.card.get("recommended"):
                 return e.name
-        available = ", ".join([e.name for e in entries] + list(CLASSICAL_NAMES))
+        available = ", ".join([e.name for e in entries] + _method_names)
         raise ValueError(f"No default model is installed. Available methods: {available}.")
 
     def get(self, name: str) -> ModelEntry:
@@ -186,7 +211,7 @@ class Registry:
         for e in self.list():
             if e.name == name:
                 return e
-        available = ", ".join(self.names() + list(CLASSICAL_NAMES)) or "none"
+        available = ", ".join(self.names() + _method_names) or "none"
         raise ValueError(f"There is no model called '{name}'. Available methods: {available}.")
 
     def entry_from_path(self, path: str | Path) -> ModelEntry:

@@ -1,17 +1,104 @@
 """``restore()``: the one entry point for every restoration method, learned or classical.
 
-It is what the command line, the app, the benchmark and the video code call.
+It is what the command line, the app, the benchmark and the video code call. It looks the method up
+in the catalogue (any other name is a trained model of the registry), checks the image, the kernel
+and the options against the method's record, runs it with a :class:`MethodCall`, and returns a
+:class:`~deblur_core.restoration.result.Restoration`: the image, the kernel used and where it came
+from, and the stages with their seconds. :func:`restore_image` returns the image alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from deblur_core.image import check_image
-from deblur_core.learned.registry import CLASSICAL_NAMES, Registry, get_runner, resolve_model
+from deblur_core.learned.registry import Registry, default_registry
+from deblur_core.learned.runner import ModelRunner
 from deblur_core.progress import CancelFn, ProgressFn
+from deblur_core.restoration.catalogue import CATALOGUE, Method, get_method, kernel_needed
+from deblur_core.restoration.result import Restoration, Stage
 
-__all__ = ["restore"]
+__all__ = ["MethodCall", "restore", "restore_image"]
+
+
+@dataclass
+class MethodCall:
+    """Everything a method's ``run`` function receives for one restoration.
+
+    Attributes
+    ----------
+    method : Method
+        The method's record.
+    image : ndarray
+        The input, float32 RGB H x W x 3 in [0, 1] (H x W x 3*frames for a video model).
+    kernel : ndarray or None
+        The kernel given by the caller (None for a blind method, or one that estimates it).
+    options : dict
+        The method's options, checked against its record.
+    registry : Registry
+        Where model files are found and loaded (once: the registry is the model cache).
+    model : str or None
+        The model to run: the method's own :attr:`Method.model`, or the trained model asked for.
+    upscale : bool
+        For a model with an output scale, enlarge as well as deblur.
+    on_progress, cancel : callable, optional
+        Pass both on to every long step; neither may change the result.
+    stages : list of Stage
+        Filled by :meth:`stage`.
+    """
+
+    method: Method
+    image: np.ndarray
+    kernel: np.ndarray | None
+    options: dict
+    registry: Registry
+    model: str | None = None
+    upscale: bool = False
+    on_progress: ProgressFn | None = None
+    cancel: CancelFn | None = None
+    stages: list[Stage] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time one step of the method: ``with call.stage("Wiener deconvolution"): ...``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages.append(Stage(name, time.perf_counter() - start))
+
+    def runner(self, model: str | None = None) -> ModelRunner:
+        """The loaded model ``model`` (default: :attr:`model`), from the registry's cache."""
+        name = model or self.model
+        if name is None:
+            raise ValueError(f"{self.method.title} runs no model file.")
+        return self.registry.runner(self.registry.resolve(name))
+
+
+def _record(method: str) -> tuple[Method, str | None]:
+    """The catalogue's record for ``method`` and the model it runs; any other name is a trained model's."""
+    from deblur_core.restoration.builtin import TRAINED_MODEL
+
+    record = get_method(method)
+    if record is None:
+        return TRAINED_MODEL, method
+    return record, record.model
+
+
+def _check_options(record: Method, options: dict) -> None:
+    unknown = sorted(set(options) - {o.name for o in record.options})
+    if not unknown:
+        return
+    if not record.options:
+        raise ValueError(f"{record.title} takes no options; got {unknown}.")
+    raise ValueError(
+        f"{record.title} takes the options {', '.join(o.name for o in record.options)}; got {', '.join(unknown)}."
+    )
 
 
 def restore(
@@ -24,7 +111,7 @@ def restore(
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     **options,
-) -> np.ndarray:
+) -> Restoration:
     """Restore ``image`` with ``method``: one entry point for every method.
 
     Parameters
@@ -32,46 +119,71 @@ def restore(
     image : ndarray
         float32 RGB H x W x 3 in [0, 1] (H x W x 3*frames for a video model).
     method : str
-        ``default``, a model name from the registry, a ``.keras`` path with its card beside it, or
-        one of ``wiener``, ``richardson-lucy``, ``unsupervised-wiener`` (these need ``kernel``).
+        A method of the catalogue (``wiener``, ``richardson-lucy``, ``unsupervised-wiener``...),
+        ``default``, a model name from the registry, or a ``.keras`` path with its card beside it.
     kernel : ndarray, optional
-        The blur kernel, for the classical methods (learned models are blind and ignore it).
+        The blur kernel, for the methods that need it (blind methods ignore it).
     registry : Registry, optional
         Where model names are looked up; the default registry if omitted.
     upscale : bool
         For a model with an output scale (DBSRCNN), enlarge as well as deblur.
     on_progress, cancel : callable, optional
-        Progress reports and a stop request; neither changes the result.
+        Progress reports (``on_progress(done, total, info)``, ``info`` a dict) and a stop request,
+        handed to the method itself; neither changes the result.
     **options
-        Passed to the classical method (``nsr=``, ``iterations=``).
+        The method's options (``nsr=``, ``iterations=``), as its catalogue record lists them.
 
     Returns
     -------
-    ndarray
-        float32 RGB in [0, 1]; the input's size, or ``scale`` times it when upscaling.
+    Restoration
+        The image (float32 RGB in [0, 1]; the input's size, or ``scale`` times it when upscaling),
+        the kernel used and its source, and the stages with their seconds.
 
     Raises
     ------
     ValueError
-        For an unknown method, a missing kernel, or an image the model cannot take.
-    """
-    if method in CLASSICAL_NAMES:
-        from deblur_core import classical
+        For an unknown method, a missing kernel, an option the method does not take, or an image
+        the method cannot take.
+    deblur_core.progress.Cancelled
+        If ``cancel`` returned True.
 
+    Examples
+    --------
+    >>> from deblur_core.kernels import gaussian_kernel
+    >>> photo = np.full((32, 32, 3), 0.5, np.float32)
+    >>> result = restore(photo, "wiener", kernel=gaussian_kernel(1.0))
+    >>> result.image.shape, result.kernel_source
+    ((32, 32, 3), 'given')
+    """
+    record, model = _record(method)
+    _check_options(record, options)
+    if record.name in CATALOGUE:  # a trained model checks its own input: it may take several frames
         check_image(image)
-        fn = {"wiener": classical.wiener, "richardson-lucy": classical.richardson_lucy}.get(
-            method, classical.unsupervised_wiener
-        )
-        kwargs = dict(options)
-        if on_progress is not None:
-            kwargs["on_progress"] = on_progress
-        if cancel is not None and method == "richardson-lucy":
-            kwargs["cancel"] = cancel
-        return fn(image, kernel, **kwargs)
-    if options:
-        raise ValueError(f"Learned models take no options; got {sorted(options)}.")
-    entry = resolve_model(method, registry)
-    runner = get_runner(entry, registry)
-    if runner.frames == 1:
-        check_image(image)
-    return runner(np.asarray(image, np.float32), upscale=upscale, on_progress=on_progress, cancel=cancel)
+    if record.kernel == "needs" and kernel is None:
+        raise ValueError(kernel_needed(record))
+    given = np.asarray(kernel, np.float32) if record.kernel == "needs" else None
+    call = MethodCall(
+        method=record,
+        image=image,
+        kernel=given,
+        options=dict(options),
+        registry=registry or default_registry(),
+        model=model,
+        upscale=upscale,
+        on_progress=on_progress,
+        cancel=cancel,
+    )
+    start = time.perf_counter()
+    out = record.run(call)
+    seconds = time.perf_counter() - start
+    used, source = (given, "given") if given is not None else (None, "none")
+    if record.kernel == "estimates":
+        out, estimated = out
+        used, source = np.asarray(estimated, np.float32), "estimated"
+    stages = tuple(call.stages) or (Stage(record.title, seconds),)
+    return Restoration(np.asarray(out), used, source, stages, method)
+
+
+def restore_image(image: np.ndarray, method: str = "default", **kwargs) -> np.ndarray:
+    """:func:`restore` returning only the restored image (for callers that need nothing else)."""
+    return restore(image, method, **kwargs).image

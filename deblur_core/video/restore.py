@@ -56,11 +56,21 @@ def neighbour_stack(video: Video | np.ndarray, index: int, count: int = 3) -> np
 
 
 def model_frames(method: str, registry=None) -> int:
-    """How many frames ``method`` takes: the model card's ``frames``, 1 for classical methods."""
-    from deblur_core.learned.registry import CLASSICAL_NAMES, resolve_model
+    """How many frames ``method`` takes at once: the model card's ``frames``, 1 for a method of the catalogue.
 
-    if method in CLASSICAL_NAMES:
-        return 1
+    Raises
+    ------
+    ValueError
+        For a method of the catalogue that does not take video frames, or an unknown model.
+    """
+    from deblur_core.learned.registry import resolve_model
+    from deblur_core.restoration import get_method
+
+    record = get_method(method)
+    if record is not None:
+        if "frames" not in record.takes:
+            raise ValueError(f"{record.title} takes still photos only, not video frames.")
+        return 1 if record.model is None else resolve_model(record.model, registry).frames
     return resolve_model(method, registry).frames
 
 
@@ -103,7 +113,7 @@ def restore_video(
     Video
         The restored clip: same frame count, size and frame rate.
     """
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
 
     frames = model_frames(method, registry)
     n = len(video)
@@ -112,7 +122,7 @@ def restore_video(
     for i in range(n):
         check_cancel(cancel)
         image = neighbour_stack(video, i, frames) if frames > 1 else video.frame(i)
-        restored = restore(image, method, kernel=kernel, registry=registry, cancel=cancel, **options)
+        restored = restore_image(image, method, kernel=kernel, registry=registry, cancel=cancel, **options)
         out[i] = to_uint8(restored)
         if on_progress is not None:
             elapsed = time.monotonic() - start
@@ -259,7 +269,7 @@ def deblur_video(
     -------
     VideoResult
     """
-    from deblur_core.learned.registry import CLASSICAL_NAMES
+    from deblur_core.restoration import get_method
 
     start = time.monotonic()
     if degradation is not None:
@@ -268,7 +278,8 @@ def deblur_video(
             kernel = degradation.kernel_array()
     else:
         blurred = video
-    if method in CLASSICAL_NAMES and kernel is None:
+    record = get_method(method)
+    if record is not None and record.needs_kernel and kernel is None:
         raise ValueError(
             f"{method} needs the blur kernel: choose the blur the clip has (a known kernel), or use a learned model."
         )

@@ -9,7 +9,7 @@ import pytest
 
 from deblur_core import degrade, kernels
 from deblur_core.learned.registry import Registry
-from deblur_core.restoration import restore
+from deblur_core.restoration import restore_image
 from studio.methods import method_menu
 from studio.tasks import digest, restore_picture
 from studio.work_queue import WorkQueue
@@ -47,8 +47,8 @@ def test_four_visitors_at_once_get_the_single_threaded_results(registry):
     model = menu.default
     wiener = menu.by_method("wiener")
     kernel = kernels.gaussian_kernel(1.5)
-    expected_model = [restore(p, "tiny", registry=registry) for p in photos]
-    expected_wiener = [restore(p, "wiener", kernel=kernel) for p in photos]
+    expected_model = [restore_image(p, "tiny", registry=registry) for p in photos]
+    expected_wiener = [restore_image(p, "wiener", kernel=kernel) for p in photos]
 
     queue = WorkQueue(2)  # fewer slots than visitors: some of them must wait in line
     start = threading.Barrier(VISITORS)

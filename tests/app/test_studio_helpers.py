@@ -12,8 +12,9 @@ import pytest
 
 from deblur_core.io import encode_image
 from deblur_core.progress import Cancelled
+from deblur_core.restoration import get_method
 from studio import archives, images
-from studio.methods import CLASSICAL_INFO, MethodChoice, cli_command, method_menu
+from studio.methods import MethodChoice, cli_command, method_menu
 from studio.slider import before_after_html
 from studio.tasks import KernelSettings, blur_picture, digest
 from studio.work_queue import WorkQueue
@@ -229,12 +230,12 @@ def test_kernel_settings_spec_round_trips_through_the_library():
 
 
 def test_cli_command_names_the_method_and_kernel():
-    wiener = MethodChoice("wiener", "Wiener deconvolution", CLASSICAL_INFO["wiener"][1], True)
+    wiener = MethodChoice("wiener", "Wiener deconvolution", get_method("wiener").text, "needs")
     assert (
         cli_command(wiener, "my photo.png", "motion:length=15,angle=30")
         == "python -m deblur_core deblur 'my photo.png' --out out/ --method wiener --kernel motion:length=15,angle=30"
     )
-    model = MethodChoice("unet-x", "unet-x (recommended)", "", False, recommended=True)
+    model = MethodChoice("unet-x", "unet-x (recommended)", "", recommended=True)
     two = cli_command(model, "cat.png", None, blur_spec="gaussian:sigma=2", noise=0.01).splitlines()
     assert two[0] == "python -m deblur_core blur cat.png --out blurred/ --kernel gaussian:sigma=2 --noise 0.01 --seed 0"
     assert two[1] == "python -m deblur_core deblur blurred/cat.png --out out/ --method default"
@@ -306,7 +307,7 @@ def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):
 def test_benchmark_run_reports_progress_and_stops_when_cancelled(tmp_path):
     from deblur_core.learned.registry import Registry
     from studio.bench import BLURRED, BenchmarkRun
-    from studio.methods import classical_choices
+    from studio.methods import catalogue_choices
 
     queue = WorkQueue(1)
     gate = threading.Event()
@@ -318,7 +319,7 @@ def test_benchmark_run_reports_progress_and_stops_when_cancelled(tmp_path):
         kernel=kernel,
         kernel_spec="gaussian:sigma=1.5",
         noise=0.0,
-        choices=classical_choices()[:1],
+        choices=catalogue_choices()[:1],
         registry=Registry(tmp_path / "none", tmp_path / "user"),
         queue=queue,
     ).start()
@@ -340,7 +341,7 @@ def test_benchmark_run_reports_progress_and_stops_when_cancelled(tmp_path):
 def test_benchmark_run_measures_every_image_and_method(tmp_path):
     from deblur_core.learned.registry import Registry
     from studio.bench import BLURRED, BenchmarkRun
-    from studio.methods import classical_choices
+    from studio.methods import catalogue_choices
 
     sharp = np.random.default_rng(1).random((48, 48, 3)).astype(np.float32)
     run = BenchmarkRun(
@@ -348,7 +349,7 @@ def test_benchmark_run_measures_every_image_and_method(tmp_path):
         kernel=KernelSettings(kind="gaussian", sigma=1.5).kernel(),
         kernel_spec="gaussian:sigma=1.5",
         noise=0.0,
-        choices=classical_choices()[:2],
+        choices=catalogue_choices()[:2],
         registry=Registry(tmp_path / "none", tmp_path / "user"),
         queue=WorkQueue(2),
     ).start()

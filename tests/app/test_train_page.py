@@ -110,7 +110,7 @@ def test_an_unsafe_zip_is_refused_with_a_sentence(folders):
 @pytest.mark.slow
 def test_a_tiny_model_trains_to_the_end_and_is_usable(folders):
     from deblur_core.learned.registry import Registry
-    from deblur_core.restoration import restore
+    from deblur_core.restoration import restore_image
     from studio.methods import method_menu
 
     shipped, user, _ = folders
@@ -139,7 +139,7 @@ def test_a_tiny_model_trains_to_the_end_and_is_usable(folders):
     assert registry.names() == ["tiny-app"]
     assert any(c.method == "tiny-app" for c in method_menu(registry, (64, 64)).choices)  # on the Deblur page
     image = np.random.default_rng(0).random((40, 56, 3)).astype(np.float32)
-    restored = restore(image, "tiny-app", registry=registry)
+    restored = restore_image(image, "tiny-app", registry=registry)
     assert restored.shape == image.shape and np.isfinite(restored).all()
 
     models = _ok(AppTest.from_file(MODELS, default_timeout=120).run())

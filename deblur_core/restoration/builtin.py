@@ -1,0 +1,152 @@
+"""The built-in restoration methods: one catalogue entry each, registered when this package is imported.
+
+The algorithms live in their own modules (:mod:`deblur_core.classical.deconvolution`, the model
+runner in :mod:`deblur_core.learned`); each entry here says what the method is called, what it needs
+of the kernel, its options and their ranges, what it takes, and how it is run. The order of the
+entries is the order of the menus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deblur_core.image import check_image
+from deblur_core.restoration.catalogue import Method, Option, register
+from deblur_core.restoration.restore import MethodCall
+
+__all__ = ["RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
+
+NSR_CHOICES = ("auto", 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
+
+
+def _deconvolve(function: str):
+    """The run function of the classical deconvolution ``deblur_core.classical.<function>``.
+
+    The classical package is imported when a method runs, not when the catalogue is read, so the
+    command line's help and ``blur`` start without loading SciPy's and scikit-image's restoration code.
+    """
+
+    def run(call: MethodCall) -> np.ndarray:
+        from deblur_core import classical
+
+        fn = getattr(classical, function)
+        return fn(call.image, call.kernel, on_progress=call.on_progress, cancel=call.cancel, **call.options)
+
+    return run
+
+
+WIENER = register(
+    Method(
+        name="wiener",
+        title="Wiener deconvolution",
+        summary="Wiener deconvolution: fast, one pass in the Fourier domain; the noise level is estimated.",
+        description=(
+            "Divides the blur out in the frequency domain, holding back the frequencies where noise would win. "
+            "Instant, needs the blur kernel; a wrong kernel leaves ripples."
+        ),
+        kernel="needs",
+        run=_deconvolve("wiener"),
+        options=(
+            Option(
+                name="nsr",
+                title="Noise-to-signal ratio",
+                help="noise-to-signal ratio (default: estimated from the image)",
+                kind=float,
+                default="auto",
+                metavar="F",
+                choices=NSR_CHOICES,
+                app_value=0.01,
+                automatic="auto",
+                app_help=(
+                    "Larger values give a smoother result with fewer ripples. 0.01 suits 8-bit video frames; "
+                    "'auto' estimates it from each frame, which tends to leave ripples on video."
+                ),
+                offered_for=("frames",),
+            ),
+        ),
+        references=(
+            "N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series, MIT Press, 1949.",
+            "B. R. Hunt, The application of constrained least squares estimation to image restoration by "
+            "digital computer, IEEE Transactions on Computers C-22(9), 1973.",
+        ),
+    )
+)
+
+RICHARDSON_LUCY = register(
+    Method(
+        name="richardson-lucy",
+        title="Richardson-Lucy",
+        summary="Richardson-Lucy: iterative, keeps values positive; more iterations, more detail and noise.",
+        description=(
+            "Repeatedly re-blurs its current guess and corrects it where it disagrees with the photo. "
+            "Needs the blur kernel; more iterations give more detail and more noise."
+        ),
+        kernel="needs",
+        run=_deconvolve("richardson_lucy"),
+        options=(
+            Option(
+                name="iterations",
+                title="Iterations",
+                help="number of iterations (default 30)",
+                kind=int,
+                default=30,
+                low=1,
+                high=10000,
+                widget=(5, 100, 5),
+            ),
+        ),
+        references=(
+            "W. H. Richardson, Bayesian-based iterative method of image restoration, JOSA 62(1), 1972.",
+            "L. B. Lucy, An iterative technique for the rectification of observed distributions, "
+            "The Astronomical Journal 79(6), 1974.",
+            "M. Bertero and P. Boccacci, A simple method for the reduction of boundary effects in the "
+            "Richardson-Lucy approach to image deconvolution, Astronomy & Astrophysics 437, 2005.",
+        ),
+    )
+)
+
+UNSUPERVISED_WIENER = register(
+    Method(
+        name="unsupervised-wiener",
+        title="Unsupervised Wiener",
+        summary="Unsupervised Wiener-Hunt: estimates its own regularisation; slowest, no parameter.",
+        description=(
+            "A Wiener filter that estimates the noise and image statistics by itself (a Gibbs sampler). "
+            "Needs the blur kernel but no tuning; the slowest of the three."
+        ),
+        kernel="needs",
+        run=_deconvolve("unsupervised_wiener"),
+        slow=True,
+        references=(
+            "F. Orieux, J.-F. Giovannelli and T. Rodet, Bayesian estimation of regularization and point "
+            "spread function parameters for Wiener-Hunt deconvolution, JOSA A 27(7), 2010.",
+        ),
+    )
+)
+
+
+def _run_model(call: MethodCall) -> np.ndarray:
+    """A trained model of the registry, on a photo or (for a video model) a stack of frames."""
+    runner = call.runner()
+    if runner.frames == 1:
+        check_image(call.image)
+    return runner(
+        np.asarray(call.image, np.float32), upscale=call.upscale, on_progress=call.on_progress, cancel=call.cancel
+    )
+
+
+TRAINED_MODEL = Method(
+    name="trained-model",
+    title="A trained model",
+    summary="a shipped or user model, see 'models': blind, it finds the blur itself",
+    description=(
+        "Neural networks that learned from thousands of pairs of blurred and sharp pictures how to undo blur. "
+        "They are *blind*: they need no kernel and work out the blur themselves, but they only know the kinds "
+        "of blur they were trained on."
+    ),
+    kernel="none",
+    run=_run_model,
+    family="learned",
+)
+"""How every model of the registry runs (``default``, a model's name, a ``.keras`` path); it is not in
+the catalogue, whose names are the ones that are not models."""
