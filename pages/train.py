@@ -15,6 +15,8 @@ import streamlit as st
 from deblur_core import settings
 from deblur_core.learned.registry import check_model_name
 from deblur_core.training import jobs
+from deblur_core.training.config import TrainConfig, degradations_from
+from deblur_core.training.samples import SAMPLE_IMAGES
 from deblur_core.training.uploads import UnsafeZipError, format_skipped, inspect_zip
 from studio import jobs as ui
 from studio import router
@@ -203,7 +205,7 @@ source = st.radio(
     "Photos to learn from",
     ["samples", "zip"],
     format_func=lambda s: {
-        "samples": f"Sample photos ({len(jobs.SAMPLE_IMAGES)} bundled with scikit-image)",
+        "samples": f"Sample photos ({len(SAMPLE_IMAGES)} bundled with scikit-image)",
         "zip": "My photos (a zip file)",
     }[s],
     key="train_source",
@@ -310,8 +312,7 @@ if st.button("Start training", key="train_start", type="primary"):
             raise ValueError("Choose at least one blur type under Degradations.")
         if source == "zip" and report is None:
             raise ValueError("Upload a zip of training photos first, or choose the sample photos.")
-        config = jobs.JobConfig(
-            name=name.strip(),
+        config = TrainConfig(
             arch=arch,
             arch_args=dict(size.arch_args),
             loss=loss,
@@ -321,17 +322,19 @@ if st.button("Start training", key="train_start", type="primary"):
             epochs=int(epochs),
             steps_per_epoch=int(steps),
             minutes=float(minutes) or None,
-            families=list(families),
-            noise_max=float(noise_levels) / 255.0,
-            p_clean=float(p_clean) / 100.0,
-            jpeg_prob=float(jpeg_prob) / 100.0,
+            degradations=degradations_from(
+                list(families),
+                noise_max=float(noise_levels) / 255.0,
+                p_clean=float(p_clean) / 100.0,
+                jpeg_prob=float(jpeg_prob) / 100.0,
+            ),
             seed=int(seed),
             description=description.strip(),
         )
         prepare = ui.prepare_samples if source == "samples" else ui.prepare_zip(zip_bytes, report)
         try:
             with st.spinner("Starting the training process…"):
-                started = jobs.start_job(config, prepare, models_dir=get_registry().user_dir)
+                started = jobs.start_job(name.strip(), config, prepare, models_dir=get_registry().user_dir)
         except jobs.JobRunningError as exc:
             st.info(
                 f"A training is already running: **{exc.job.name}**, started {exc.job.started_text}. "

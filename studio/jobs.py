@@ -19,7 +19,9 @@ import numpy as np
 from deblur_core.learned.registry import ModelEntry, Registry
 from deblur_core.progress import CancelFn, ProgressFn
 from deblur_core.restoration import describe_model
-from deblur_core.training.jobs import Job, Progress, write_sample_images
+from deblur_core.training.jobs import Job
+from deblur_core.training.progress_file import Progress
+from deblur_core.training.samples import write_sample_images
 from deblur_core.training.uploads import ZipReport
 
 # -- choices -----------------------------------------------------------------------------------

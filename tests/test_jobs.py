@@ -20,7 +20,9 @@ import pytest
 from deblur_core import settings
 from deblur_core.io import save_image
 from deblur_core.training import jobs
+from deblur_core.training.config import TrainConfig, degradations_from
 from deblur_core.training.progress_file import read_progress, summarize
+from deblur_core.training.samples import SAMPLE_IMAGES, write_sample_images
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")  # same options and events, no TensorFlow
 
@@ -65,13 +67,16 @@ def _wait(job: jobs.Job, until, timeout: float = 30.0) -> jobs.Job:
 
 def test_job_options_are_the_command_lines_options(tmp_path):
     from deblur_core.cli import build_parser
-    from deblur_core.cli.train import parse_arch_args
+    from deblur_core.cli.train import build_train_config, parse_arch_args
 
-    config = jobs.JobConfig(
-        name="m",
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    config = TrainConfig(
+        out=str(tmp_path / "m.keras"),
         arch="unet",
         arch_args={"base_filters": 8, "depth": 2},
-        data=["a", "b"],
+        data=[str(f) for f in folders],
         loss="l1",
         patch_size=48,
         batch_size=3,
@@ -79,19 +84,20 @@ def test_job_options_are_the_command_lines_options(tmp_path):
         epochs=7,
         steps_per_epoch=11,
         minutes=2.5,
-        families=["motion", "shake"],
-        noise_max=0.01,
-        p_clean=0.2,
-        jpeg_prob=0.3,
+        degradations=degradations_from(["motion", "shake"], noise_max=0.01, p_clean=0.2, jpeg_prob=0.3),
         seed=5,
         description="two words",
     )
-    args = build_parser().parse_args(["train", *config.to_args(tmp_path / "m.keras")])
+    args = build_parser().parse_args(["train", *config.to_args()])
+    assert build_train_config(args) == config, "the command line gives the same configuration back"
     assert parse_arch_args(args.arch_arg) == {"base_filters": 8, "depth": 2}
-    assert (args.data, args.paired, args.out) == (["a", "b"], [], str(tmp_path / "m.keras"))
+    assert (args.data, args.paired, args.out) == ([str(f) for f in folders], [], str(tmp_path / "m.keras"))
     assert (args.loss, args.patch_size, args.batch_size, args.lr) == ("l1", 48, 3, 2e-4)
     assert (args.epochs, args.steps_per_epoch, args.minutes, args.seed) == (7, 11, 2.5, 5)
     assert (args.families, args.noise_max, args.p_clean, args.jpeg_prob) == ("motion,shake", 0.01, 0.2, 0.3)
+    # One set of defaults: a configuration of defaults is the command line's defaults.
+    defaults = build_parser().parse_args(["train", "--arch", "unet", "--data", str(folders[0]), "--out", "x.keras"])
+    assert build_train_config(defaults) == TrainConfig(out="x.keras", data=[str(folders[0])])
     assert args.description == "two words"
 
 
@@ -131,7 +137,7 @@ def test_speed_and_time_left_come_from_the_reports():
 
 def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_trainer, tmp_path):
     models, root = folders
-    job = jobs.start_job(jobs.JobConfig(name="fin", description="finish"), lambda d: _images(d))
+    job = jobs.start_job("fin", TrainConfig(description="finish"), lambda d: _images(d))
     assert job.pid
     job = _wait(job, lambda j: not j.active)
     assert job.status == "finished", job.message
@@ -144,12 +150,12 @@ def test_finished_job_leaves_its_model_and_releases_the_lock(folders, fake_train
 
 
 def test_second_start_is_refused_naming_the_running_job(folders, fake_trainer):
-    first = jobs.start_job(jobs.JobConfig(name="first", description="wait"), lambda d: _images(d))
+    first = jobs.start_job("first", TrainConfig(description="wait"), lambda d: _images(d))
     try:
         assert first.status == "running"
         assert json.loads((settings.jobs_dir() / ".lock").read_text())["job"] == first.id
         with pytest.raises(jobs.JobRunningError, match=r"'first', started \d{4}-\d\d-\d\d \d\d:\d\d") as info:
-            jobs.start_job(jobs.JobConfig(name="second", description="wait"), lambda d: _images(d))
+            jobs.start_job("second", TrainConfig(description="wait"), lambda d: _images(d))
         assert info.value.job.id == first.id
         assert jobs.current_job().id == first.id
         assert [j.name for j in jobs.list_jobs()] == ["first"]  # the refused job left nothing behind
@@ -159,7 +165,7 @@ def test_second_start_is_refused_naming_the_running_job(folders, fake_trainer):
 
 def test_stop_before_the_first_epoch_says_no_model_was_saved(folders, fake_trainer):
     models, _ = folders
-    job = jobs.start_job(jobs.JobConfig(name="early", description="wait"), lambda d: _images(d))
+    job = jobs.start_job("early", TrainConfig(description="wait"), lambda d: _images(d))
     job = jobs.stop_job(job)
     assert job.status in ("stopping", "stopped")
     job = _wait(job, lambda j: not j.active)
@@ -170,14 +176,14 @@ def test_stop_before_the_first_epoch_says_no_model_was_saved(folders, fake_train
 
 def test_stop_after_an_epoch_keeps_the_model(folders, fake_trainer):
     models, _ = folders
-    job = jobs.start_job(jobs.JobConfig(name="later", description="wait-epoch"), lambda d: _images(d))
+    job = jobs.start_job("later", TrainConfig(description="wait-epoch"), lambda d: _images(d))
     job = _wait(jobs.stop_job(job), lambda j: not j.active)
     assert job.status == "stopped"
     assert (models / "later.keras").is_file()
 
 
 def test_trainer_error_is_reported_as_failed_with_its_message(folders, fake_trainer):
-    job = jobs.start_job(jobs.JobConfig(name="bad", description="error"), lambda d: _images(d))
+    job = jobs.start_job("bad", TrainConfig(description="error"), lambda d: _images(d))
     job = _wait(job, lambda j: not j.active)
     assert job.status == "failed"
     assert "at least two are needed" in job.message
@@ -193,7 +199,7 @@ def test_stale_lock_of_a_dead_process_is_cleared(folders, fake_trainer):
         json.dumps({"name": "ghost", "started": "2000-01-01T00:00:00+00:00", "status": "running", "pid": dead.pid})
     )
     (root / ".lock").write_text(json.dumps({"job": ghost.name}))
-    job = jobs.start_job(jobs.JobConfig(name="fresh", description="finish"), lambda d: _images(d))
+    job = jobs.start_job("fresh", TrainConfig(description="finish"), lambda d: _images(d))
     _wait(job, lambda j: not j.active)
     old = jobs.load_job(ghost)
     assert old.status == "failed" and "killed or crashed" in old.message
@@ -202,7 +208,7 @@ def test_stale_lock_of_a_dead_process_is_cleared(folders, fake_trainer):
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to tell processes apart")
 def test_a_restarted_server_still_sees_the_job_and_is_not_fooled_by_a_reused_pid(folders, fake_trainer, monkeypatch):
     _, root = folders
-    job = jobs.start_job(jobs.JobConfig(name="survivor", description="wait"), lambda d: _images(d))
+    job = jobs.start_job("survivor", TrainConfig(description="wait"), lambda d: _images(d))
     try:
         # A real restart takes far longer than the trainer's exec; wait for it, or a loaded machine can show
         # the not-yet-exec'd child with the test runner's command line, which rightly reads as "not the job".
@@ -231,7 +237,7 @@ def test_refused_data_releases_the_lock(folders, fake_trainer):
         raise ValueError("The archive holds 0 usable image(s).")
 
     with pytest.raises(ValueError, match="0 usable"):
-        jobs.start_job(jobs.JobConfig(name="nodata"), refuse)
+        jobs.start_job("nodata", TrainConfig(), refuse)
     assert not (root / ".lock").exists()
     assert jobs.list_jobs() == []
 
@@ -241,18 +247,18 @@ def test_names_are_checked_before_anything_starts(folders, fake_trainer):
     models.mkdir(parents=True)
     (models / "taken.keras").write_bytes(b"x")
     with pytest.raises(ValueError, match="already exists"):
-        jobs.start_job(jobs.JobConfig(name="taken"), lambda d: _images(d))
+        jobs.start_job("taken", TrainConfig(), lambda d: _images(d))
     with pytest.raises(ValueError, match="reserved"):
-        jobs.start_job(jobs.JobConfig(name="wiener"), lambda d: _images(d))
+        jobs.start_job("wiener", TrainConfig(), lambda d: _images(d))
     with pytest.raises(ValueError, match="not a usable model name"):
-        jobs.start_job(jobs.JobConfig(name="../up"), lambda d: _images(d))
+        jobs.start_job("../up", TrainConfig(), lambda d: _images(d))
     with pytest.raises(ValueError, match="architecture"):
-        jobs.start_job(jobs.JobConfig(name="odd", arch="transformer"), lambda d: _images(d))
+        jobs.start_job("odd", TrainConfig(arch="transformer"), lambda d: _images(d))
 
 
 def test_sample_images_need_no_download(tmp_path):
-    count = jobs.write_sample_images(tmp_path / "samples")
-    assert count == len(jobs.SAMPLE_IMAGES)
+    count = write_sample_images(tmp_path / "samples")
+    assert count == len(SAMPLE_IMAGES)
     assert len(list((tmp_path / "samples").iterdir())) == count
 
 
@@ -270,16 +276,15 @@ def test_killed_training_leaves_the_registry_readable_and_old_models_intact(fold
         {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}},
     )
     before = existing.read_bytes(), existing.with_suffix(".json").read_bytes()
-    config = jobs.JobConfig(
-        name="victim",
+    config = TrainConfig(
         arch_args={"base_filters": 4, "depth": 2},
         patch_size=32,
         batch_size=2,
         epochs=200,
         steps_per_epoch=3,
-        families=["gaussian"],
+        degradations=degradations_from(["gaussian"]),
     )
-    job = jobs.start_job(config, lambda d: _images(d))
+    job = jobs.start_job("victim", config, lambda d: _images(d))
     job = _wait(job, lambda j: bool(jobs.job_progress(j).epochs) or not j.active, timeout=240)
     assert job.active, f"training ended early: {job.message}"
     os.killpg(job.pid, signal.SIGKILL)

@@ -80,11 +80,10 @@ def preview_strip(blurred: np.ndarray, restored: np.ndarray, sharp: np.ndarray, 
     return np.concatenate(row, axis=1)
 
 
-def _build_train_config(args: argparse.Namespace):
-    from deblur_core.degrade import DegradationMix
+def _check_train_args(args: argparse.Namespace) -> dict:
+    """Refuse impossible ``train`` options with a usage error; return the architecture's arguments."""
     from deblur_core.learned.architectures import ARCHITECTURES, input_spec
     from deblur_core.learned.losses import LOSSES
-    from deblur_core.training.config import TrainConfig
 
     if args.arch not in ARCHITECTURES:
         raise UsageError(f"unknown architecture '{args.arch}'; choose one of {', '.join(sorted(ARCHITECTURES))}.")
@@ -117,23 +116,22 @@ def _build_train_config(args: argparse.Namespace):
         raise UsageError(f"--lr must be greater than 0; got {args.lr}.")
     if args.minutes is not None and not args.minutes > 0:
         raise UsageError(f"--minutes must be greater than 0; got {args.minutes}.")
-
-    families = [f.strip() for f in args.families.split(",") if f.strip()]
     if args.noise_max is not None and not 0 <= args.noise_max <= 1:
         raise UsageError(f"--noise-max is a standard deviation in [0, 1] units; got {args.noise_max}.")
     for name, value in (("--p-clean", args.p_clean), ("--jpeg-prob", args.jpeg_prob)):
         if value is not None and not 0 <= value <= 1:
             raise UsageError(f"{name} is a probability from 0 to 1; got {value}.")
-    mix = DegradationMix()
-    settings = {
-        "families": dict.fromkeys(families, 1.0),
-        "p_clean": mix.p_clean if args.p_clean is None else args.p_clean,
-        "noise_range": list(mix.noise_range if args.noise_max is None else (0.0, args.noise_max)),
-        "p_jpeg": mix.p_jpeg if args.jpeg_prob is None else args.jpeg_prob,
-        "round8": mix.round8,
-    }
+    return arch_args
+
+
+def build_train_config(args: argparse.Namespace):
+    """The :class:`~deblur_core.training.config.TrainConfig` the ``train`` options ask for (a usage error if impossible)."""
+    from deblur_core.training.config import TrainConfig, degradations_from
+
+    arch_args = _check_train_args(args)
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
     try:
-        degradations = DegradationMix.from_dict(settings).to_dict()
+        degradations = degradations_from(families, args.noise_max, args.p_clean, args.jpeg_prob)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"--families: {exc}") from None
     return TrainConfig(
@@ -183,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     log = EventLog(args.progress)
     try:
-        cfg = _build_train_config(args)
+        cfg = build_train_config(args)
     except UsageError as exc:
         # A program following the progress file learns why nothing started.
         log.write("error", message=str(exc))
@@ -279,7 +277,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
-    """The ``train`` command and its options."""
+    """The ``train`` command and its options; the defaults are :class:`~deblur_core.training.config.TrainConfig`'s."""
+    from deblur_core.training.config import FAMILIES, TrainConfig
+
+    d = TrainConfig()
     p = commands.add_parser(
         "train",
         help="train a model on your images and save it with its model card",
@@ -315,32 +316,34 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     source.add_argument("--data", nargs="+", default=[], metavar="DIR", help="folders of sharp images")
     source.add_argument("--paired", nargs="+", default=[], metavar="DIR", help="folders of blurred/sharp pairs")
     p.add_argument("--out", required=True, metavar="PATH.keras", help="where to save the model")
-    p.add_argument("--loss", default="charbonnier", help="charbonnier, l1, mse, structural, edge or fft")
-    p.add_argument("--patch-size", type=int, default=128, metavar="N", help="training crop side in pixels")
-    p.add_argument("--batch-size", type=int, default=8, metavar="N", help="crops per step")
-    p.add_argument("--lr", type=float, default=1e-3, metavar="F", help="initial learning rate (Adam)")
-    p.add_argument("--epochs", type=int, default=50, metavar="N", help="most epochs to run")
-    p.add_argument("--steps-per-epoch", type=int, default=200, metavar="N", help="steps in one epoch")
+    p.add_argument("--loss", default=d.loss, help="charbonnier, l1, mse, structural, edge or fft")
+    p.add_argument("--patch-size", type=int, default=d.patch_size, metavar="N", help="training crop side in pixels")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="N", help="crops per step")
+    p.add_argument("--lr", type=float, default=d.learning_rate, metavar="F", help="initial learning rate (Adam)")
+    p.add_argument("--epochs", type=int, default=d.epochs, metavar="N", help="most epochs to run")
+    p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch, metavar="N", help="steps in one epoch")
     p.add_argument("--minutes", type=float, metavar="F", help="time budget; stop after this many minutes")
-    p.add_argument("--patience", type=int, default=10, metavar="N", help="stop after N epochs without improvement")
+    p.add_argument(
+        "--patience", type=int, default=d.patience, metavar="N", help="stop after N epochs without improvement"
+    )
     p.add_argument(
         "--schedule",
         choices=("plateau", "cosine"),
-        default="plateau",
+        default=d.schedule,
         help="learning rate: halve on a validation plateau, or decay on a half cosine to the end of the run "
         "(the end is --epochs or --minutes, whichever comes first)",
     )
-    p.add_argument(
-        "--families", default="gaussian,defocus,motion,shake", help="comma-separated blur families to train on"
-    )
+    p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated blur families to train on")
     p.add_argument("--noise-max", type=float, metavar="F", help="largest noise sigma (0-1 units; default 0.02)")
     p.add_argument("--p-clean", type=float, metavar="F", help="share of samples left sharp (default 0.08)")
     p.add_argument("--jpeg-prob", type=float, metavar="F", help="share of samples JPEG-compressed (default 0)")
     p.add_argument("--clips", action="store_true", help="train on synthetic moving clips (for video models)")
-    p.add_argument("--sr-scale", type=int, default=0, metavar="N", help="DBSRCNN protocol: bicubic down/up by N")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights, crops and degradations")
+    p.add_argument(
+        "--sr-scale", type=int, default=d.sr_scale, metavar="N", help="DBSRCNN protocol: bicubic down/up by N"
+    )
+    p.add_argument("--seed", type=int, default=d.seed, help="seed for weights, crops and degradations")
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint (.keras)")
-    p.add_argument("--description", default="", metavar="TEXT", help="a sentence for the model card")
+    p.add_argument("--description", default=d.description, metavar="TEXT", help="a sentence for the model card")
     p.add_argument("--progress", metavar="FILE", help="append JSON-lines progress events to FILE")
     p.add_argument("--stop-file", metavar="FILE", help="stop gracefully when FILE appears")
     p.add_argument("--preview-dir", metavar="DIR", help="save a validation sample per epoch as DIR/epoch_NNN.png")

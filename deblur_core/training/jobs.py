@@ -30,35 +30,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import deblur_core.restoration  # noqa: F401 - the method catalogue reserves its names, which no model may take
 from deblur_core.files import atomic_write_json
+from deblur_core.learned.registry import Registry, check_model_name, validate_card
 from deblur_core.settings import PROJECT_ROOT, jobs_dir, user_models_dir
+from deblur_core.training.config import TrainConfig
 from deblur_core.training.progress_file import Progress, read_progress, summarize
 
 ACTIVE = ("preparing", "running", "stopping")
 FINAL = ("finished", "stopped", "failed")
 KEEP_JOBS = 20  # older finished job folders are pruned when a new job starts
-SAMPLE_IMAGES = (
-    "astronaut.png",
-    "brick.png",
-    "camera.png",
-    "chelsea.png",
-    "coffee.png",
-    "coins.png",
-    "grass.png",
-    "gravel.png",
-    "hubble_deep_field.jpg",
-    "ihc.png",
-    "moon.png",
-    "motorcycle_left.png",
-    "motorcycle_right.png",
-    "page.png",
-    "retina.jpg",
-    "rocket.jpg",
-    "text.png",
-)
 
 _START_LOCK = threading.Lock()  # one start at a time within this process; the lock file covers the rest
 _CHILDREN: dict[int, subprocess.Popen] = {}  # processes started here, polled so they never linger as zombies
@@ -73,77 +57,6 @@ class JobRunningError(RuntimeError):
             "Wait for it to finish or stop it first; one job runs at a time."
         )
         self.job = job
-
-
-@dataclass
-class JobConfig:
-    """A training job's settings, one field per ``python -m deblur_core train`` option.
-
-    ``name`` is the model's name: the result is ``NAME.keras`` + ``NAME.json`` in the user model
-    folder. ``data`` are folders of sharp images (degraded on the fly with ``families``, noise up to
-    ``noise_max``, a share ``p_clean`` left sharp, a share ``jpeg_prob`` JPEG-compressed); ``paired``
-    are folders in a paired blurred/sharp layout. ``minutes`` is an optional time budget.
-    """
-
-    name: str
-    arch: str = "unet"
-    arch_args: dict = field(default_factory=dict)
-    data: list[str] = field(default_factory=list)
-    paired: list[str] = field(default_factory=list)
-    loss: str = "charbonnier"
-    patch_size: int = 64
-    batch_size: int = 8
-    learning_rate: float = 1e-3
-    epochs: int = 10
-    steps_per_epoch: int = 50
-    minutes: float | None = None
-    families: list[str] = field(default_factory=lambda: ["gaussian", "defocus", "motion", "shake"])
-    noise_max: float = 0.02
-    p_clean: float = 0.08
-    jpeg_prob: float = 0.0
-    seed: int = 0
-    description: str = ""
-
-    def to_args(self, out: Path) -> list[str]:
-        """The command-line arguments after ``train``."""
-        args = ["--arch", self.arch]
-        for key, value in self.arch_args.items():
-            args += ["--arch-arg", f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
-        if self.data:
-            args += ["--data", *[str(d) for d in self.data]]
-        if self.paired:
-            args += ["--paired", *[str(d) for d in self.paired]]
-        args += [
-            "--out",
-            str(out),
-            "--loss",
-            self.loss,
-            "--patch-size",
-            str(self.patch_size),
-            "--batch-size",
-            str(self.batch_size),
-            "--lr",
-            repr(float(self.learning_rate)),
-            "--epochs",
-            str(self.epochs),
-            "--steps-per-epoch",
-            str(self.steps_per_epoch),
-            "--families",
-            ",".join(self.families),
-            "--noise-max",
-            repr(float(self.noise_max)),
-            "--p-clean",
-            repr(float(self.p_clean)),
-            "--jpeg-prob",
-            repr(float(self.jpeg_prob)),
-            "--seed",
-            str(self.seed),
-        ]
-        if self.minutes:
-            args += ["--minutes", repr(float(self.minutes))]
-        if self.description:
-            args += ["--description", self.description]
-        return args
 
 
 @dataclass
@@ -451,18 +364,21 @@ def _prune(root: Path, keep: int) -> None:
 
 
 def start_job(
-    config: JobConfig,
+    name: str,
+    config: TrainConfig,
     prepare: Callable[[Path], tuple[list[str], list[str]]] | None = None,
     *,
     root: str | Path | None = None,
     models_dir: str | Path | None = None,
 ) -> Job:
-    """Start a training job as a separate, lower-priority process.
+    """Start a training job as a separate, lower-priority process: ``python -m deblur_core train``.
 
     Parameters
     ----------
-    config : JobConfig
-        What to train; ``config.name`` becomes the model's name.
+    name : str
+        The model's name: the result is ``NAME.keras`` + ``NAME.json`` in ``models_dir``.
+    config : TrainConfig
+        What to train (its ``out`` is set by the job).
     prepare : callable, optional
         ``prepare(data_dir) -> (data_folders, paired_folders)``: writes the job's training data into
         its private ``data_dir`` (created owner-only) and returns the folders to train on, which
@@ -485,69 +401,25 @@ def start_job(
         The name is not usable or taken, the architecture or its arguments are unknown, or
         ``prepare`` refused the data.
     """
-    from deblur_core.learned.registry import Registry, check_model_name, validate_card
-
-    check_model_name(config.name)
     models_dir = Path(models_dir) if models_dir is not None else user_models_dir()
-    registry = Registry(user_dir=models_dir)
-    if config.name in registry.names() or (models_dir / f"{config.name}.keras").exists():
-        raise ValueError(f"A model called '{config.name}' already exists; choose another name.")
-    validate_card({"architecture": config.arch, "arch_args": config.arch_args})
     root = Path(root) if root is not None else jobs_dir()
-    for folder in (root, models_dir):
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700 if folder == root else 0o777)
-        except OSError as exc:
-            raise ValueError(f"The folder {folder} cannot be created ({exc.strerror or exc}).") from None
-
+    _check_new_job(name, config, models_dir, root)
+    config = replace(config, out=str(models_dir / f"{name}.keras"))
     with _START_LOCK:
-        job_id = _job_id(config.name)
+        job_id = _job_id(name)
         while (root / job_id).exists():
             job_id += "_"
         _acquire_lock(root, job_id)
         folder = root / job_id
         try:
-            folder.mkdir(mode=0o700)
-            (folder / "previews").mkdir()
-            out = models_dir / f"{config.name}.keras"
-            job = Job(
-                folder,
-                {
-                    "id": job_id,
-                    "name": config.name,
-                    "started": _now(),
-                    "status": "preparing",
-                    "preparer_pid": os.getpid(),
-                    "prepare_started": time.time(),
-                    "model_path": str(out),
-                    "config": asdict(config),
-                },
-            )
-            job.save()
+            job = _new_job(folder, name, config)
             if prepare is not None:
                 job.data_dir.mkdir(mode=0o700)
                 data, paired = prepare(job.data_dir)
-                config = JobConfig(**{**asdict(config), "data": list(data), "paired": list(paired)})
+                config = replace(config, data=list(data), paired=list(paired))
             if not config.data and not config.paired:
                 raise ValueError("Choose some training data.")
-            command = [
-                sys.executable,
-                "-m",
-                "deblur_core",
-                "train",
-                *config.to_args(out),
-                "--progress",
-                str(job.progress_path),
-                "--stop-file",
-                str(job.stop_path),
-                "--preview-dir",
-                str(job.previews_dir),
-            ]
-            job.info["command"] = command
-            job.info["config"] = asdict(config)
-            process = _launch(command, job.log_path)
-            job.info.update(pid=process.pid, status="running")
-            job.save()
+            _run_trainer(job, config)
         except BaseException as exc:
             shutil.rmtree(folder, ignore_errors=True)
             _release_lock(root, job_id)
@@ -557,6 +429,63 @@ def start_job(
     with contextlib.suppress(OSError):  # pruning old folders is housekeeping; it must not hide the started job
         _prune(root, KEEP_JOBS)
     return job
+
+
+def _check_new_job(name: str, config: TrainConfig, models_dir: Path, root: Path) -> None:
+    """Refuse an unusable or taken name and an unknown architecture; create the folders."""
+    check_model_name(name)
+    registry = Registry(user_dir=models_dir)
+    if name in registry.names() or (models_dir / f"{name}.keras").exists():
+        raise ValueError(f"A model called '{name}' already exists; choose another name.")
+    validate_card({"architecture": config.arch, "arch_args": config.arch_args})
+    for folder in (root, models_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700 if folder == root else 0o777)
+        except OSError as exc:
+            raise ValueError(f"The folder {folder} cannot be created ({exc.strerror or exc}).") from None
+
+
+def _new_job(folder: Path, name: str, config: TrainConfig) -> Job:
+    """The job's private folder and its ``job.json``, status ``preparing``."""
+    folder.mkdir(mode=0o700)
+    (folder / "previews").mkdir()
+    job = Job(
+        folder,
+        {
+            "id": folder.name,
+            "name": name,
+            "started": _now(),
+            "status": "preparing",
+            "preparer_pid": os.getpid(),
+            "prepare_started": time.time(),
+            "model_path": config.out,
+            "config": asdict(config),
+        },
+    )
+    job.save()
+    return job
+
+
+def _run_trainer(job: Job, config: TrainConfig) -> None:
+    """Launch the trainer, the same command line a user can run, and record it in ``job.json``."""
+    command = [
+        sys.executable,
+        "-m",
+        "deblur_core",
+        "train",
+        *config.to_args(),
+        "--progress",
+        str(job.progress_path),
+        "--stop-file",
+        str(job.stop_path),
+        "--preview-dir",
+        str(job.previews_dir),
+    ]
+    job.info["command"] = command
+    job.info["config"] = asdict(config)
+    process = _launch(command, job.log_path)
+    job.info.update(pid=process.pid, status="running")
+    job.save()
 
 
 def _launch(command: list[str], log_path: Path) -> subprocess.Popen:
@@ -605,23 +534,3 @@ def kill_job(job: Job, sig: int = signal.SIGTERM) -> Job:
     while _job_alive(job) and time.monotonic() < deadline:
         time.sleep(0.1)
     return refresh(job)
-
-
-def write_sample_images(dest: str | Path) -> int:
-    """Copy the photographs bundled with scikit-image into ``dest``; returns how many.
-
-    They need no download, so the app can train something even without any images of the user's.
-    """
-    import skimage.data
-
-    source = Path(skimage.data.__file__).parent
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for name in SAMPLE_IMAGES:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, dest / name)
-            count += 1
-    if count < 2:
-        raise ValueError("scikit-image's sample images are missing from this installation.")
-    return count
