@@ -1,4 +1,4 @@
-"""Training: datasets from folders, ``fit()`` with callbacks, and saving with a model card.
+"""Training: ``fit()`` with a module-level monitor callback, and saving the best model with its card.
 
 :func:`train` is what both ``python -m deblur_core train`` and the web app's training page run.
 It reports progress through an ``on_progress(done, total, info)`` callable, stops when a
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from deblur_core.degrade import DegradationMix
@@ -111,6 +112,168 @@ def evaluate_batches(model, batches: list[tuple[np.ndarray, np.ndarray]], loss_f
     }
 
 
+class TrainingMonitor(keras.callbacks.Callback):
+    """Progress, cancel, time budget, validation metrics and best-checkpoint saving, as one Keras callback.
+
+    It sets the cosine learning rate before each batch, reports every batch and epoch through
+    ``on_progress``, stops training when ``cancel()`` says so, the time budget is spent or the
+    validation PSNR has not improved for ``cfg.patience`` epochs (:attr:`stop_reason` says which),
+    and saves the best model so far as the checkpoint with the card.
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        steps_per_epoch: int,
+        val_batches: list,
+        loss_fn,
+        card: dict,
+        checkpoint: tuple[Path, Path],
+        initial_epoch: int = 0,
+        best: dict | None = None,
+        history: list[dict] | None = None,
+        on_progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+        on_preview: Callable[[int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    ):
+        super().__init__()
+        self.cfg = cfg
+        self.steps_per_epoch = steps_per_epoch
+        self.total_steps = cfg.epochs * steps_per_epoch
+        self.val_batches = val_batches
+        self.loss_fn = loss_fn
+        self.card = card
+        self.ckpt_path, self.state_path = checkpoint
+        self.initial_epoch = initial_epoch
+        self.best = best if best is not None else {"val_psnr": -math.inf, "val_ssim": 0.0}
+        self.history = history if history is not None else []
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.on_preview = on_preview
+        self.stop_reason = "finished all epochs"
+        self.started = time.monotonic()
+        self.wait = 0
+        self.epoch_start = time.monotonic()
+        self.epoch = initial_epoch
+
+    def _stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.epoch_start = time.monotonic()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        cfg = self.cfg
+        if cfg.schedule == "cosine":
+            run_steps = (cfg.epochs - self.initial_epoch) * self.steps_per_epoch
+            done = (self.epoch - self.initial_epoch) * self.steps_per_epoch + batch
+            budget = cfg.minutes * 60 if cfg.minutes else None
+            fraction = done / max(1, run_steps)
+            if budget:
+                fraction = max(fraction, (time.monotonic() - self.started) / budget)
+            lr = cosine_lr(fraction, cfg.learning_rate, cfg.min_lr)
+            self.model.optimizer.learning_rate.assign(lr)
+
+    def on_train_batch_end(self, batch, logs=None):
+        cfg = self.cfg
+        done = self.epoch * self.steps_per_epoch + batch + 1
+        elapsed = time.monotonic() - self.epoch_start
+        rate = (batch + 1) / max(elapsed, 1e-6)
+        if self.on_progress:
+            self.on_progress(
+                done,
+                self.total_steps,
+                {
+                    "event": "batch",
+                    "epoch": self.epoch + 1,
+                    "step": batch + 1,
+                    "loss": float(logs.get("loss", float("nan"))),
+                    "steps_per_s": rate,
+                    "eta_s": (self.total_steps - done) / max(rate, 1e-6),
+                },
+            )
+        if self.cancel is not None and self.cancel():
+            self._stop("stopped on request")
+        if cfg.minutes is not None and time.monotonic() - self.started > cfg.minutes * 60:
+            self._stop(f"time budget of {cfg.minutes:g} minutes reached")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        metrics = evaluate_batches(self.model, self.val_batches, self.loss_fn)
+        logs.update(metrics)
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(logs.get("loss", float("nan"))),
+            **metrics,
+            "lr": float(np.asarray(self.model.optimizer.learning_rate)),
+            "seconds": time.monotonic() - self.started,
+        }
+        self.history.append(row)
+        improved = self._keep_best(epoch, metrics)
+        if self.on_preview is not None:
+            x, y = self.val_batches[0]
+            pred = np.clip(np.asarray(self.model.predict_on_batch(x[:1])), 0, 1)[0]
+            self.on_preview(epoch + 1, x[0], pred, y[0])
+        if self.on_progress:
+            done = (epoch + 1) * self.steps_per_epoch
+            per_epoch = (time.monotonic() - self.started) / max(1, epoch + 1 - self.initial_epoch)
+            info = {
+                "event": "epoch",
+                **row,
+                "best_val_psnr": self.best["val_psnr"],
+                "improved": improved,
+                "eta_s": per_epoch * (self.cfg.epochs - epoch - 1),
+            }
+            self.on_progress(done, self.total_steps, info)
+        if self.wait >= self.cfg.patience:
+            self._stop(f"no validation improvement for {self.cfg.patience} epochs")
+
+    def _keep_best(self, epoch: int, metrics: dict) -> bool:
+        """Save the checkpoint if the validation PSNR improved, and the state for resuming; True if it did."""
+        from deblur_core.files import atomic_write_json
+        from deblur_core.learned.registry import save_model
+
+        improved = metrics["val_psnr"] > self.best["val_psnr"] + 1e-4
+        if improved:
+            self.best.update(val_psnr=metrics["val_psnr"], val_ssim=metrics["val_ssim"], epoch=epoch + 1)
+            self.wait = 0
+            save_model(self.model, self.ckpt_path, {**self.card, "validation": _validation(self.best, metrics)})
+        else:
+            self.wait += 1
+        atomic_write_json(self.state_path, {"epoch": epoch + 1, "best": self.best, "history": self.history})
+        return improved
+
+
+def _model_card(cfg: TrainConfig, out: Path, data_info: dict) -> dict:
+    return {
+        "name": out.stem,
+        "architecture": cfg.arch,
+        "arch_args": cfg.arch_args,
+        "description": cfg.description,
+        "recommended": cfg.recommended,
+        "training": {**cfg.to_card(), **data_info},
+    }
+
+
+def _start_model(cfg: TrainConfig):
+    """A fresh model, or the one to resume with its epoch, best scores and history."""
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import load_model_file
+
+    initial_epoch, best, history = 0, {"val_psnr": -math.inf, "val_ssim": 0.0}, []
+    if cfg.resume:
+        model = load_model_file(Path(cfg.resume), {"architecture": cfg.arch, "arch_args": cfg.arch_args})
+        state_file = Path(cfg.resume).with_name(Path(cfg.resume).name.removesuffix(".keras") + ".state.json")
+        if state_file.is_file():
+            state = json.loads(state_file.read_text())
+            initial_epoch, best, history = state["epoch"], state["best"], state.get("history", [])
+    else:
+        model = build(cfg.arch, **cfg.arch_args)
+    return model, initial_epoch, best, history
+
+
 def train(
     cfg: TrainConfig,
     on_progress: ProgressFn | None = None,
@@ -136,11 +299,8 @@ def train(
     -------
     TrainResult
     """
-    import keras
-
-    from deblur_core.learned.architectures import build, input_spec
+    from deblur_core.learned.architectures import input_spec
     from deblur_core.learned.losses import get_loss, psnr_metric
-    from deblur_core.learned.registry import load_model_file, save_model
 
     out = Path(cfg.out)
     if out.suffix != ".keras":
@@ -153,127 +313,26 @@ def train(
     val_batches = [val_ds[i] for i in range(len(val_ds))]
     ckpt_path, state_path = _checkpoint_paths(out)
     keras.utils.set_random_seed(cfg.seed)
-
-    initial_epoch, best = 0, {"val_psnr": -math.inf, "val_ssim": 0.0}
-    history: list[dict] = []
-    card = {
-        "name": out.stem,
-        "architecture": cfg.arch,
-        "arch_args": cfg.arch_args,
-        "description": cfg.description,
-        "recommended": cfg.recommended,
-        "training": {**cfg.to_card(), **data_info},
-    }
-    if cfg.resume:
-        model = load_model_file(Path(cfg.resume), {"architecture": cfg.arch, "arch_args": cfg.arch_args})
-        state_file = Path(cfg.resume).with_name(Path(cfg.resume).name.removesuffix(".keras") + ".state.json")
-        if state_file.is_file():
-            state = json.loads(state_file.read_text())
-            initial_epoch, best, history = state["epoch"], state["best"], state.get("history", [])
-    else:
-        model = build(cfg.arch, **cfg.arch_args)
+    card = _model_card(cfg, out, data_info)
+    model, initial_epoch, best, history = _start_model(cfg)
     model.compile(
         optimizer=keras.optimizers.Adam(cfg.learning_rate, global_clipnorm=0.5), loss=loss_fn, metrics=[psnr_metric]
     )
-
-    total_steps = cfg.epochs * len(train_ds)
-    started = time.monotonic()
-    stop_reason = {"why": "finished all epochs"}
-
-    class Loop(keras.callbacks.Callback):
-        """Progress, cancel, time budget, validation metrics and best-checkpoint saving in one place."""
-
-        def __init__(self):
-            super().__init__()
-            self.wait = 0
-            self.epoch_start = time.monotonic()
-            self.epoch = initial_epoch
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-            self.epoch_start = time.monotonic()
-
-        def on_train_batch_begin(self, batch, logs=None):
-            if cfg.schedule == "cosine":
-                run_steps = (cfg.epochs - initial_epoch) * len(train_ds)
-                done = (self.epoch - initial_epoch) * len(train_ds) + batch
-                budget = cfg.minutes * 60 if cfg.minutes else None
-                fraction = done / max(1, run_steps)
-                if budget:
-                    fraction = max(fraction, (time.monotonic() - started) / budget)
-                lr = cosine_lr(fraction, cfg.learning_rate, cfg.min_lr)
-                self.model.optimizer.learning_rate.assign(lr)
-
-        def on_train_batch_end(self, batch, logs=None):
-            done = self.epoch * len(train_ds) + batch + 1
-            elapsed = time.monotonic() - self.epoch_start
-            rate = (batch + 1) / max(elapsed, 1e-6)
-            if on_progress:
-                on_progress(
-                    done,
-                    total_steps,
-                    {
-                        "event": "batch",
-                        "epoch": self.epoch + 1,
-                        "step": batch + 1,
-                        "loss": float(logs.get("loss", float("nan"))),
-                        "steps_per_s": rate,
-                        "eta_s": (total_steps - done) / max(rate, 1e-6),
-                    },
-                )
-            if cancel is not None and cancel():
-                stop_reason["why"] = "stopped on request"
-                self.model.stop_training = True
-            if cfg.minutes is not None and time.monotonic() - started > cfg.minutes * 60:
-                stop_reason["why"] = f"time budget of {cfg.minutes:g} minutes reached"
-                self.model.stop_training = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs if logs is not None else {}
-            metrics = evaluate_batches(self.model, val_batches, loss_fn)
-            logs.update(metrics)
-            lr = float(np.asarray(self.model.optimizer.learning_rate))
-            row = {
-                "epoch": epoch + 1,
-                "loss": float(logs.get("loss", float("nan"))),
-                **metrics,
-                "lr": lr,
-                "seconds": time.monotonic() - started,
-            }
-            history.append(row)
-            improved = metrics["val_psnr"] > best["val_psnr"] + 1e-4
-            if improved:
-                best.update(val_psnr=metrics["val_psnr"], val_ssim=metrics["val_ssim"], epoch=epoch + 1)
-                self.wait = 0
-                save_model(self.model, ckpt_path, {**card, "validation": _validation(best, metrics)})
-            else:
-                self.wait += 1
-            from deblur_core.files import atomic_write_json
-
-            atomic_write_json(state_path, {"epoch": epoch + 1, "best": best, "history": history})
-            if on_preview is not None:
-                x, y = val_batches[0]
-                pred = np.clip(np.asarray(self.model.predict_on_batch(x[:1])), 0, 1)[0]
-                on_preview(epoch + 1, x[0], pred, y[0])
-            if on_progress:
-                done = (epoch + 1) * len(train_ds)
-                per_epoch = (time.monotonic() - started) / max(1, epoch + 1 - initial_epoch)
-                on_progress(
-                    done,
-                    total_steps,
-                    {
-                        "event": "epoch",
-                        **row,
-                        "best_val_psnr": best["val_psnr"],
-                        "improved": improved,
-                        "eta_s": per_epoch * (cfg.epochs - epoch - 1),
-                    },
-                )
-            if self.wait >= cfg.patience:
-                stop_reason["why"] = f"no validation improvement for {cfg.patience} epochs"
-                self.model.stop_training = True
-
-    callbacks: list = [Loop()]
+    monitor = TrainingMonitor(
+        cfg,
+        len(train_ds),
+        val_batches,
+        loss_fn,
+        card,
+        (ckpt_path, state_path),
+        initial_epoch,
+        best,
+        history,
+        on_progress,
+        cancel,
+        on_preview,
+    )
+    callbacks: list = [monitor]
     if cfg.schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -281,7 +340,14 @@ def train(
             )
         )
     model.fit(train_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+    return _save_result(out, card, monitor)
 
+
+def _save_result(out: Path, card: dict, monitor: TrainingMonitor) -> TrainResult:
+    """The best checkpoint saved as the model at ``out``, with its full card; the checkpoint files removed."""
+    from deblur_core.learned.registry import load_model_file, save_model
+
+    ckpt_path, state_path, best, history = monitor.ckpt_path, monitor.state_path, monitor.best, monitor.history
     if not ckpt_path.is_file():
         raise RuntimeError("Training stopped before the first epoch finished; no model was saved.")
     best_model = load_model_file(ckpt_path, card)
@@ -292,8 +358,8 @@ def train(
             **card["training"],
             "epochs_run": len(history),
             "best_epoch": best.get("epoch"),
-            "stopped_because": stop_reason["why"],
-            "minutes_run": (time.monotonic() - started) / 60,
+            "stopped_because": monitor.stop_reason,
+            "minutes_run": (time.monotonic() - monitor.started) / 60,
             "history": history,
         },
     }
@@ -301,7 +367,7 @@ def train(
     ckpt_path.unlink(missing_ok=True)
     state_path.unlink(missing_ok=True)
     ckpt_path.with_suffix(".json").unlink(missing_ok=True)
-    return TrainResult(out, len(history), best["val_psnr"], best["val_ssim"], stop_reason["why"], history)
+    return TrainResult(out, len(history), best["val_psnr"], best["val_ssim"], monitor.stop_reason, history)
 
 
 SCHEDULES = ("plateau", "cosine")
