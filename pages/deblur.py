@@ -23,10 +23,8 @@ def download_png(label: str, loaded: LoadedImage | None, output: np.ndarray, fil
     """A download button whose full-size PNG is encoded only when clicked."""
 
     def encode() -> bytes:
-        if loaded is not None and loaded.rgb.shape == output.shape:
+        if loaded is not None:  # transparency and greyscale put back; an enlarged result gets its alpha resized
             return output_like(loaded, output)
-        if loaded is not None:
-            return output_like(loaded, output)  # an enlarged result: the alpha is resized to match
         return images.png_bytes(output)
 
     st.download_button(
@@ -91,7 +89,8 @@ def kernel_live_preview(image: np.ndarray, choice: MethodChoice, kernel: np.ndar
     c2.image(images.enlarge_nearest(images.to_uint8(restored), factor), caption="Live preview", width="content")
 
 
-def photo_mode() -> None:
+def _photo_inputs() -> tuple[list, list[dict]]:
+    """The uploaded photos (decoded) and, without uploads, a real blurry photo chosen from the research images."""
     files = st.file_uploader(
         "Blurry photo(s)",
         type=IMAGE_TYPES,
@@ -131,34 +130,35 @@ def photo_mode() -> None:
                     "truth_key": digest("real-sharp", real_choice.key),
                 }
             )
+    return uploads, inputs
 
-    if not inputs:
-        show_example()
-        return
 
-    if uploads:
-        with st.expander("Sharp originals (optional): upload one to measure PSNR and SSIM", expanded=False):
-            for item in inputs[: len(uploads)]:
-                truth_file = st.file_uploader(
-                    f"Sharp original of {item['name']}", type=IMAGE_TYPES, key=f"deblur_truth_{item['key'][:12]}"
-                )
-                truths, truth_problems = services.decode_uploads(
-                    [truth_file] if truth_file else [], f"deblur_truth_decoded_{item['key'][:12]}"
-                )
-                for problem in truth_problems:
-                    st.error(problem)
-                if truths:
-                    truth = truths[0]
-                    if truth.rgb.shape != item["rgb"].shape:
-                        st.error(
-                            f"{truth.name} is {truth.loaded.width} × {truth.loaded.height} px but "
-                            f"{item['name']} is {item['rgb'].shape[1]} × {item['rgb'].shape[0]} px; the sharp "
-                            "original must have exactly the same size, so it is not used."
-                        )
-                    else:
-                        item["truth"], item["truth_key"] = truth.rgb, truth.key
+def _sharp_originals(uploaded: list[dict]) -> None:
+    """Optional sharp originals of the uploaded photos, to measure PSNR and SSIM (stored in each item)."""
+    with st.expander("Sharp originals (optional): upload one to measure PSNR and SSIM", expanded=False):
+        for item in uploaded:
+            truth_file = st.file_uploader(
+                f"Sharp original of {item['name']}", type=IMAGE_TYPES, key=f"deblur_truth_{item['key'][:12]}"
+            )
+            truths, truth_problems = services.decode_uploads(
+                [truth_file] if truth_file else [], f"deblur_truth_decoded_{item['key'][:12]}"
+            )
+            for problem in truth_problems:
+                st.error(problem)
+            if truths:
+                truth = truths[0]
+                if truth.rgb.shape != item["rgb"].shape:
+                    st.error(
+                        f"{truth.name} is {truth.loaded.width} × {truth.loaded.height} px but "
+                        f"{item['name']} is {item['rgb'].shape[1]} × {item['rgb'].shape[0]} px; the sharp "
+                        "original must have exactly the same size, so it is not used."
+                    )
+                else:
+                    item["truth"], item["truth_key"] = truth.rgb, truth.key
 
-    first = inputs[0]["rgb"]
+
+def _method_and_kernel(first: np.ndarray) -> tuple[MethodChoice, dict, np.ndarray | None, str | None]:
+    """The method picker and, for a method that needs it, the kernel sliders with the live preview."""
     menu = services.get_menu(first.shape[:2])
     for note in menu.notes:
         st.info(note)
@@ -177,22 +177,17 @@ def photo_mode() -> None:
             st.markdown("**Live preview** on a small crop: move the sliders until the crop looks sharp.")
             with services.friendly_errors("previewing the method"):
                 kernel_live_preview(first, choice, kernel, options)
+    elif choice.kernel == "estimates":
+        with c_kernel:
+            st.caption("This method estimates the blur kernel from the photo itself.")
     else:
         with c_kernel:
             st.caption("Trained models are blind: they need no kernel and work out the blur themselves.")
+    return choice, options, kernel, spec
 
-    services.set_current_input(
-        services.CurrentInput(
-            name=inputs[0]["name"],
-            blurred=inputs[0]["rgb"],
-            truth=inputs[0].get("truth"),
-            kernel=kernel,
-            kernel_spec=spec,
-            description=f"your photo {inputs[0]['name']}",
-            key_parts=(inputs[0]["key"], inputs[0].get("truth_key"), spec),
-        )
-    )
 
+def _requested(inputs: list[dict], choice: MethodChoice, options: dict, spec: str | None) -> bool:
+    """Whether to restore now: at once for a method with nothing to tune, on the button otherwise."""
     count = len(inputs)
     request = {
         "inputs": [(i["key"], i.get("truth_key")) for i in inputs],
@@ -210,20 +205,37 @@ def photo_mode() -> None:
     done = st.session_state.get("deblur_request")
     if not done:
         st.caption("Shape the kernel until the live preview looks sharp, then press Deblur for the full picture.")
-        return
+        return False
     if done != request:
         st.info("You changed the settings or the photos since the last run: press Deblur to apply them.")
-        return
+        return False
+    return True
 
-    results = []
-    for item in inputs:
-        with services.friendly_errors(f"deblurring {item['name']}"):
-            res = services.restore_job(
-                item["rgb"], choice, kernel, item.get("truth"), options, (item["key"], item.get("truth_key"), spec)
-            )
-            results.append((item, res))
-    if not results:
-        return
+
+def _download_all(results: list) -> None:
+    """One zip of every result, encoded only when clicked."""
+
+    def zip_all() -> bytes:
+        files = []
+        for it, r in results:
+            loaded = it["loaded"]
+            data = output_like(loaded, r.output) if loaded is not None else images.png_bytes(r.output)
+            files.append((f"{it['stem']}_deblurred.png", data))
+        return archives.build_zip(files)
+
+    st.download_button(
+        f"Download all {len(results)} as a zip",
+        zip_all,
+        file_name="deblurred.zip",
+        mime="application/zip",
+        key="deblur_download_zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+    )
+
+
+def _show_results(results: list, choice: MethodChoice, spec: str | None) -> None:
+    """A table of several results with a picker, the downloads, then the chosen result in full."""
     st.subheader("Result")
     if len(results) > 1:
         rows = []
@@ -246,96 +258,144 @@ def photo_mode() -> None:
         download_png(f"Download {file_name}", item["loaded"], res.output, file_name, "deblur_download")
     if len(results) > 1:
         with c2:
-
-            def zip_all() -> bytes:
-                files = []
-                for it, r in results:
-                    loaded = it["loaded"]
-                    data = output_like(loaded, r.output) if loaded is not None else images.png_bytes(r.output)
-                    files.append((f"{it['stem']}_deblurred.png", data))
-                return archives.build_zip(files)
-
-            st.download_button(
-                f"Download all {len(results)} as a zip",
-                zip_all,
-                file_name="deblurred.zip",
-                mime="application/zip",
-                key="deblur_download_zip",
-                on_click="ignore",
-                icon=":material/folder_zip:",
-            )
+            _download_all(results)
     widgets.result_view("deblur_photo", item["rgb"], res, item.get("truth"), choice, blurred_label="Your photo")
     st.markdown("The same on the command line:")
     st.code(cli_command(choice, item["name"], spec), language="bash", wrap_lines=True)
 
 
+def photo_mode() -> None:
+    uploads, inputs = _photo_inputs()
+    if not inputs:
+        show_example()
+        return
+    if uploads:
+        _sharp_originals(inputs[: len(uploads)])
+    first = inputs[0]
+    choice, options, kernel, spec = _method_and_kernel(first["rgb"])
+    services.set_current_input(
+        services.CurrentInput(
+            name=first["name"],
+            blurred=first["rgb"],
+            truth=first.get("truth"),
+            kernel=kernel,
+            kernel_spec=spec,
+            description=f"your photo {first['name']}",
+            key_parts=(first["key"], first.get("truth_key"), spec),
+        )
+    )
+    if not _requested(inputs, choice, options, spec):
+        return
+    results = []
+    for item in inputs:
+        with services.friendly_errors(f"deblurring {item['name']}"):
+            res = services.restore_job(
+                item["rgb"], choice, kernel, item.get("truth"), options, (item["key"], item.get("truth_key"), spec)
+            )
+            results.append((item, res))
+    if results:
+        _show_results(results, choice, spec)
+
+
 # -- mode 2: blur it for me --------------------------------------------------------------------------
+
+
+def _sharp_source() -> tuple:
+    """The sharp picture to blur: a sample or an upload; returns (pixels, name, cache key, loaded file or None)."""
+    source = st.radio("Sharp picture", ["A sample", "My own sharp picture"], horizontal=True, key="deblur_blur_source")
+    sharp, sharp_name, sharp_key, loaded = None, None, None, None
+    if source == "A sample":
+        key = st.selectbox(
+            "Sample",
+            list(samples.SAMPLES),
+            format_func=lambda k: samples.SAMPLES[k].title,
+            key="deblur_blur_sample",
+        )
+        sharp, sharp_name, sharp_key = samples.sample_image(key), f"{key}.png", digest("sample", key)
+    else:
+        file = st.file_uploader("Sharp picture", type=IMAGE_TYPES, key="deblur_blur_upload")
+        ups, problems = services.decode_uploads([file] if file else [], "deblur_blur_decoded")
+        for problem in problems:
+            st.error(problem)
+        if ups:
+            sharp, sharp_name, sharp_key, loaded = ups[0].rgb, ups[0].name, ups[0].key, ups[0].loaded
+    if sharp is not None:
+        st.image(images.preview(sharp, 480).pixels, caption=f"Sharp original: {sharp_name}", width="stretch")
+    return sharp, sharp_name, sharp_key, loaded
+
+
+def _blur_choice() -> tuple[np.ndarray | None, str | None, str, float]:
+    """The blur to apply: a kernel from the sliders or a file, and the noise; returns (kernel, spec, words, noise)."""
+    kind = st.selectbox(
+        "Blur",
+        ["motion", "gaussian", "defocus", "shake", "file"],
+        format_func=lambda k: widgets.KIND_LABELS.get(k, "My own kernel (.npy or image)"),
+        key="deblur_blur_kind",
+    )
+    kernel, spec, describe = None, None, ""
+    with services.friendly_errors("building the kernel"):
+        if kind == "file":
+            kfile = st.file_uploader("Kernel file", type=["npy", *IMAGE_TYPES], key="deblur_blur_kernel_file")
+            if kfile is not None:
+                kernel = kernels.load_kernel(kfile.getvalue(), name=kfile.name)
+                spec, describe = kfile.name, f"your kernel {kfile.name}"
+            else:
+                st.caption("A .npy array or a greyscale image; bright pixels are where light falls.")
+        else:
+            settings = _blur_settings(kind)
+            kernel, spec, describe = settings.kernel(), settings.spec(), settings.describe()
+    noise_levels = st.slider(
+        "Noise (grey levels of 255)",
+        0.0,
+        10.0,
+        1.0,
+        0.5,
+        key="deblur_blur_noise",
+        help="Standard deviation of the Gaussian noise added after the blur.",
+    )
+    if kernel is not None:
+        widgets.show_kernel(kernel, "Blur kernel")
+    return kernel, spec, describe, noise_levels / 255.0
+
+
+def _blur_result(blurred, sharp, sharp_name, loaded, choice, options, kernel, spec, describe, noise, blur_key):
+    """Restore the blurred picture with its true kernel and show the result with its downloads."""
+    with services.friendly_errors("deblurring the picture"):
+        res = services.restore_job(blurred, choice, kernel, np.asarray(sharp), options, (blur_key,))
+        st.subheader("Result")
+        stem = sharp_name.rsplit(".", 1)[0]
+        c1, c2 = st.columns(2)
+        with c1:
+            download_png(
+                f"Download {stem}_deblurred.png", loaded, res.output, f"{stem}_deblurred.png", "deblur_blur_download"
+            )
+        with c2:
+            st.download_button(
+                f"Download the blurred {stem}_blurred.png",
+                lambda: images.png_bytes(blurred),
+                file_name=f"{stem}_blurred.png",
+                mime="image/png",
+                key="deblur_blur_download_blurred",
+                on_click="ignore",
+            )
+        widgets.result_view(
+            "deblur_blur", blurred, res, np.asarray(sharp), choice, blurred_label=f"Blurred ({describe})"
+        )
+        st.markdown("The same on the command line:")
+        st.code(cli_command(choice, sharp_name, spec, blur_spec=spec, noise=noise), language="bash", wrap_lines=True)
 
 
 def blur_mode() -> None:
     c_src, c_blur = st.columns([1, 1], gap="large")
     with c_src:
-        source = st.radio(
-            "Sharp picture", ["A sample", "My own sharp picture"], horizontal=True, key="deblur_blur_source"
-        )
-        sharp, sharp_name, sharp_key, loaded = None, None, None, None
-        if source == "A sample":
-            key = st.selectbox(
-                "Sample",
-                list(samples.SAMPLES),
-                format_func=lambda k: samples.SAMPLES[k].title,
-                key="deblur_blur_sample",
-            )
-            sharp, sharp_name, sharp_key = samples.sample_image(key), f"{key}.png", digest("sample", key)
-        else:
-            file = st.file_uploader("Sharp picture", type=IMAGE_TYPES, key="deblur_blur_upload")
-            ups, problems = services.decode_uploads([file] if file else [], "deblur_blur_decoded")
-            for problem in problems:
-                st.error(problem)
-            if ups:
-                sharp, sharp_name, sharp_key, loaded = ups[0].rgb, ups[0].name, ups[0].key, ups[0].loaded
-        if sharp is not None:
-            st.image(images.preview(sharp, 480).pixels, caption=f"Sharp original: {sharp_name}", width="stretch")
+        sharp, sharp_name, sharp_key, loaded = _sharp_source()
     with c_blur:
-        kind = st.selectbox(
-            "Blur",
-            ["motion", "gaussian", "defocus", "shake", "file"],
-            format_func=lambda k: widgets.KIND_LABELS.get(k, "My own kernel (.npy or image)"),
-            key="deblur_blur_kind",
-        )
-        kernel, spec, describe = None, None, ""
-        with services.friendly_errors("building the kernel"):
-            if kind == "file":
-                kfile = st.file_uploader(
-                    "Kernel file",
-                    type=["npy", *IMAGE_TYPES],
-                    key="deblur_blur_kernel_file",
-                )
-                if kfile is not None:
-                    kernel = kernels.load_kernel(kfile.getvalue(), name=kfile.name)
-                    spec, describe = kfile.name, f"your kernel {kfile.name}"
-                else:
-                    st.caption("A .npy array or a greyscale image; bright pixels are where light falls.")
-            else:
-                settings = _blur_settings(kind)
-                kernel, spec, describe = settings.kernel(), settings.spec(), settings.describe()
-        noise_levels = st.slider(
-            "Noise (grey levels of 255)",
-            0.0,
-            10.0,
-            1.0,
-            0.5,
-            key="deblur_blur_noise",
-            help="Standard deviation of the Gaussian noise added after the blur.",
-        )
-        if kernel is not None:
-            widgets.show_kernel(kernel, "Blur kernel")
+        kernel, spec, describe, noise = _blur_choice()
     if sharp is None:
         st.info("Choose a sample or upload a sharp picture to blur.")
         return
     if kernel is None:
         return
-    noise = noise_levels / 255.0
     blur_key = digest("blur", sharp_key, kernel, noise)
     with services.friendly_errors("blurring the picture"):
         blurred = services.run_job(
@@ -367,29 +427,7 @@ def blur_mode() -> None:
             st.info("You changed the settings since the last run: press **Blur and deblur** to apply them.")
         st.image(images.preview(blurred).pixels, caption=f"Blurred: {describe}", width="stretch")
         return
-    with services.friendly_errors("deblurring the picture"):
-        res = services.restore_job(blurred, choice, kernel, np.asarray(sharp), options, (blur_key,))
-        st.subheader("Result")
-        stem = sharp_name.rsplit(".", 1)[0]
-        c1, c2 = st.columns(2)
-        with c1:
-            download_png(
-                f"Download {stem}_deblurred.png", loaded, res.output, f"{stem}_deblurred.png", "deblur_blur_download"
-            )
-        with c2:
-            st.download_button(
-                f"Download the blurred {stem}_blurred.png",
-                lambda: images.png_bytes(blurred),
-                file_name=f"{stem}_blurred.png",
-                mime="image/png",
-                key="deblur_blur_download_blurred",
-                on_click="ignore",
-            )
-        widgets.result_view(
-            "deblur_blur", blurred, res, np.asarray(sharp), choice, blurred_label=f"Blurred ({describe})"
-        )
-        st.markdown("The same on the command line:")
-        st.code(cli_command(choice, sharp_name, spec, blur_spec=spec, noise=noise), language="bash", wrap_lines=True)
+    _blur_result(blurred, sharp, sharp_name, loaded, choice, options, kernel, spec, describe, noise, blur_key)
 
 
 def _blur_settings(kind: str) -> KernelSettings:

@@ -63,10 +63,8 @@ def cli_command(
 ) -> str:
     """The equivalent ``video`` command; empty where the command line has no such setting (frame averaging,
     noise, a method's options)."""
-    if options or (degradation is not None and degradation.kind != "kernel"):
-        return ""
-    if degradation is not None and degradation.noise:
-        return ""  # the command line blurs without noise
+    if options or (degradation is not None and (degradation.kind != "kernel" or degradation.noise)):
+        return ""  # the command line has no method options, no frame averaging, and blurs without noise
     stem = Path(file_name).stem or "video"
     method = "default" if choice.recommended else choice.method
     cmd = f"python -m deblur_core video {shlex.quote(file_name)} --out {shlex.quote(stem + '-deblurred.mp4')}"

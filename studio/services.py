@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,10 +184,6 @@ def set_current_input(current: CurrentInput) -> None:
 def get_current_input() -> CurrentInput | None:
     value = st.session_state.get(CURRENT_INPUT)
     return value if isinstance(value, CurrentInput) else None
-
-
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start
 
 
 # -- uploads -------------------------------------------------------------------------------------------

@@ -75,9 +75,3 @@ def before_after_html(before: np.ndarray, after: np.ndarray, before_label: str, 
         before_label=html.escape(before_label),
         after_label=html.escape(after_label),
     )
-
-
-def slider_height(shape: tuple[int, ...], column_width: int = 704) -> int:
-    """Iframe height for a picture of ``shape`` shown at most ``column_width`` px wide."""
-    h, w = shape[:2]
-    return int(round(h * min(1.0, column_width / w))) + 4

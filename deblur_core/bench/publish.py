@@ -56,7 +56,7 @@ def video_section(data: Path, registry, csv_path: Path, log=print) -> str:
     return md + f"- Every clip is in `{csv_path.name}` beside the main CSV.\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m deblur_core.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -65,7 +65,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", type=Path, default=PROJECT_ROOT / "benchmarks" / "results.csv")
     parser.add_argument("--quick", action="store_true", help="Set5 only, fewer blurs (a smoke run; not for publishing)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed and 12-MP measurements")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _write_csv(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _sets(data: Path, quick: bool) -> dict:
+    sets = {"Set5": _images(data / "val" / "Set5")}
+    if not quick:
+        sets["Set14"] = _images(data / "val" / "Set14")
+        sets["Levin"] = [(n, img) for n, img in _images(data / "levin09" / "sharp")]
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if not (args.data / "val").is_dir():
         print(
             f"The benchmark needs the evaluation images in {args.data} (val/, levin09/, real/, train/); "
@@ -78,11 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     registry = default_registry()
     degs = degradations(args.data)
-    sets = {"Set5": _images(args.data / "val" / "Set5")}
-    if not args.quick:
-        sets["Set14"] = _images(args.data / "val" / "Set14")
-        sets["Levin"] = [(n, img) for n, img in _images(args.data / "levin09" / "sharp")]
-    else:
+    sets = _sets(args.data, args.quick)
+    if args.quick:
         degs = degs[::3]
     print("Choosing the classical settings on training images ...", flush=True)
     tuned = tune_classical(args.data, degs)
@@ -92,11 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = evaluate(sets, degs, methods, only_on=dict.fromkeys(slow_methods(registry), {"Set5"}))
     models = still_models(registry)
     summary = summarise(rows)
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    with args.csv.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(rows, args.csv)
     try:
         default = registry.default_name()
     except ValueError:

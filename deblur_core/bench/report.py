@@ -45,8 +45,15 @@ def _table(summary, set_name, methods, families) -> list[str]:
 
 def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
     """Render BENCHMARKS.md from the measurements in ``ctx``."""
-    summary, methods, families = ctx["summary"], ctx["methods"], ["gaussian", "defocus", "motion", "levin", "all"]
-    L = [
+    L = _protocol(csv_path, ctx) + _results(ctx) + _speed(ctx) + _other_sections(ctx)
+    notes = PROJECT_ROOT / "benchmarks" / "NOTES.md"
+    if notes.is_file():
+        L += [notes.read_text("utf-8").strip(), ""]
+    path.write_text("\n".join(L), "utf-8")
+
+
+def _protocol(csv_path: Path, ctx: dict) -> list[str]:
+    return [
         "# Benchmarks",
         "",
         f"Measured {ctx['date']} on {ctx['machine']} with `make bench` (`python -m deblur_core.bench`), "
@@ -68,6 +75,11 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
         f"iterations (best of {len(RL_GRID)} values from {RL_GRID[0]} to {RL_GRID[-1]}).",
         "",
     ]
+
+
+def _results(ctx: dict) -> list[str]:
+    summary, methods, families = ctx["summary"], ctx["methods"], ["gaussian", "defocus", "motion", "levin", "all"]
+    L = []
     for set_name in ("Set14", "Set5", "Levin", "all sets"):
         if (set_name, "all", "blurred input") not in summary:
             continue
@@ -79,7 +91,12 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
         for name, measured, ok in tgt:
             L.append(f"| {name} | {measured} | {'yes' if ok else '**no**'} |")
         L.append("")
-    L += [
+    return L
+
+
+def _speed(ctx: dict) -> list[str]:
+    summary, methods = ctx["summary"], ctx["methods"]
+    L = [
         "## Speed, size and memory",
         "",
         "| method | seconds per megapixel (benchmark images) | peak memory, 1-MP photo via the CLI (MB) | parameters |",
@@ -103,6 +120,11 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
             f"(exit code {c['returncode']}); the model alone on that photo: {sp['model_12mp_seconds']:.1f} s.",
         ]
     L.append("")
+    return L
+
+
+def _other_sections(ctx: dict) -> list[str]:
+    L = []
     if ctx.get("no_harm"):
         L += [
             "## No harm on sharp images",
@@ -146,14 +168,11 @@ def write_report(path: Path, csv_path: Path, ctx: dict) -> None:
         L += lines
     if ctx.get("video"):
         L += [ctx["video"].strip(), ""]
-    notes = PROJECT_ROOT / "benchmarks" / "NOTES.md"
-    if notes.is_file():
-        L += [notes.read_text("utf-8").strip(), ""]
-    path.write_text("\n".join(L), "utf-8")
+    return L
 
 
 def targets(summary, default: str | None, no_harm_rows, speed_info) -> list[tuple[str, str, bool]]:
-    """The issue's targets, checked against the measurements."""
+    """The default model's targets, checked against the measurements."""
     if not default or ("Set14", "all", default) not in summary:
         return []
     s = summary[("Set14", "all", default)]

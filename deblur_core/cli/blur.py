@@ -25,6 +25,8 @@ from deblur_core.cli.console import (
 )
 from deblur_core.io.decode import IMAGE_SUFFIXES
 
+__all__ = ["add_parser", "cmd_blur"]
+
 
 def _noise_rng(seed: int, label: str) -> np.random.Generator:
     """Per-image noise generator: the same seed and file name give the same noise in any order."""

@@ -26,6 +26,8 @@ from deblur_core.cli.console import (
 )
 from deblur_core.io.decode import IMAGE_SUFFIXES
 
+__all__ = ["add_parser", "cmd_deblur"]
+
 
 def _registry():
     """A registry of the shipped models and the user's folder (read from the environment now)."""

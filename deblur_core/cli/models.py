@@ -16,6 +16,8 @@ from deblur_core.cli.console import (
 from deblur_core.files import json_safe
 from deblur_core.restoration.catalogue import describe_model
 
+__all__ = ["add_parser", "cmd_models"]
+
 
 def _format_count(n: int | None) -> str:
     if n is None:

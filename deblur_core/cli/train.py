@@ -26,6 +26,8 @@ from deblur_core.cli.console import (
 )
 from deblur_core.training.progress_file import EventLog
 
+__all__ = ["add_parser", "build_train_config", "parse_arch_args", "parse_arch_value", "preview_strip", "cmd_train"]
+
 
 def parse_arch_value(text: str) -> bool | int | float | str | None:
     """``true``/``false`` -> bool, ``none`` -> None, then int, then float, else the text itself."""
@@ -173,10 +175,77 @@ def _graceful_sigterm(on_signal: Callable[[], None]):
             signal.signal(signal.SIGTERM, previous)
 
 
+class _TrainingConsole:
+    """What the trainer tells the world: the progress file, the bar on stderr, previews, and stop requests."""
+
+    def __init__(self, args: argparse.Namespace, cfg, log: EventLog) -> None:
+        self.cfg = cfg
+        self.log = log
+        self.bar = ProgressBar(1)
+        self.stop_file = args.stop_file
+        self.preview_dir = Path(args.preview_dir) if args.preview_dir else None
+        self.stop_requested = threading.Event()
+        self.stop_reason: list[str] = []
+        self.last_batch_event = 0.0
+
+    def request_stop(self, reason: str) -> None:
+        if not self.stop_requested.is_set():
+            self.stop_reason.append(reason)
+            self.stop_requested.set()
+
+    def cancel(self) -> bool:
+        """The trainer's ``cancel``: a stop file, or a signal; announced once in the log and on stderr."""
+        if self.stop_file and os.path.exists(self.stop_file):
+            self.request_stop(f"stop file {self.stop_file} found")
+        if self.stop_requested.is_set() and self.stop_reason and self.stop_reason[0] != "announced":
+            reason = self.stop_reason.pop(0)
+            self.stop_reason.insert(0, "announced")
+            self.log.write("stopping", reason=reason)
+            self.bar.line(f"stopping: {reason}; the best checkpoint so far will be saved after this batch.")
+        return self.stop_requested.is_set()
+
+    def on_progress(self, done: int, total: int, info: dict) -> None:
+        cfg, event = self.cfg, info.get("event")
+        fields = {k: v for k, v in info.items() if k != "event"}
+        if event == "batch":
+            now = time.monotonic()
+            if now - self.last_batch_event >= 2.0:
+                self.last_batch_event = now
+                self.log.write("batch", done=done, total=total, **fields)
+            self.bar.status(
+                f"epoch {info.get('epoch')}/{cfg.epochs}  step {info.get('step')}/{cfg.steps_per_epoch}  "
+                f"loss {info.get('loss', float('nan')):.4f}  {info.get('steps_per_s', 0):.1f} steps/s  "
+                f"ETA {format_duration(info.get('eta_s'))}"
+            )
+        elif event == "epoch":
+            self.log.write("epoch", done=done, total=total, **fields)
+            self.bar.line(
+                f"epoch {info.get('epoch')}/{cfg.epochs}: loss {info.get('loss', float('nan')):.4f}, "
+                f"validation PSNR {info.get('val_psnr', float('nan')):.2f} dB "
+                f"(blurred {info.get('val_blurred_psnr', float('nan')):.2f} dB), "
+                f"SSIM {info.get('val_ssim', float('nan')):.3f}"
+                + (" (best so far)" if info.get("improved") else "")
+                + f", {format_duration(info.get('seconds'))} elapsed, ETA {format_duration(info.get('eta_s'))}"
+            )
+
+    def on_preview(self, epoch: int, blurred: np.ndarray, restored: np.ndarray, sharp: np.ndarray) -> None:
+        from deblur_core.io import save_image
+
+        if self.preview_dir is None:
+            return
+        path = self.preview_dir / f"epoch_{epoch:03d}.png"
+        save_image(preview_strip(blurred, restored, sharp), path)
+        self.log.write("preview", epoch=epoch, path=str(path))
+
+    def fail(self, message: str) -> None:
+        self.bar.clear()
+        self.log.write("error", message=message)
+        self.log.close()
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from deblur_core.io import save_image
     from deblur_core.training.fit import train
 
     log = EventLog(args.progress)
@@ -187,78 +256,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         log.write("error", message=str(exc))
         log.close()
         raise
-    bar = ProgressBar(1)
-    stop_requested = threading.Event()
-    stop_reason: list[str] = []
-    last_batch_event = [0.0]
-    preview_dir = Path(args.preview_dir) if args.preview_dir else None
-
-    def request_stop(reason: str) -> None:
-        if not stop_requested.is_set():
-            stop_reason.append(reason)
-            stop_requested.set()
-
-    def cancel() -> bool:
-        if args.stop_file and os.path.exists(args.stop_file):
-            request_stop(f"stop file {args.stop_file} found")
-        if stop_requested.is_set() and stop_reason and stop_reason[0] != "announced":
-            reason = stop_reason.pop(0)
-            stop_reason.insert(0, "announced")
-            log.write("stopping", reason=reason)
-            bar.line(f"stopping: {reason}; the best checkpoint so far will be saved after this batch.")
-        return stop_requested.is_set()
-
-    def on_progress(done: int, total: int, info: dict) -> None:
-        event = info.get("event")
-        if event == "batch":
-            now = time.monotonic()
-            if now - last_batch_event[0] >= 2.0:
-                last_batch_event[0] = now
-                log.write("batch", done=done, total=total, **{k: v for k, v in info.items() if k != "event"})
-            bar.status(
-                f"epoch {info.get('epoch')}/{cfg.epochs}  step {info.get('step')}/{cfg.steps_per_epoch}  "
-                f"loss {info.get('loss', float('nan')):.4f}  {info.get('steps_per_s', 0):.1f} steps/s  "
-                f"ETA {format_duration(info.get('eta_s'))}"
-            )
-        elif event == "epoch":
-            log.write("epoch", done=done, total=total, **{k: v for k, v in info.items() if k != "event"})
-            bar.line(
-                f"epoch {info.get('epoch')}/{cfg.epochs}: loss {info.get('loss', float('nan')):.4f}, "
-                f"validation PSNR {info.get('val_psnr', float('nan')):.2f} dB "
-                f"(blurred {info.get('val_blurred_psnr', float('nan')):.2f} dB), "
-                f"SSIM {info.get('val_ssim', float('nan')):.3f}"
-                + (" (best so far)" if info.get("improved") else "")
-                + f", {format_duration(info.get('seconds'))} elapsed, ETA {format_duration(info.get('eta_s'))}"
-            )
-
-    def on_preview(epoch: int, blurred: np.ndarray, restored: np.ndarray, sharp: np.ndarray) -> None:
-        if preview_dir is None:
-            return
-        path = preview_dir / f"epoch_{epoch:03d}.png"
-        save_image(preview_strip(blurred, restored, sharp), path)
-        log.write("preview", epoch=epoch, path=str(path))
-
+    console = _TrainingConsole(args, cfg, log)
     log.write("start", pid=os.getpid(), config=asdict(cfg))
-    bar.line(
+    console.bar.line(
         f"training {cfg.arch} for up to {cfg.epochs} epoch(s) of {cfg.steps_per_epoch} steps"
         + (f" or {cfg.minutes:g} minutes" if cfg.minutes else "")
         + f"; the model goes to {cfg.out}"
     )
     try:
-        with _graceful_sigterm(lambda: request_stop("termination signal received")):
-            result = train(cfg, on_progress=on_progress, cancel=cancel, on_preview=on_preview)
+        with _graceful_sigterm(lambda: console.request_stop("termination signal received")):
+            result = train(cfg, on_progress=console.on_progress, cancel=console.cancel, on_preview=console.on_preview)
     except KeyboardInterrupt:
-        bar.clear()
-        log.write("error", message="Training was interrupted with Ctrl-C; no model was saved.")
-        log.close()
+        console.fail("Training was interrupted with Ctrl-C; no model was saved.")
         raise
     except (ValueError, RuntimeError, OSError, MemoryError) as exc:
-        bar.clear()
         message = describe_failure(exc)
-        log.write("error", message=message)
-        log.close()
+        console.fail(message)
         raise CommandError(message) from None
-    bar.clear()
+    console.bar.clear()
     log.write(
         "done",
         model=str(result.model_path),

@@ -12,6 +12,8 @@ from deblur_core.video.container import _format_for, encoded_size, read_video, w
 from deblur_core.video.restore import deblur_video, metrics_table, model_frames
 from deblur_core.video.synthetic import Degradation
 
+__all__ = ["add_parser", "run_cli", "cmd_video"]
+
 
 class _StderrProgress:
     """Progress on stderr: one line redrawn on a terminal, a line every tenth of the work otherwise."""

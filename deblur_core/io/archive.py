@@ -133,6 +133,23 @@ class ZipContents:
     skipped: list[str] = field(default_factory=list)
 
 
+def _skip_reason(member: zipfile.ZipInfo, max_member_bytes: int) -> str | None:
+    """Why a member of an image zip is left out, or None when it is to be read."""
+    try:
+        member_path(member)
+    except UnsafeZipError:
+        return "its path points outside the archive"
+    if member.flag_bits & 0x1:
+        return "it is encrypted"
+    if _is_symlink(member):
+        return "it is a symbolic link"
+    if not member.filename.lower().endswith(IMAGE_SUFFIXES):
+        return f"not an image ({ALLOWED_TEXT})"
+    if member.file_size > max_member_bytes:
+        return f"it is {member.file_size / 2**20:.0f} MB; at most {max_member_bytes / 2**20:.0f} MB per image"
+    return None
+
+
 def read_image_zip(
     data: bytes,
     *,
@@ -180,23 +197,9 @@ def read_image_zip(
         total = 0
         for member in members:
             label = member.filename
-            try:
-                member_path(member)
-            except UnsafeZipError:
-                contents.skipped.append(f"{label}: skipped, its path points outside the archive.")
-                continue
-            if member.flag_bits & 0x1 or _is_symlink(member):
-                why = "it is encrypted" if member.flag_bits & 0x1 else "it is a symbolic link"
+            why = _skip_reason(member, max_member_bytes)
+            if why:
                 contents.skipped.append(f"{label}: skipped, {why}.")
-                continue
-            if not label.lower().endswith(IMAGE_SUFFIXES):
-                contents.skipped.append(f"{label}: skipped, not an image ({ALLOWED_TEXT}).")
-                continue
-            if member.file_size > max_member_bytes:
-                contents.skipped.append(
-                    f"{label}: skipped, it is {member.file_size / 2**20:.0f} MB; at most "
-                    f"{max_member_bytes / 2**20:.0f} MB per image."
-                )
                 continue
             check_ratio(member)
             try:

@@ -8,11 +8,15 @@ entries is the order of the menus.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from deblur_core.image import check_image
 from deblur_core.restoration.catalogue import Method, Option, register
-from deblur_core.restoration.restore import MethodCall
+
+if TYPE_CHECKING:
+    from deblur_core.restoration.restore import MethodCall
 
 __all__ = ["RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
 

@@ -175,12 +175,16 @@ def restore(
     )
     start = time.perf_counter()
     out = record.run(call)
-    seconds = time.perf_counter() - start
-    used, source = (given, "given") if given is not None else (None, "none")
-    if record.kernel == "estimates":
+    return _result(call, out, time.perf_counter() - start, method)
+
+
+def _result(call: MethodCall, out, seconds: float, method: str) -> Restoration:
+    """The :class:`Restoration` of a finished run: the kernel it used and where from, its stages."""
+    used, source = (call.kernel, "given") if call.kernel is not None else (None, "none")
+    if call.method.kernel == "estimates":
         out, estimated = out
         used, source = np.asarray(estimated, np.float32), "estimated"
-    stages = tuple(call.stages) or (Stage(record.title, seconds),)
+    stages = tuple(call.stages) or (Stage(call.method.title, seconds),)
     return Restoration(np.asarray(out), used, source, stages, method)
 
 

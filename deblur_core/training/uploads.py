@@ -164,94 +164,15 @@ def inspect_zip(
         many uncompressed bytes, a compression ratio above the limit), an encrypted member, too many
         pixels in all, or too few usable images. The message names the member where there is one.
     """
-    from deblur_core.io import ImageLoadError, load_image
-
     limits = limits or ZipLimits()
     if not data:
         raise UnsafeZipError("The archive is empty.")
-    zf = open_archive(data)
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > limits.max_members:
-            raise UnsafeZipError(
-                f"The archive has {len(infos)} members; at most {limits.max_members} are accepted. Split it up."
-            )
-        declared_total = 0
-        candidates: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
-        skipped: list[tuple[str, str]] = []
-        dirs: set[PurePosixPath] = set()
-        for info in infos:
-            path = check_member(info)
-            if info.is_dir() or str(path) == ".":
-                continue
-            declared_total += info.file_size
-            if declared_total > limits.max_total_bytes:
-                raise UnsafeZipError(
-                    f"The archive unpacks to more than {limits.max_total_bytes / 1024**2:.0f} MB; use fewer or smaller images."
-                )
-            check_ratio(info, limits.max_ratio)
-            if is_junk(info.filename):
-                continue
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append((info.filename, f"not an image (only {ALLOWED_TEXT} files are used)"))
-                continue
-            if info.file_size > limits.max_member_bytes:
-                skipped.append((info.filename, f"larger than {limits.max_member_bytes / 1024**2:.0f} MB"))
-                continue
-            for parent in path.parents:
-                if str(parent) != ".":
-                    dirs.add(parent)
-            candidates.append((info, path))
-        overall = declared_total / max(len(data), 1)
-        if declared_total > 8 * 1024**2 and overall > limits.max_ratio:
-            raise UnsafeZipError(
-                f"The archive is compressed {overall:.0f}:1 overall, more than real images reach; it is refused."
-            )
-
+    with open_archive(data) as zf:
+        candidates, skipped, dirs = _candidates(zf, len(data), limits)
         layout, root = _detect_layout(dirs)
         if root is not None:
-            wanted = [root / f for f in (KAGGLE_FOLDERS if layout == "kaggle" else FRAME_FOLDERS)]
-            keep = []
-            for info, path in candidates:
-                if any(w in path.parents for w in wanted):
-                    keep.append((info, path))
-                else:
-                    skipped.append((info.filename, "outside the paired folders"))
-            candidates = keep
-
-        images: dict[str, str] = {}
-        used: set[str] = set()
-        pixels = 0
-        accepted_paths: list[PurePosixPath] = []
-        for done, (info, path) in enumerate(candidates, 1):
-            try:
-                raw = read_member(zf, info, info.file_size)
-            except (zipfile.BadZipFile, EOFError, NotImplementedError, OSError, zlib.error) as exc:
-                skipped.append((info.filename, f"damaged inside the archive ({exc})"))
-                continue
-            try:
-                loaded = load_image(raw, name=info.filename, max_pixels=limits.max_image_pixels)
-            except ImageLoadError as exc:
-                skipped.append((info.filename, exc.reason.rstrip(".")))
-                continue
-            pixels += loaded.width * loaded.height
-            del loaded
-            if pixels > limits.max_total_pixels:
-                raise UnsafeZipError(
-                    f"The images add up to more than {limits.max_total_pixels / 1e6:.0f} megapixels, which would not fit in "
-                    "memory during training; use fewer or smaller images."
-                )
-            rel = path.relative_to(root) if root is not None else path
-            target = _safe_relative(rel)
-            if target.lower() in used:  # two members that differ only in odd characters or case
-                stem, _, suffix = target.rpartition(".")
-                target = f"{stem}-{done}.{suffix}"
-            used.add(target.lower())
-            images[info.filename] = target
-            accepted_paths.append(path)
-            if on_progress is not None:
-                on_progress(done, len(candidates), {"member": info.filename})
-
+            candidates = _in_paired_folders(candidates, skipped, layout, root)
+        images, pixels, accepted = _decode_images(zf, candidates, root, limits, skipped, on_progress)
     report = ZipReport(
         layout=layout,
         root="" if root is None or str(root) == "." else str(root),
@@ -261,7 +182,7 @@ def inspect_zip(
         digest=hashlib.sha256(data).hexdigest(),
     )
     if root is not None:
-        report.pairs = _count_pairs(layout, root, accepted_paths)
+        report.pairs = _count_pairs(layout, root, accepted)
         if report.pairs < limits.min_images:
             raise UnsafeZipError(
                 f"The archive has the paired layout but only {report.pairs} blurred image(s) with a sharp partner of the "
@@ -273,6 +194,102 @@ def inspect_zip(
             f"The archive holds {len(images)} usable image(s); at least {limits.min_images} are needed.{detail}"
         )
     return report
+
+
+def _candidates(zf: zipfile.ZipFile, size: int, limits: ZipLimits):
+    """The image members worth decoding, the members skipped and why, and the folders seen.
+
+    Every member is checked first: a path trick, a symbolic link, an encrypted member, a zip bomb or
+    too many bytes refuse the archive as a whole.
+    """
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        raise UnsafeZipError(
+            f"The archive has {len(infos)} members; at most {limits.max_members} are accepted. Split it up."
+        )
+    declared_total = 0
+    candidates: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+    skipped: list[tuple[str, str]] = []
+    dirs: set[PurePosixPath] = set()
+    for info in infos:
+        path = check_member(info)
+        if info.is_dir() or str(path) == ".":
+            continue
+        declared_total += info.file_size
+        if declared_total > limits.max_total_bytes:
+            raise UnsafeZipError(
+                f"The archive unpacks to more than {limits.max_total_bytes / 1024**2:.0f} MB; use fewer or smaller images."
+            )
+        check_ratio(info, limits.max_ratio)
+        if is_junk(info.filename):
+            continue
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append((info.filename, f"not an image (only {ALLOWED_TEXT} files are used)"))
+            continue
+        if info.file_size > limits.max_member_bytes:
+            skipped.append((info.filename, f"larger than {limits.max_member_bytes / 1024**2:.0f} MB"))
+            continue
+        for parent in path.parents:
+            if str(parent) != ".":
+                dirs.add(parent)
+        candidates.append((info, path))
+    overall = declared_total / max(size, 1)
+    if declared_total > 8 * 1024**2 and overall > limits.max_ratio:
+        raise UnsafeZipError(
+            f"The archive is compressed {overall:.0f}:1 overall, more than real images reach; it is refused."
+        )
+    return candidates, skipped, dirs
+
+
+def _in_paired_folders(candidates: list, skipped: list, layout: str, root: PurePosixPath) -> list:
+    """The candidates inside the paired layout's folders; the others are skipped."""
+    wanted = [root / f for f in (KAGGLE_FOLDERS if layout == "kaggle" else FRAME_FOLDERS)]
+    keep = []
+    for info, path in candidates:
+        if any(w in path.parents for w in wanted):
+            keep.append((info, path))
+        else:
+            skipped.append((info.filename, "outside the paired folders"))
+    return keep
+
+
+def _decode_images(zf, candidates: list, root, limits: ZipLimits, skipped: list, on_progress):
+    """Decode every candidate; return {member: sanitised path}, the pixel count and the accepted paths."""
+    from deblur_core.io import ImageLoadError, load_image
+
+    images: dict[str, str] = {}
+    used: set[str] = set()
+    pixels = 0
+    accepted_paths: list[PurePosixPath] = []
+    for done, (info, path) in enumerate(candidates, 1):
+        try:
+            raw = read_member(zf, info, info.file_size)
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, OSError, zlib.error) as exc:
+            skipped.append((info.filename, f"damaged inside the archive ({exc})"))
+            continue
+        try:
+            loaded = load_image(raw, name=info.filename, max_pixels=limits.max_image_pixels)
+        except ImageLoadError as exc:
+            skipped.append((info.filename, exc.reason.rstrip(".")))
+            continue
+        pixels += loaded.width * loaded.height
+        del loaded
+        if pixels > limits.max_total_pixels:
+            raise UnsafeZipError(
+                f"The images add up to more than {limits.max_total_pixels / 1e6:.0f} megapixels, which would not fit in "
+                "memory during training; use fewer or smaller images."
+            )
+        rel = path.relative_to(root) if root is not None else path
+        target = _safe_relative(rel)
+        if target.lower() in used:  # two members that differ only in odd characters or case
+            stem, _, suffix = target.rpartition(".")
+            target = f"{stem}-{done}.{suffix}"
+        used.add(target.lower())
+        images[info.filename] = target
+        accepted_paths.append(path)
+        if on_progress is not None:
+            on_progress(done, len(candidates), {"member": info.filename})
+    return images, pixels, accepted_paths
 
 
 def extract_zip(
