@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,40 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser.conftest import running_app, shots_dir, whole_page
+
 PSNR_VALUE = re.compile(r"^\d+\.\d\d dB$")
 
 pytestmark = pytest.mark.browser
 
 
-def _chromium() -> Path:
-    if CHROMIUM.is_file():
-        return CHROMIUM
-    message = f"no Chromium at {CHROMIUM}: install Debian's chromium package to run the browser tests"
-    if os.environ.get("CI"):
-        pytest.fail(message + " (CI must run them)")
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """``streamlit run app.py`` on a free port, with a tiny model as the shipped default."""
-    _chromium()
     from deblur_core.learned.architectures import build
     from deblur_core.learned.registry import save_model
 
@@ -63,64 +32,14 @@ def app_url(tmp_path_factory):
         "description": "A tiny test model.",
     }
     save_model(build("unet", base_filters=4, depth=2), tmp / "shipped" / "tiny-unet.keras", card)
-    env = dict(
-        os.environ,
-        DEBLUR_STUDIO_SHIPPED_MODELS=str(tmp / "shipped"),
-        DEBLUR_STUDIO_MODELS=str(tmp / "user"),
-        DEBLUR_STUDIO_JOBS=str(tmp / "jobs"),
-    )
-    port = _free_port()
-    log_path = tmp / "streamlit.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text()[-3000:]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(_chromium()), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    env = {
+        "DEBLUR_STUDIO_SHIPPED_MODELS": str(tmp / "shipped"),
+        "DEBLUR_STUDIO_MODELS": str(tmp / "user"),
+        "DEBLUR_STUDIO_JOBS": str(tmp / "jobs"),
+    }
+    with running_app(tmp, env, ("--server.fileWatcherType", "none")) as server:
+        yield server.url
+    assert "Traceback" not in server.log(), server.log()[-3000:]
 
 
 def _metric_value(page, label: str) -> str:
@@ -153,25 +72,6 @@ def _settled(page) -> None:
     )
 
 
-def _shots_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("DEBLUR_STUDIO_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _whole_page(page, path: Path, width: int) -> None:
-    """Screenshot everything: Streamlit scrolls inside its own container, so grow the window to fit it."""
-    page.set_viewport_size({"width": width, "height": 900})
-    page.wait_for_timeout(800)
-    height = page.evaluate(
-        "() => { const main = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
-        " return main ? main.getBoundingClientRect().top + main.scrollHeight : document.body.scrollHeight; }"
-    )
-    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 8000)})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(path))
-
-
 def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     page.set_default_timeout(60_000)
@@ -195,9 +95,9 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     slider.wait_for(state="attached")
     assert page.frame_locator("iframe").first.locator("img").count() == 2
     _settled(page)
-    shots = _shots_dir(tmp_path)
-    _whole_page(page, shots / "deblur-example-desktop.png", 1366)
-    _whole_page(page, shots / "deblur-example-phone.png", 390)
+    shots = shots_dir(tmp_path)
+    whole_page(page, shots / "deblur-example-desktop.png", 1366)
+    whole_page(page, shots / "deblur-example-phone.png", 390)
     page.set_viewport_size({"width": 1366, "height": 900})
 
     # Blur a sample on purpose and restore it: the result comes with its PSNR.
@@ -207,7 +107,7 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     psnr = _metric_value(page, "PSNR")
     assert PSNR_VALUE.match(psnr), psnr
     _settled(page)
-    _whole_page(page, shots / "deblur-blur-desktop.png", 1366)
+    whole_page(page, shots / "deblur-blur-desktop.png", 1366)
     page.set_viewport_size({"width": 1366, "height": 900})
 
     # Upload a blurry photo: it is restored at once with the default model; download the result.

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser.conftest import running_app, shots_dir, whole_page
+
 EPOCHS = 3
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,98 +19,26 @@ CHART_POINTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'),
     el => (el.data && el.data[0] && el.data[0].x) ? el.data[0].x.filter(v => v !== null).length : 0)"""
 
 
-def _chromium() -> Path:
-    """The system Chromium; waits while it may still be being installed."""
-    for _ in range(60):
-        if CHROMIUM.is_file():
-            return CHROMIUM
-        if not os.environ.get("CI"):
-            break
-        time.sleep(5)
-    if os.environ.get("CI"):
-        pytest.fail(f"CI needs Chromium at {CHROMIUM}.")
-    pytest.skip(f"no Chromium at {CHROMIUM}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """``streamlit run app.py`` on a free port with model and job folders of its own: (url, user model folder)."""
-    _chromium()
     tmp = tmp_path_factory.mktemp("train-app")
     (tmp / "shipped").mkdir()
-    env = dict(
-        os.environ,
-        DEBLUR_STUDIO_SHIPPED_MODELS=str(tmp / "shipped"),
-        DEBLUR_STUDIO_MODELS=str(tmp / "user"),
-        DEBLUR_STUDIO_JOBS=str(tmp / "jobs"),
-    )
-    port = _free_port()
-    log = (tmp / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    env = {
+        "DEBLUR_STUDIO_SHIPPED_MODELS": str(tmp / "shipped"),
+        "DEBLUR_STUDIO_MODELS": str(tmp / "user"),
+        "DEBLUR_STUDIO_JOBS": str(tmp / "jobs"),
+    }
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {(tmp / 'streamlit.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url, tmp / "user", tmp / "jobs"
+        with running_app(tmp, env) as server:
+            yield server.url, tmp / "user", tmp / "jobs"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         from deblur_core.training import jobs
 
         # The training process outlives the server on purpose; a test must not leave one behind.
         for job in jobs.list_jobs(tmp / "jobs"):
             if job.active:
                 jobs.kill_job(job)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(_chromium()), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _whole_page(page, path: Path, width: int) -> None:
-    """Screenshot everything: Streamlit scrolls inside its own container, so grow the window to fit it."""
-    page.set_viewport_size({"width": width, "height": 900})
-    page.wait_for_timeout(800)
-    page.wait_for_function("() => Array.from(document.images).every(img => img.complete)", timeout=30_000)
-    height = page.evaluate("() => document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight + 120")
-    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 8000)})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(path))
-
-
-def _shots_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("DEBLUR_STUDIO_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _widget(page, testid: str, label: str):
@@ -184,15 +98,15 @@ def test_a_job_started_in_the_page_draws_its_epochs_live(app, browser, tmp_path)
     assert (user / "browser-tiny.keras").is_file()
     _no_exception(page)
 
-    shots = _shots_dir(tmp_path)
-    _whole_page(page, shots / "train-desktop.png", 1280)
-    _whole_page(page, shots / "train-phone.png", 390)
+    shots = shots_dir(tmp_path)
+    whole_page(page, shots / "train-desktop.png", 1280)
+    whole_page(page, shots / "train-phone.png", 390)
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Models").click()
     page.get_by_text("browser-tiny (yours)").wait_for(timeout=60_000)
     page.get_by_text("dB PSNR").first.wait_for(timeout=60_000)  # the before/after sample has run
     _no_exception(page)
-    _whole_page(page, shots / "models-desktop.png", 1280)
-    _whole_page(page, shots / "models-phone.png", 390)
+    whole_page(page, shots / "models-desktop.png", 1280)
+    whole_page(page, shots / "models-phone.png", 390)
     page.close()

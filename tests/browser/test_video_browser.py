@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser.conftest import running_app, shots_dir, whole_page
+
 SAMPLE = (36, 96, 128)  # frames, height, width of the sample clip
 WINDOW = 7  # the page's default frame averaging: the result has SAMPLE[0] - WINDOW + 1 frames
 FPS = 24.0
@@ -30,97 +13,20 @@ FPS = 24.0
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _chromium() -> Path:
-    """The system Chromium; waits a little in case it is still being installed."""
-    for _ in range(60):
-        if CHROMIUM.is_file():
-            return CHROMIUM
-        if not os.environ.get("CI"):
-            break
-        time.sleep(5)
-    if os.environ.get("CI"):
-        pytest.fail(f"CI needs Chromium at {CHROMIUM}.")
-    pytest.skip(f"no Chromium at {CHROMIUM}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """``streamlit run app.py`` on a free port with empty model folders (the classical default) and a small sample."""
-    _chromium()
     tmp = tmp_path_factory.mktemp("video-app")
     for name in ("shipped", "user"):
         (tmp / name).mkdir()
-    env = dict(
-        os.environ,
-        DEBLUR_STUDIO_VIDEO_SAMPLE=",".join(map(str, SAMPLE)),
-        DEBLUR_STUDIO_SHIPPED_MODELS=str(tmp / "shipped"),
-        DEBLUR_STUDIO_MODELS=str(tmp / "user"),
-        DEBLUR_STUDIO_JOBS=str(tmp / "jobs"),
-    )
-    port = _free_port()
-    log = (tmp / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {(tmp / 'streamlit.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(_chromium()), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _whole_page(page, path: Path, width: int) -> None:
-    """Screenshot everything: Streamlit scrolls inside its own container, so grow the window to fit it."""
-    page.set_viewport_size({"width": width, "height": 900})
-    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
-    page.wait_for_timeout(800)
-    height = page.evaluate(
-        "() => { const main = document.querySelector('[data-testid=\"stMainBlockContainer\"]');"
-        " return main ? main.getBoundingClientRect().top + main.scrollHeight : document.body.scrollHeight; }"
-    )
-    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 8000)})
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(path))
-
-
-def _shots_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("DEBLUR_STUDIO_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    env = {
+        "DEBLUR_STUDIO_VIDEO_SAMPLE": ",".join(map(str, SAMPLE)),
+        "DEBLUR_STUDIO_SHIPPED_MODELS": str(tmp / "shipped"),
+        "DEBLUR_STUDIO_MODELS": str(tmp / "user"),
+        "DEBLUR_STUDIO_JOBS": str(tmp / "jobs"),
+    }
+    with running_app(tmp, env) as server:
+        yield server.url
 
 
 def test_restored_video_loads_has_its_length_and_plays(app_url, browser, tmp_path):
@@ -160,8 +66,8 @@ def test_restored_video_loads_has_its_length_and_plays(app_url, browser, tmp_pat
     assert page.get_by_text("Audio is dropped").count() == 1
     assert page.get_by_text("Quality against the sharp frames").count() == 1
 
-    shots = _shots_dir(tmp_path)
-    _whole_page(page, shots / "video-desktop.png", 1280)
-    _whole_page(page, shots / "video-phone.png", 390)
+    shots = shots_dir(tmp_path)
+    whole_page(page, shots / "video-desktop.png", 1280)
+    whole_page(page, shots / "video-phone.png", 390)
     assert page.locator("video").count() == 2  # still there on a phone-sized screen
     page.close()
