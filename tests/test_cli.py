@@ -795,3 +795,21 @@ def test_video_command_is_delegated(capsys, tmp_path, monkeypatch):
         "blur": "motion:length=5",
         "max_frames": 4,
     }
+
+
+def test_help_and_the_classical_methods_never_load_tensorflow(tmp_path):
+    """The catalogue is read for --help and runs a classical method without importing Keras or TensorFlow."""
+    import subprocess
+    import sys
+
+    save_image(texture(24, 24), tmp_path / "in.png")
+    probe = (
+        "import sys\n"
+        "from deblur_core.cli import main\n"
+        "main(['deblur', '--help'])\n"
+        f"code = main(['deblur', {str(tmp_path / 'in.png')!r}, '--out', {str(tmp_path / 'out')!r}, "
+        "'--method', 'wiener', '--kernel', 'gaussian:sigma=1'])\n"
+        "print('LOADED', code, 'tensorflow' in sys.modules or 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.strip().splitlines()[-1] == "LOADED 0 False"

@@ -321,3 +321,74 @@ def test_about_explains_methods_metrics_models_and_privacy(app_env):
         assert phrase in text
     assert [e.label for e in at.expander] == ["tiny-unet (default)"]
     assert any("A tiny test model" in m.value for m in at.markdown)
+
+
+# -- a method added to the catalogue appears everywhere --------------------------------------------
+
+
+def _toy_sharpen(call):
+    """An unsharp mask: the toy method's run function."""
+    soft = degrade.blur(call.image, kernels.gaussian_kernel(1.0))
+    return np.clip(call.image + call.options.get("amount", 0.5) * (call.image - soft), 0.0, 1.0)
+
+
+@pytest.fixture
+def toy_method():
+    """A method registered in the catalogue for one test, as a plug-in would register it."""
+    from deblur_core.restoration import Method, Option, register, unregister
+
+    method = register(
+        Method(
+            name="toy-sharpen",
+            title="Toy sharpen",
+            summary="Toy sharpen: an unsharp mask, for tests.",
+            kernel="none",
+            takes=("photo",),
+            run=_toy_sharpen,
+            options=(
+                Option("amount", "Amount", "how much to sharpen (default 0.5)", float, 0.5, 0, 4, "F", (0.0, 2.0, 0.1)),
+            ),
+        )
+    )
+    try:
+        yield method
+    finally:
+        unregister(method.name)
+
+
+def test_a_registered_method_is_in_the_command_line_help_and_the_app_menu(app_env, toy_method, capsys, tmp_path):
+    from deblur_core.cli import main
+    from deblur_core.io import read_rgb
+
+    # The command line: --method help, the option, and a run.
+    assert main(["deblur", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    assert "toy-sharpen" in help_text and "an unsharp mask" in help_text and "--amount F" in help_text
+    png, _ = _blurry_png()
+    (tmp_path / "photo.png").write_bytes(png)
+    assert main(["deblur", str(tmp_path / "photo.png"), "--out", str(tmp_path / "out"), "--method", "toy-sharpen"]) == 0
+    assert read_rgb(tmp_path / "out" / "photo.png").shape == (96, 128, 3)
+    assert main(["deblur", str(tmp_path / "photo.png"), "--out", str(tmp_path / "x"), "--amount", "1"]) == 2
+    assert "--amount applies to toy-sharpen only" in capsys.readouterr().err
+
+    # The app: the Deblur page's menu offers it, with its option, and restores with it.
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at = _ok(at.run())
+    assert "Toy sharpen" in at.selectbox(key="deblur_method").options
+    at.selectbox(key="deblur_method").set_value("Toy sharpen")
+    at = _ok(at.run())
+    assert at.slider(key="deblur_amount").value == 0.5
+    assert {"Sharpness before", "Sharpness after"} <= set(_metrics(at))
+    assert any("--method toy-sharpen" in c.value for c in at.code)
+
+
+def test_a_method_for_photos_only_is_not_offered_for_video(app_env, toy_method):
+    from deblur_core.learned.registry import Registry
+    from studio.methods import method_menu, video_menu
+
+    registry = Registry(app_env, app_env / "none")
+    assert "toy-sharpen" in [c.method for c in method_menu(registry).choices]
+    choices, _ = video_menu(registry)
+    assert "toy-sharpen" not in [c.method for c in choices]
+    assert {"wiener", "richardson-lucy"} <= {c.method for c in choices}
