@@ -229,3 +229,20 @@ def test_no_branches_that_do_the_same():
             if isinstance(node, ast.If) and _same(node.body, node.orelse):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not found, "branches doing the same:\n" + "\n".join(found)
+
+
+def test_the_readme_layout_names_every_module():
+    """The README's "Project layout" shows the whole tree: every page, helper and library module, one line each."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Project layout") :]
+    block = section[section.index("```") + 3 :]
+    block = block[: block.index("```")]
+    described = [line.split()[0] for line in block.splitlines() if line.strip()]
+    missing = []
+    for path in _python_files("deblur_core", "studio", "pages"):
+        if path.name == "__init__.py":
+            continue
+        folder = path.parent.name + "/"
+        if path.name not in described or folder not in described:
+            missing.append(str(path.relative_to(ROOT)))
+    assert not missing, "not in the README's layout: " + ", ".join(missing)
