@@ -1,4 +1,4 @@
-"""Atomic file writing: a reader never sees a half-written file, a crash leaves the old one."""
+"""Files: atomic writing (a reader never sees a half-written file, a crash leaves the old one), JSON, unusable files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+
+class UnusableFileError(ValueError):
+    """A file that cannot be used; the message starts with the file's name.
+
+    Parameters
+    ----------
+    filename : str
+        Name shown to the user, e.g. ``"photo.png"``.
+    reason : str
+        One sentence saying what is wrong and, where possible, what to do.
+    """
+
+    def __init__(self, filename: str, reason: str) -> None:
+        super().__init__(f"{filename}: {reason}")
+        self.filename = filename
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.filename, self.reason))
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

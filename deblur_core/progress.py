@@ -10,6 +10,7 @@ optional callables:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 ProgressFn = Callable[[int, int, dict], object]
@@ -34,3 +35,15 @@ def check_cancel(cancel: CancelFn | None, message: str = "Stopped on request.") 
     """Raise :class:`Cancelled` with ``message`` if ``cancel`` asks to stop."""
     if cancel is not None and cancel():
         raise Cancelled(message)
+
+
+def format_duration(seconds: float | None, unknown: str = "?") -> str:
+    """A time span for people: ``42 s``, ``3 min 05 s`` or ``1 h 02 min``; ``unknown`` when there is no estimate."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return unknown
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

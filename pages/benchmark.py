@@ -98,15 +98,7 @@ def show_results(rows: list[dict]) -> None:
     fig.update_yaxes(range=[table["PSNR (dB)"].min() * 0.95, table["PSNR (dB)"].max() * 1.03])
     st.plotly_chart(fig, key="benchmark_chart_images", config={"displaylogo": False})
     st.dataframe(table, hide_index=True, key="benchmark_table")
-    st.download_button(
-        "Download all results (CSV)",
-        table.to_csv(index=False).encode("utf-8"),
-        file_name="benchmark.csv",
-        mime="text/csv",
-        key="benchmark_csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    widgets.csv_download("Download all results (CSV)", table, "benchmark.csv", "benchmark_csv")
 
 
 st.title("Benchmark")

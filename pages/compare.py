@@ -120,15 +120,7 @@ figure.update_layout(
     yaxis_range=[min(table[value].min(), baseline) * 0.95, table[value].max() * 1.03],
 )
 st.plotly_chart(figure, key="compare_chart", config={"displaylogo": False})
-st.download_button(
-    "Download the table (CSV)",
-    table.to_csv(index=False).encode("utf-8"),
-    file_name="comparison.csv",
-    mime="text/csv",
-    key="compare_csv",
-    on_click="ignore",
-    icon=":material/download:",
-)
+widgets.csv_download("Download the table (CSV)", table, "comparison.csv", "compare_csv")
 
 st.subheader("Outputs")
 tiles = [("Blurred input", current.blurred)] + [(c.label, r.output) for c, r in outputs]

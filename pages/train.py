@@ -14,6 +14,7 @@ import streamlit as st
 
 from deblur_core import settings
 from deblur_core.learned.registry import check_model_name
+from deblur_core.progress import format_duration
 from deblur_core.training import jobs
 from deblur_core.training.config import TrainConfig, degradations_from
 from deblur_core.training.samples import SAMPLE_IMAGES
@@ -81,7 +82,7 @@ def _show_progress(job: jobs.Job) -> None:
         if started is not None:
             elapsed = (dt.datetime.now(dt.UTC) - started).total_seconds()
             eta = min(eta, max(0.0, minutes * 60 - elapsed))
-    c3.metric("Time left", ui.format_duration(eta) if job.active else "–")
+    c3.metric("Time left", format_duration(eta, unknown="unknown") if job.active else "–")
     scored = [e for e in progress.epochs if isinstance(e.get("val_psnr"), (int, float))]
     best = max(scored, key=lambda e: e["val_psnr"], default=None)
     baseline = best.get("val_blurred_psnr") if best else None

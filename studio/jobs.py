@@ -152,18 +152,6 @@ def prepare_zip(data: bytes, report: ZipReport) -> Callable[[Path], tuple[list[s
 # -- progress, charts and previews -------------------------------------------------------------
 
 
-def format_duration(seconds: float | None) -> str:
-    """``42 s``, ``3 min 05 s`` or ``1 h 02 min``; ``unknown`` when there is no estimate."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "unknown"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
 def planned_epochs(job: Job) -> int:
     return int(job.info.get("config", {}).get("epochs") or 0)
 

@@ -221,3 +221,16 @@ def zoom_view(
     cols = st.columns(len(pictures))
     for col, (caption, picture, z) in zip(cols, pictures, strict=True):
         col.image(images.zoom_crop(picture, cx, cy, z, view=view), caption=f"{caption}, {z}×", width="stretch")
+
+
+def csv_download(label: str, table, file_name: str, key: str) -> None:
+    """A download button for a table (a pandas DataFrame) as CSV; clicking it does not rerun the page."""
+    st.download_button(
+        label,
+        table.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -76,16 +76,16 @@ def tune_classical(data: Path, degs, n_images: int = 6, crop: int = 144, log=pri
         (name, fam, lab, k, s, make_blurred(s, k, ("tune", name, lab))) for name, s in crops for fam, lab, k in degs
     ]
     result = {"images": [c[0] for c in crops], "crop": crop}
-    scores = []
-    for nsr in WIENER_GRID:
-        scores.append(float(np.mean([psnr(s, wiener(b, k, nsr=nsr)) for _, _, _, k, s, b in cases])))
-    best = int(np.argmax(scores))
+
+    def best_of(grid: list, restore_with) -> tuple[int, list[float]]:
+        """The grid value with the best mean PSNR over the cases, and every mean."""
+        scores = [float(np.mean([psnr(s, restore_with(b, k, v)) for _, _, _, k, s, b in cases])) for v in grid]
+        return int(np.argmax(scores)), scores
+
+    best, scores = best_of(WIENER_GRID, lambda b, k, nsr: wiener(b, k, nsr=nsr))
     result["wiener"] = {"nsr": WIENER_GRID[best], "grid": WIENER_GRID, "mean_psnr": scores}
     log(f"  Wiener NSR {WIENER_GRID[best]:.3g} (mean {scores[best]:.2f} dB on training crops)")
-    scores = []
-    for iters in RL_GRID:
-        scores.append(float(np.mean([psnr(s, richardson_lucy(b, k, iterations=iters)) for _, _, _, k, s, b in cases])))
-    best = int(np.argmax(scores))
+    best, scores = best_of(RL_GRID, lambda b, k, iters: richardson_lucy(b, k, iterations=iters))
     result["richardson-lucy"] = {"iterations": RL_GRID[best], "grid": RL_GRID, "mean_psnr": scores}
     log(f"  Richardson-Lucy {RL_GRID[best]} iterations (mean {scores[best]:.2f} dB on training crops)")
     return result

@@ -12,18 +12,16 @@ from deblur_core.cli.console import (
     EXIT_FAILED,
     EXIT_OK,
     KERNEL_HELP,
-    CommandError,
     Formatter,
-    ProgressBar,
     UsageError,
+    add_io_arguments,
     assign_outputs,
     check_out_dir,
-    collect_inputs,
-    describe_failure,
     err,
+    find_inputs,
     parse_kernel,
+    process_files,
 )
-from deblur_core.io.decode import IMAGE_SUFFIXES
 
 __all__ = ["add_parser", "cmd_blur"]
 
@@ -45,37 +43,26 @@ def cmd_blur(args: argparse.Namespace) -> int:
     if args.jpeg is not None and not 1 <= args.jpeg <= 100:
         raise UsageError(f"--jpeg takes a quality from 1 to 100; got {args.jpeg}.")
     kernel = parse_kernel(args.kernel, np.random.default_rng(args.seed))
-    files = collect_inputs(args.inputs, args.recursive)
-    if not files:
-        raise CommandError(f"no images found in {', '.join(args.inputs)} (looked for {', '.join(IMAGE_SUFFIXES)}).")
+    files = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
     atomic_write_with(out_dir / "kernel.npy", lambda tmp: np.save(tmp, kernel), suffix=".npy")
     visible = np.repeat((kernel / kernel.max())[:, :, None], 3, axis=2).astype(np.float32)
     save_image(visible, out_dir / "kernel.png", greyscale=True)
     targets = assign_outputs(files, out_dir, ".png")
 
-    bar = ProgressBar(len(files))
-    failed = 0
-    for index, (item, target) in enumerate(zip(files, targets, strict=True)):
-        bar.begin(index, item.label)
-        try:
-            loaded = load_image(item.path, name=item.label)
-            out = blur(loaded.rgb, kernel)
-            if args.noise > 0:
-                noisy = add_noise(out, args.noise, _noise_rng(args.seed, item.path.name))
-                # A greyscale picture gets one noise plane, not three that the grey output would average.
-                out = np.repeat(noisy[:, :, :1], 3, axis=2) if loaded.greyscale else noisy
-            if args.jpeg is not None:
-                out = jpeg(out, args.jpeg)
-            atomic_write_bytes(target, output_like(loaded, out))
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one bad file is reported in one line; the rest go on
-            failed += 1
-            bar.line(f"skipped {item.label}: {describe_failure(exc)}")
-            continue
-        bar.line(f"{item.label} -> {target}")
-    bar.clear()
+    def work(item, target, _bar) -> str:
+        loaded = load_image(item.path, name=item.label)
+        out = blur(loaded.rgb, kernel)
+        if args.noise > 0:
+            noisy = add_noise(out, args.noise, _noise_rng(args.seed, item.path.name))
+            # A greyscale picture gets one noise plane, not three that the grey output would average.
+            out = np.repeat(noisy[:, :, :1], 3, axis=2) if loaded.greyscale else noisy
+        if args.jpeg is not None:
+            out = jpeg(out, args.jpeg)
+        atomic_write_bytes(target, output_like(loaded, out))
+        return f"{item.label} -> {target}"
+
+    failed = process_files(files, targets, work)
     err(
         f"{len(files) - failed} of {len(files)} image(s) blurred with {args.kernel} "
         f"({kernel.shape[1]}x{kernel.shape[0]} kernel, noise {args.noise:g}) into {out_dir}; "
@@ -106,11 +93,9 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
             + EXIT_CODES_TEXT
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
+    add_io_arguments(p)
     p.add_argument("--kernel", required=True, metavar="SPEC", help=KERNEL_HELP)
     p.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="noise standard deviation, 0-1 units")
     p.add_argument("--seed", type=int, default=0, help="seed for the noise (and a shake kernel without seed=)")
     p.add_argument("--jpeg", type=int, metavar="Q", help="JPEG-compress at quality Q (1-100) after the noise")
-    p.add_argument("--recursive", action="store_true", help="also process images in subfolders")
     p.set_defaults(handler=cmd_blur)

@@ -9,7 +9,6 @@ unknown option or method, a missing kernel), 130 interrupted with Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
 import time
@@ -196,6 +195,45 @@ def assign_outputs(files: Sequence[InputFile], out_dir: Path, suffix: str) -> li
     return outputs
 
 
+def find_inputs(inputs: Sequence[str], recursive: bool) -> list[InputFile]:
+    """:func:`collect_inputs`, or a command error saying what was looked for when there is nothing."""
+    files = collect_inputs(inputs, recursive)
+    if not files:
+        raise CommandError(f"no images found in {', '.join(inputs)} (looked for {', '.join(IMAGE_SUFFIXES)}).")
+    return files
+
+
+def process_files(
+    files: Sequence[InputFile], targets: Sequence[Path], work: Callable[[InputFile, Path, ProgressBar], str]
+) -> int:
+    """``work(item, target, bar)`` for every input, its returned line printed; returns how many failed.
+
+    One bad file is reported in one ``skipped NAME: why`` line and the others go on; Ctrl-C stops all.
+    """
+    bar = ProgressBar(len(files))
+    failed = 0
+    for index, (item, target) in enumerate(zip(files, targets, strict=True)):
+        bar.begin(index, item.label)
+        try:
+            line = work(item, target, bar)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad file is reported in one line; the rest go on
+            failed += 1
+            bar.line(f"skipped {item.label}: {describe_failure(exc)}")
+            continue
+        bar.line(line)
+    bar.clear()
+    return failed
+
+
+def add_io_arguments(parser: argparse.ArgumentParser) -> None:
+    """The inputs, ``--out`` and ``--recursive`` of the commands that work on image files and folders."""
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
+    parser.add_argument("--recursive", action="store_true", help="also process images in subfolders")
+
+
 def check_out_dir(out: str) -> Path:
     """The output folder, created if missing; a usage error if it is a file."""
     path = Path(out)
@@ -233,17 +271,6 @@ def describe_failure(exc: BaseException) -> str:
         return f"{exc.strerror or exc}."
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):

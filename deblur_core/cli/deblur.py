@@ -14,17 +14,17 @@ from deblur_core.cli.console import (
     Formatter,
     ProgressBar,
     UsageError,
+    add_io_arguments,
     add_method_options,
     assign_outputs,
     check_out_dir,
     chosen_options,
-    collect_inputs,
-    describe_failure,
     err,
+    find_inputs,
     methods_help,
     parse_kernel,
+    process_files,
 )
-from deblur_core.io.decode import IMAGE_SUFFIXES
 
 __all__ = ["add_parser", "cmd_deblur"]
 
@@ -95,43 +95,32 @@ def cmd_deblur(args: argparse.Namespace) -> int:
 
     options = chosen_options(args, args.method)
     kernel, registry = _prepare_method(args)
-    files = collect_inputs(args.inputs, args.recursive)
-    if not files:
-        raise CommandError(f"no images found in {', '.join(args.inputs)} (looked for {', '.join(IMAGE_SUFFIXES)}).")
+    files = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
     suffix = ".jpg" if args.format == "jpeg" else ".png"
     targets = assign_outputs(files, out_dir, suffix)
 
-    bar = ProgressBar(len(files))
-    failed = 0
     started = time.monotonic()
-    for index, (item, target) in enumerate(zip(files, targets, strict=True)):
-        bar.begin(index, item.label)
+
+    def work(item, target, bar) -> str:
         t0 = time.monotonic()
-        try:
-            loaded = load_image(item.path, name=item.label)
-            result = restoration.restore(
-                loaded.rgb,
-                args.method,
-                kernel=kernel,
-                registry=registry,
-                upscale=args.upscale,
-                on_progress=bar.update,
-                **options,
-            )
-            restored = result.image
-            data = output_like(loaded, restored, format=args.format, quality=args.quality)
-            atomic_write_bytes(target, data)
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one bad file is reported in one line; the rest go on
-            failed += 1
-            bar.line(f"skipped {item.label}: {describe_failure(exc)}")
-            continue
+        loaded = load_image(item.path, name=item.label)
+        result = restoration.restore(
+            loaded.rgb,
+            args.method,
+            kernel=kernel,
+            registry=registry,
+            upscale=args.upscale,
+            on_progress=bar.update,
+            **options,
+        )
+        restored = result.image
+        atomic_write_bytes(target, output_like(loaded, restored, format=args.format, quality=args.quality))
         size = f"{restored.shape[1]}x{restored.shape[0]}"
         used = f", kernel {result.kernel_text()}" if result.kernel is not None else ""
-        bar.line(f"{item.label} -> {target} ({size}{used}, {time.monotonic() - t0:.1f} s)")
-    bar.clear()
+        return f"{item.label} -> {target} ({size}{used}, {time.monotonic() - t0:.1f} s)"
+
+    failed = process_files(files, targets, work)
     done = len(files) - failed
     summary = f"{done} of {len(files)} image(s) restored with {args.method} into {out_dir} in {time.monotonic() - started:.1f} s"
     err(summary + (f"; {failed} skipped." if failed else "."))
@@ -161,11 +150,9 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
             f"  {prog} deblur small.png --out big/ --method dbsrcnn-x3 --upscale\n\n" + EXIT_CODES_TEXT
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
+    add_io_arguments(p)
     p.add_argument("--method", default="default", metavar="NAME|PATH", help="restoration method (see below)")
     p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the methods that need it")
-    p.add_argument("--recursive", action="store_true", help="also process images in subfolders")
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="output file format")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality (1-100) with --format jpeg")

@@ -22,8 +22,8 @@ from deblur_core.cli.console import (
     UsageError,
     describe_failure,
     err,
-    format_duration,
 )
+from deblur_core.progress import format_duration
 from deblur_core.training.progress_file import EventLog
 
 __all__ = ["add_parser", "build_train_config", "parse_arch_args", "parse_arch_value", "preview_strip", "cmd_train"]

@@ -6,30 +6,8 @@ H x W x 3 with values in [0, 1] (:mod:`deblur_core.io.decode`); everything that 
 :mod:`deblur_core.io.archive` reads zip archives that visitors upload, refusing path tricks and zip bombs.
 """
 
-from deblur_core.io.decode import (
-    ALLOWED_FORMATS,
-    ALLOWED_TEXT,
-    DEFAULT_MAX_PIXELS,
-    IMAGE_SUFFIXES,
-    MIN_SIDE,
-    ImageLoadError,
-    LoadedImage,
-    load_image,
-    read_rgb,
-)
-from deblur_core.io.encode import encode_image, output_like, save_image
+from deblur_core.io import decode, encode
+from deblur_core.io.decode import *  # noqa: F403 - the package offers what its modules list in __all__
+from deblur_core.io.encode import *  # noqa: F403
 
-__all__ = [
-    "ALLOWED_FORMATS",
-    "ALLOWED_TEXT",
-    "DEFAULT_MAX_PIXELS",
-    "IMAGE_SUFFIXES",
-    "MIN_SIDE",
-    "ImageLoadError",
-    "LoadedImage",
-    "encode_image",
-    "load_image",
-    "output_like",
-    "read_rgb",
-    "save_image",
-]
+__all__ = [*decode.__all__, *encode.__all__]

@@ -26,6 +26,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from deblur_core.files import UnusableFileError
+
 try:
     from PIL import ImageCms
 except ImportError:  # Pillow built without littlecms: embedded colour profiles are then ignored.
@@ -71,24 +73,8 @@ _LOW_BYTE_RAWMODES = {
 }
 
 
-class ImageLoadError(ValueError):
-    """An image file that cannot be used; the message starts with the file's name.
-
-    Parameters
-    ----------
-    filename : str
-        Name shown to the user, e.g. ``"photo.png"``.
-    reason : str
-        One sentence saying what is wrong and, where possible, what to do.
-    """
-
-    def __init__(self, filename: str, reason: str) -> None:
-        super().__init__(f"{filename}: {reason}")
-        self.filename = filename
-        self.reason = reason
-
-    def __reduce__(self):
-        return (type(self), (self.filename, self.reason))
+class ImageLoadError(UnusableFileError):
+    """An image file that cannot be used (``filename``, ``reason``); the message starts with the file's name."""
 
 
 @dataclass

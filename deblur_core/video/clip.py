@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deblur_core.files import UnusableFileError
 from deblur_core.image import to_uint8
 
 DEFAULT_MAX_FRAMES = 300
@@ -22,24 +23,8 @@ DEFAULT_MAX_TOTAL_PIXELS = 120_000_000  # over all frames: about 360 MB of 8-bit
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".webm", ".mkv", ".gif")
 
 
-class VideoLoadError(ValueError):
-    """A video file that cannot be used; the message starts with the file's name.
-
-    Parameters
-    ----------
-    filename : str
-        Name shown to the user, e.g. ``"clip.mp4"``.
-    reason : str
-        One sentence saying what is wrong and, where possible, what to do.
-    """
-
-    def __init__(self, filename: str, reason: str) -> None:
-        super().__init__(f"{filename}: {reason}")
-        self.filename = filename
-        self.reason = reason
-
-    def __reduce__(self):
-        return (type(self), (self.filename, self.reason))
+class VideoLoadError(UnusableFileError):
+    """A video file that cannot be used (``filename``, ``reason``); the message starts with the file's name."""
 
 
 # -- the clip ------------------------------------------------------------------------------------

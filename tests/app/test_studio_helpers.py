@@ -10,7 +10,6 @@ import zipfile
 import numpy as np
 import pytest
 
-from deblur_core.io import encode_image
 from deblur_core.progress import Cancelled
 from deblur_core.restoration import get_method
 from studio import archives, images
@@ -131,18 +130,6 @@ def test_job_progress_follows_the_reports():
 
 
 # -- zip files ------------------------------------------------------------------------------------------
-
-
-def _png(size=(24, 32), value=0.5) -> bytes:
-    return encode_image(np.full((*size, 3), value, np.float32))
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_build_zip_keeps_every_file_under_a_unique_name():
