@@ -57,10 +57,11 @@ with services.friendly_errors("reading the model cards"):
             ]
             validation = card.get("validation")
             if isinstance(validation, dict) and "psnr" in validation:
-                facts.append(
-                    f"Validation: PSNR {validation['psnr']} dB, SSIM {validation.get('ssim', '?')} "
-                    f"(blurred input: {validation.get('blurred_psnr', '?')} dB)"
-                )
+                against = f"blurred input: {validation.get('blurred_psnr', '?')} dB"
+                if "wiener_psnr" in validation:
+                    against += f"; Wiener with the same kernel: {validation['wiener_psnr']} dB"
+                ssim_text = f", SSIM {validation['ssim']}" if "ssim" in validation else ""
+                facts.append(f"Validation: PSNR {validation['psnr']} dB{ssim_text} ({against})")
             for fact in facts:
                 st.markdown(f"- {fact}")
             st.json(json.loads(json.dumps(card, default=str)), expanded=False)

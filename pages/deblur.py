@@ -44,7 +44,7 @@ def download_png(label: str, loaded: LoadedImage | None, output: np.ndarray, fil
 
 def show_example() -> None:
     menu = services.get_menu()
-    choice = menu.default
+    choice = menu.kernel_default()  # the blur is known here: the method that uses the kernel best
     st.subheader("Worked example")
     with services.friendly_errors("preparing the worked example"):
         with st.spinner("Preparing the worked example (once per server)…"):
@@ -53,7 +53,9 @@ def show_example() -> None:
         result = example.result
         st.markdown(
             f"A sample photo, blurred on purpose with **{EXAMPLE_KERNEL.describe()}** and a little noise, "
-            f"then restored with **{choice.label}**. Upload your own photo above, or choose *Blur it for me*."
+            f"then restored with **{choice.label}**"
+            + (", handed the true kernel" if choice.needs_kernel else "")
+            + ". Upload your own photo above, or choose *Blur it for me*."
         )
         for note in menu.notes[:1]:
             st.info(note)
@@ -404,7 +406,8 @@ def blur_mode() -> None:
     menu = services.get_menu(sharp.shape[:2])
     for note in menu.notes[1:] if not menu.model_available else menu.notes:
         st.info(note)
-    choice, options = widgets.method_picker("deblur_blur", menu)
+    # The blur is known here, so the method that uses the kernel best comes first.
+    choice, options = widgets.method_picker("deblur_blur", menu, default=menu.kernel_default())
     if choice.needs_kernel:
         st.caption("The blur is known here, so this method receives the true kernel.")
     services.set_current_input(

@@ -67,6 +67,8 @@ def _sample(entry) -> None:
             col.image(png_bytes(picture), caption=caption, width=160)
         if entry.frames > 1:
             st.caption("A video model: here it sees the same frame three times, so this sample understates it.")
+        if entry.takes_kernel:
+            st.caption("This model takes a kernel: here it is handed the sample's true blur, as on *Blur it for me*.")
 
 
 def _manage(entry) -> None:

@@ -376,5 +376,9 @@ def run_sample(
     blurred = degrade.quantize(degrade.add_noise(degrade.blur(sharp, kernel), 0.004, np.random.default_rng(0)))
     frames = int(entry.input.get("frames", 1))
     model_input = np.concatenate([blurred] * frames, axis=2) if frames > 1 else blurred
-    restored = restore_image(model_input, entry.name, registry=registry, on_progress=on_progress, cancel=cancel)
+    # A model that takes a kernel (the learned deconvolver) is handed the sample's true blur.
+    given = kernel if entry.takes_kernel else None
+    restored = restore_image(
+        model_input, entry.name, kernel=given, registry=registry, on_progress=on_progress, cancel=cancel
+    )
     return SampleResult(blurred, restored, sharp, metrics.psnr(sharp, blurred), metrics.psnr(sharp, restored))

@@ -16,6 +16,7 @@ from pathlib import PurePath
 from deblur_core.io import DEFAULT_MAX_PIXELS
 from deblur_core.learned.registry import Registry
 from deblur_core.restoration import Method, Option, methods
+from deblur_core.restoration.restore import DEFAULT_WITH_KERNEL
 
 __all__ = ["MethodChoice", "MethodMenu", "catalogue_choices", "cli_command", "method_menu", "video_menu"]
 
@@ -64,6 +65,10 @@ class MethodMenu:
             if choice.method == method:
                 return choice
         return None
+
+    def kernel_default(self) -> MethodChoice:
+        """What to preselect when the blur kernel is known: the learned deconvolver where its model is installed."""
+        return self.by_method(DEFAULT_WITH_KERNEL) or self.default
 
     def featured(self, limit: int | None = None) -> list[MethodChoice]:
         """The default and the first ``limit`` quick methods that need the kernel: what comparisons start with."""

@@ -290,3 +290,27 @@ def test_set5_gaussian_blur_is_restored(set5_blurred, method):
     gains = [a - b for _, b, a in rows]
     assert np.mean(gains) >= 0.5, f"{method}: mean gain {np.mean(gains):.2f} dB ({report})"
     assert min(gains) > 0, f"{method} made an image worse ({report})"
+
+
+def test_a_large_photo_solved_channel_by_channel_matches_the_joint_solve(monkeypatch):
+    from deblur_core.classical import deconvolution
+    from deblur_core.kernels import motion_kernel
+
+    rng = np.random.default_rng(5)
+    photo = rng.random((40, 56, 3), dtype=np.float32)
+    kernel = motion_kernel(7, 30)
+    joint = deconvolution.wiener(photo, kernel, nsr=0.01)
+    monkeypatch.setattr(deconvolution, "CHANNELWISE_PIXELS", 100)
+    steps = []
+    apart = deconvolution.wiener(photo, kernel, nsr=0.01, on_progress=lambda d, t, _i: steps.append((d, t)))
+    np.testing.assert_allclose(apart, joint, atol=2e-5)
+    assert steps[-1][0] == steps[-1][1] and steps[-1][1] == 3 * deconvolution.WIENER_STEPS
+
+
+def test_a_mirror_symmetric_kernel_needs_no_boundary_refinement():
+    from deblur_core.classical.deconvolution import _mirror_symmetric
+    from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
+
+    assert _mirror_symmetric(gaussian_kernel(2.0)) and _mirror_symmetric(defocus_kernel(4))
+    assert _mirror_symmetric(motion_kernel(11, 0)) and _mirror_symmetric(motion_kernel(11, 90))
+    assert not _mirror_symmetric(motion_kernel(11, 45))

@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from deblur_core.bench import deconvolver
 from deblur_core.bench import video as video_bench
 from deblur_core.bench.report import learning_curve, targets, training_rows, write_report
 from deblur_core.bench.stills import (
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         degs = degs[::3]
     print("Choosing the classical settings on training images ...", flush=True)
     tuned = tune_classical(args.data, degs)
-    methods = method_table(registry, tuned)
+    methods = method_table(registry, tuned) | deconvolver.extra_methods(registry, tuned)
     print(f"Evaluating {len(methods)} methods ...", flush=True)
     # Slow methods (unsupervised Wiener takes ~15 s per megapixel here) run on Set5 only.
     rows = evaluate(sets, degs, methods, only_on=dict.fromkeys(slow_methods(registry), {"Set5"}))
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     sr = dbsrcnn_table(sr_sets, registry)
     video = video_section(args.data, registry, args.csv.parent / "video.csv")
     speed_info = {} if args.no_speed else speed(registry, models)
+    deconvolver_lines = deconvolver.measure(registry, summary, list(methods), clean, not args.no_speed)
     params = {e.name: e.card.get("parameters", "–") for e in models}
     ctx = {
         "summary": summary,
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "curves": [c for c in (learning_curve(e) for e in models if e.name == default) if c],
         "video": video,
         "targets": targets(summary, default, harm, speed_info),
+        "deconvolver": deconvolver_lines,
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} Linux, {os.cpu_count()} CPU cores",
         "minutes": (time.perf_counter() - started) / 60,

@@ -91,6 +91,7 @@ def _results(ctx: dict) -> list[str]:
         for name, measured, ok in tgt:
             L.append(f"| {name} | {measured} | {'yes' if ok else '**no**'} |")
         L.append("")
+    L += ctx.get("deconvolver", [])
     return L
 
 

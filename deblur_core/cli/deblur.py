@@ -39,12 +39,15 @@ def _registry():
 def _prepare_method(args: argparse.Namespace):
     """Check the method and kernel before any file is touched; return ``(kernel, registry)``."""
     from deblur_core.learned.registry import get_runner
-    from deblur_core.restoration import get_method, kernel_needed
+    from deblur_core.restoration import get_method, kernel_needed, resolve_method
 
-    method = args.method
-    record = get_method(method)
     registry = _registry()
     kernel = parse_kernel(args.kernel) if args.kernel else None  # a malformed spec is refused for any method
+    # 'default' with a kernel is the learned deconvolver; a model that takes a kernel runs through its method.
+    method = resolve_method(args.method, kernel is not None, registry)
+    if method != args.method:
+        err(f"note: {args.method} with a kernel runs the {method} method.")
+    record = get_method(method)
     if record is not None:
         if "photo" not in record.takes:
             raise UsageError(f"{record.title} takes video frames only; use it with the video command.")

@@ -216,3 +216,75 @@ def dbsrcnn(channels: int = 1, filters: int = 32, scale: int = 3) -> keras.Model
     x = layers.Conv2D(filters, 5, padding="same", activation="relu", name="map_2")(x)
     outputs = layers.Conv2D(channels, 5, padding="same", name="restored")(x)
     return keras.Model(inputs, outputs, name="dbsrcnn")
+
+
+# The learned deconvolver: blurred RGB, Wiener RGB and the noise map (see deblur_core.learned.deconvolver).
+DECONV_INPUT_CHANNELS = 7
+
+
+def _deconv_unet_input(
+    base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 3
+) -> dict:
+    return {
+        "color": "rgb",
+        "channels": DECONV_INPUT_CHANNELS,
+        "frames": 1,
+        "multiple": 2**depth,
+        "fixed_size": None,
+        "scale": 1,
+        "kernel": "needs",
+    }
+
+
+@register(
+    "deconv-unet",
+    "Residual U-Net refining a Wiener deconvolution with the given kernel: the learned deconvolver.",
+    _deconv_unet_input,
+)
+def deconv_unet(base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 3):
+    """The refining network: a residual U-Net over the stack of :func:`deblur_core.learned.deconvolver.network_input`.
+
+    The same shape as the blind ``unet``: a strided 4x4 stem, so every layer works at half resolution
+    or below (about 22 k multiply-adds per pixel at ``base_filters=24``), residual blocks on the way
+    down and up, and a transposed-convolution head that predicts the correction added to the Wiener
+    channels of the input. The head starts at zero, so an untrained model returns the Wiener result.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(None, None, 7)`` float32; output ``(None, None, 3)``. Sides must be a multiple of
+        ``2**depth`` (the runner pads and crops).
+    """
+    if depth < 1 or base_filters < 4:
+        raise ValueError("depth must be at least 1 and base_filters at least 4.")
+    inputs = keras.Input((None, None, DECONV_INPUT_CHANNELS), name="stack")
+    x = layers.Conv2D(base_filters, 4, strides=2, padding="same", name="stem")(inputs)
+    x = layers.LeakyReLU(0.1, name="stem_act")(x)
+    skips = []
+    for level in range(depth):
+        filters = base_filters * 2**level
+        for b in range(blocks_per_level):
+            x = _residual_block(x, filters, f"down{level}_{b}")
+        if level < depth - 1:
+            skips.append(x)
+            x = layers.Conv2D(filters * 2, 3, strides=2, padding="same", name=f"down{level}_stride")(x)
+            x = layers.LeakyReLU(0.1, name=f"down{level}_act")(x)
+    for b in range(bottleneck_blocks):
+        x = _residual_block(x, base_filters * 2 ** (depth - 1), f"bottleneck_{b}")
+    for level in reversed(range(depth - 1)):
+        filters = base_filters * 2**level
+        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"up{level}_tconv")(x)
+        x = layers.Add(name=f"up{level}_skip")([x, skips[level]])
+        for b in range(blocks_per_level):
+            x = _residual_block(x, filters, f"up{level}_{b}")
+    correction = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer="zeros", name="head")(x)
+    # The Wiener channels are picked with a fixed 1x1 convolution (no Lambda layer), so the saved
+    # model needs no custom code and loads with safe_mode on.
+    select = layers.Conv2D(3, 1, use_bias=False, trainable=False, name="deconvolved")
+    base = select(inputs)
+    weights = np.zeros((1, 1, DECONV_INPUT_CHANNELS, 3), "float32")
+    for c in range(3):
+        weights[0, 0, 3 + c, c] = 1.0
+    select.set_weights([weights])
+    outputs = layers.Add(name="restored")([base, correction])
+    return keras.Model(inputs, outputs, name="deconv_unet")

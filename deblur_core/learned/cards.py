@@ -15,6 +15,8 @@ def describe_input(spec: dict) -> str:
     """
     frames = int(spec.get("frames", 1))
     parts = ["one photo" if frames == 1 else f"{frames} consecutive video frames (not for still photos)"]
+    if spec.get("kernel") == "needs":
+        parts[0] += " and its blur kernel (takes a kernel: run it as the 'deconvolver' method)"
     parts.append("brightness (Y) channel only, colour kept" if spec.get("color") == "y" else "RGB colour")
     fixed = spec.get("fixed_size")
     if fixed:

@@ -139,9 +139,17 @@ class ModelEntry:
         """Whether the model learnt from moving clips: a video model, even when it sees one frame at a time."""
         return bool(self.card.get("training", {}).get("clips", False))
 
+    @property
+    def takes_kernel(self) -> bool:
+        """Whether the model needs the blur kernel: it refines a deconvolution (the learned deconvolver)."""
+        return self.input.get("kernel") == "needs"
+
     def suits_photos(self) -> bool:
-        """Whether the model is meant for still photos: one frame in, and not trained on video clips."""
-        return self.fits_still_image() and not self.trained_on_clips
+        """Whether the model is a blind one for still photos: one frame in, not trained on video clips, no kernel.
+
+        A model that takes a kernel runs through its catalogue method (``deconvolver``), not on its own.
+        """
+        return self.fits_still_image() and not self.trained_on_clips and not self.takes_kernel
 
 
 @dataclass

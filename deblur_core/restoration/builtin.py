@@ -18,7 +18,7 @@ from deblur_core.restoration.catalogue import Method, Option, register
 if TYPE_CHECKING:
     from deblur_core.restoration.restore import MethodCall
 
-__all__ = ["RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
+__all__ = ["DECONVOLVER", "RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
 
 NSR_CHOICES = ("auto", 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
 
@@ -124,6 +124,43 @@ UNSUPERVISED_WIENER = register(
         references=(
             "F. Orieux, J.-F. Giovannelli and T. Rodet, Bayesian estimation of regularization and point "
             "spread function parameters for Wiener-Hunt deconvolution, JOSA A 27(7), 2010.",
+        ),
+    )
+)
+
+
+def _run_deconvolver(call: MethodCall) -> np.ndarray:
+    """Wiener with the given kernel, then the network that refines it (deblur_core.learned.deconvolver)."""
+    from deblur_core.learned.deconvolver import network_input
+
+    runner = call.runner()
+    with call.stage("Wiener deconvolution"):
+        stack = network_input(call.image, call.kernel, on_progress=call.on_progress, cancel=call.cancel)
+    with call.stage("Refining network"):
+        return runner(stack, on_progress=call.on_progress, cancel=call.cancel)
+
+
+DECONVOLVER = register(
+    Method(
+        name="deconvolver",
+        title="Learned deconvolver",
+        summary="Learned deconvolver: Wiener with the kernel, then a small network removes its noise and ripples.",
+        description=(
+            "Divides the blur out with a Wiener filter, like the classical method, then a small neural network "
+            "trained on thousands of photos cleans up the noise and ripples the division leaves. Needs the blur "
+            "kernel; about as fast as the blind model."
+        ),
+        kernel="needs",
+        run=_run_deconvolver,
+        takes=("photo", "frames"),
+        family="learned",
+        model="deconv-unet",
+        references=(
+            "J. Dong, S. Roth and B. Schiele, Deep Wiener deconvolution: Wiener meets deep learning for image "
+            "deblurring, NeurIPS 2020.",
+            "J. Kruse, C. Rother and U. Schmidt, Learning to push the limits of efficient FFT-based image "
+            "deconvolution, ICCV 2017.",
+            "K. Zhang, W. Zuo, S. Gu and L. Zhang, Learning deep CNN denoiser prior for image restoration, CVPR 2017.",
         ),
     )
 )

@@ -241,8 +241,11 @@ def model_takes(entry) -> tuple[str, ...]:
     """What a trained model of the registry takes, in the catalogue's terms.
 
     A model for photos takes a ``photo`` (and video ``frames`` one at a time); a model that sees
-    several frames at once, or was trained on moving clips, takes video ``frames`` only.
+    several frames at once, or was trained on moving clips, takes video ``frames`` only. A model that
+    takes a kernel takes what its catalogue method takes.
     """
+    if entry.takes_kernel:
+        return next((m.takes for m in CATALOGUE.values() if m.model == entry.name), TAKES)
     return TAKES if entry.suits_photos() else ("frames",)
 
 

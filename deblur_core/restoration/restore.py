@@ -23,7 +23,7 @@ from deblur_core.progress import CancelFn, ProgressFn
 from deblur_core.restoration.catalogue import CATALOGUE, Method, get_method, kernel_needed
 from deblur_core.restoration.result import Restoration, Stage
 
-__all__ = ["MethodCall", "restore", "restore_image"]
+__all__ = ["DEFAULT_WITH_KERNEL", "MethodCall", "resolve_method", "restore", "restore_image"]
 
 
 @dataclass
@@ -90,6 +90,27 @@ def _record(method: str) -> tuple[Method, str | None]:
     return record, record.model
 
 
+DEFAULT_WITH_KERNEL = "deconvolver"
+"""What ``default`` means when the caller gives the blur kernel: the learned deconvolver."""
+
+
+def resolve_method(method: str, has_kernel: bool, registry: Registry | None = None) -> str:
+    """The method ``method`` stands for: ``default`` with a kernel is the learned deconvolver, where its
+    model is installed (otherwise the default blind model); a model that takes a kernel runs through the
+    catalogue method that uses it. Any other name is returned as it is."""
+    if method == "default" and has_kernel:
+        record = get_method(DEFAULT_WITH_KERNEL)
+        registry = registry or default_registry()
+        if record is not None and record.available(registry.names()):
+            return record.name
+        return method
+    if get_method(method) is None and not method.endswith((".keras", ".h5")):
+        for record in CATALOGUE.values():
+            if record.model == method:
+                return record.name
+    return method
+
+
 def _check_options(record: Method, options: dict) -> None:
     unknown = sorted(set(options) - {o.name for o in record.options})
     if not unknown:
@@ -119,8 +140,9 @@ def restore(
     image : ndarray
         float32 RGB H x W x 3 in [0, 1] (H x W x 3*frames for a video model).
     method : str
-        A method of the catalogue (``wiener``, ``richardson-lucy``, ``unsupervised-wiener``...),
-        ``default``, a model name from the registry, or a ``.keras`` path with its card beside it.
+        A method of the catalogue (``wiener``, ``richardson-lucy``, ``deconvolver``...), ``default``
+        (with a kernel: the learned deconvolver, see :func:`resolve_method`), a model name from the
+        registry, or a ``.keras`` path with its card beside it.
     kernel : ndarray, optional
         The blur kernel, for the methods that need it (blind methods ignore it).
     registry : Registry, optional
@@ -155,7 +177,8 @@ def restore(
     >>> result.image.shape, result.kernel_source
     ((32, 32, 3), 'given')
     """
-    record, model = _record(method)
+    registry = registry or default_registry()
+    record, model = _record(resolve_method(method, kernel is not None, registry))
     _check_options(record, options)
     if record.name in CATALOGUE:  # a trained model checks its own input: it may take several frames
         check_image(image)
@@ -167,7 +190,7 @@ def restore(
         image=image,
         kernel=given,
         options=dict(options),
-        registry=registry or default_registry(),
+        registry=registry,
         model=model,
         upscale=upscale,
         on_progress=on_progress,

@@ -36,6 +36,9 @@ def tiny_models(tmp_path_factory):
         "description": "A tiny test model. Untrained.",
     }
     save_model(build("unet", base_filters=4, depth=2), folder / "tiny-unet.keras", card)
+    # An untrained deconvolver returns its Wiener step: enough to check the method is wired in everywhere.
+    deconv = {"architecture": "deconv-unet", "arch_args": {"base_filters": 4, "depth": 2}, "description": "Tiny."}
+    save_model(build("deconv-unet", base_filters=4, depth=2), folder / "deconv-unet.keras", deconv)
     return folder
 
 
@@ -175,6 +178,20 @@ def test_a_classical_method_shows_the_live_preview_and_deblurs_on_request(app_en
     assert any("--method wiener --kernel gaussian:sigma=2" in c.value for c in at.code)
 
 
+def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_env):
+    png, _ = _blurry_png()
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at.run()
+    at.selectbox(key="deblur_method").set_value("Learned deconvolver")
+    at = _ok(at.run())
+    assert "Live preview" in _image_captions(at)
+    at.button(key="deblur_run").click()
+    at = _ok(at.run())
+    assert "Sharpness after" in _metrics(at)
+    assert any("--method deconvolver --kernel gaussian:sigma=2" in c.value for c in at.code)
+
+
 def test_blur_it_for_me_with_wiener_raises_psnr(app_env):
     at = _start()
     at.radio(key="deblur_mode").set_value("Blur it for me")
@@ -186,6 +203,18 @@ def test_blur_it_for_me_with_wiener_raises_psnr(app_env):
     assert value.endswith(" dB")
     assert float(delta.split()[0]) > 1.0  # the true kernel lets Wiener undo most of the motion blur
     assert "Download chelsea_deblurred.png" in [d.label for d in at.download_button]
+
+
+def test_blur_it_for_me_preselects_the_learned_deconvolver_with_the_true_kernel(app_env):
+    at = _start()
+    at.radio(key="deblur_mode").set_value("Blur it for me")
+    at = _ok(at.run())
+    assert at.selectbox(key="deblur_blur_method").value == "Learned deconvolver"
+    at.button(key="deblur_blur_run").click()
+    at = _ok(at.run())
+    value, delta = _metrics(at)["PSNR"]
+    assert value.endswith(" dB") and float(delta.split()[0]) > 1.0
+    assert any("--method deconvolver --kernel" in c.value for c in at.code)
 
 
 def test_blur_it_for_me_with_a_kernel_file(app_env):
@@ -228,11 +257,17 @@ def test_compare_runs_several_methods_on_the_example(app_env):
         "tiny-unet (recommended)",
         "Wiener deconvolution",
         "Richardson-Lucy",
+        "Learned deconvolver",
     ]
     at.button(key="compare_run").click()
     at = _ok(at.run())
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["tiny-unet (recommended)", "Wiener deconvolution", "Richardson-Lucy"]
+    assert list(table["method"]) == [
+        "tiny-unet (recommended)",
+        "Wiener deconvolution",
+        "Richardson-Lucy",
+        "Learned deconvolver",
+    ]
     assert {"PSNR (dB)", "SSIM", "seconds"} <= set(table.columns)
     wiener = table.set_index("method").loc["Wiener deconvolution"]
     assert wiener["PSNR gain (dB)"] > 1.0
@@ -315,11 +350,12 @@ def test_about_explains_methods_metrics_models_and_privacy(app_env):
         "Wiener deconvolution",
         "Richardson-Lucy",
         "Unsupervised Wiener",
+        "Learned deconvolver",
         "decibels (dB)",
         "never written to disk",
     ):
         assert phrase in text
-    assert [e.label for e in at.expander] == ["tiny-unet (default)"]
+    assert sorted(e.label for e in at.expander) == ["deconv-unet", "tiny-unet (default)"]
     assert any("A tiny test model" in m.value for m in at.markdown)
 
 

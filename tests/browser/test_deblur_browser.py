@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deblur_core.settings import SHIPPED_MODELS_DIR
 from tests.browser.conftest import running_app, shots_dir, whole_page
 
 PSNR_VALUE = re.compile(r"^\d+\.\d\d dB$")
@@ -32,6 +34,9 @@ def app_url(tmp_path_factory):
         "description": "A tiny test model.",
     }
     save_model(build("unet", base_filters=4, depth=2), tmp / "shipped" / "tiny-unet.keras", card)
+    # The real learned deconvolver, which Blur it for me preselects because the kernel is known there.
+    for suffix in (".keras", ".json"):
+        shutil.copy(SHIPPED_MODELS_DIR / f"deconv-unet{suffix}", tmp / "shipped" / f"deconv-unet{suffix}")
     env = {
         "DEBLUR_STUDIO_SHIPPED_MODELS": str(tmp / "shipped"),
         "DEBLUR_STUDIO_MODELS": str(tmp / "user"),
@@ -108,6 +113,8 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     assert PSNR_VALUE.match(psnr), psnr
     _settled(page)
     whole_page(page, shots / "deblur-blur-desktop.png", 1366)
+    # The blur is known, so the learned deconvolver is the method preselected and measured here.
+    assert page.get_by_text("Deblurred: Learned deconvolver", exact=True).count() == 1
     page.set_viewport_size({"width": 1366, "height": 900})
 
     # Upload a blurry photo: it is restored at once with the default model; download the result.

@@ -1,0 +1,258 @@
+"""Long, resumable training of the learned deconvolver.
+
+Two processes share a run folder:
+
+``python -m deblur_core.training.deconv_train produce RUN``
+    writes shards of fresh samples into ``RUN/pool`` (see :mod:`deblur_core.training.deconv_data`), dropping
+    the oldest, until stopped;
+``python -m deblur_core.training.deconv_train train RUN --steps N``
+    trains on batches drawn from the pool with a warm-up and cosine learning-rate schedule, saves a
+    checkpoint (model and optimizer state) every few hundred steps, measures the held-out photos
+    every ``--val-every`` steps and keeps the best model. A stopped run continues from its last
+    checkpoint.
+
+Validation uses a fixed tenth of the training photos, held out whole (never seen by the producer),
+each blurred with a fixed kernel from the training mixture and noise, deconvolved through the same
+code path as at test time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from deblur_core.files import atomic_write_json, atomic_write_with
+from deblur_core.learned.deconvolver import network_input
+from deblur_core.settings import data_dir
+from deblur_core.training.data import find_images, load_images, split_holdout
+
+TRAIN_FOLDERS = ("T91", "BSD100", "BSD400")
+
+
+def split_photos(root: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """(training, held-out) photo paths: every tenth of the sorted training folders is held out."""
+    root = root or data_dir()
+    paths = find_images([root / "train" / f for f in TRAIN_FOLDERS])
+    return split_holdout(paths)
+
+
+def learning_rate(step: int, total: int, peak: float, warmup: int = 500, floor: float = 1e-5) -> float:
+    """Linear warm-up to ``peak``, then a cosine down to ``floor`` at ``total``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * t))
+
+
+def _log(run: Path, text: str) -> None:
+    line = f"{time.strftime('%H:%M:%S')} {text}"
+    print(line, flush=True)
+    with open(run / "train.log", "a") as fh:
+        fh.write(line + "\n")
+
+
+def _save_atomic(model, path: Path) -> None:
+    atomic_write_with(path, model.save, suffix=".keras")
+
+
+class Validator:
+    """PSNR of the network, of plain Wiener (auto) and of the input on the held-out photos."""
+
+    def __init__(self, cases: list[dict]):
+        from deblur_core.classical.deconvolution import wiener
+        from deblur_core.metrics import psnr
+
+        self.cases = cases
+        self.stacks = [network_input(c["blurred"], c["kernel"]) for c in cases]
+        self.wiener = float(np.mean([psnr(c["sharp"], wiener(c["blurred"], c["kernel"])) for c in cases]))
+        self.blurred = float(np.mean([psnr(c["sharp"], c["blurred"]) for c in cases]))
+
+    def __call__(self, model) -> float:
+        from deblur_core.metrics import psnr
+
+        scores = []
+        for case, stack in zip(self.cases, self.stacks, strict=True):
+            h, w = stack.shape[:2]
+            ph, pw = -(-h // 8) * 8, -(-w // 8) * 8
+            padded = np.pad(stack, ((0, ph - h), (0, pw - w), (0, 0)), mode="symmetric")
+            out = np.asarray(model.predict_on_batch(padded[None]))[0, :h, :w]
+            scores.append(psnr(case["sharp"], np.clip(out, 0, 1)))
+        return float(np.mean(scores))
+
+
+def train(
+    run: Path,
+    steps: int,
+    batch: int = 16,
+    peak_lr: float = 5e-4,
+    val_every: int = 1000,
+    ckpt_every: int = 250,
+    val_images: int = 30,
+    held_out: list[np.ndarray] | None = None,
+) -> None:
+    """Train (or resume) the deconvolver in ``run`` up to ``steps`` steps; see the module notes.
+
+    ``held_out`` replaces the held-out training photos for validation (tests pass a small list).
+    """
+    import keras
+
+    from deblur_core.learned.architectures import deconv_unet
+    from deblur_core.training.deconv_data import Pool, validation_cases
+
+    run.mkdir(parents=True, exist_ok=True)
+    state_path, ckpt = run / "state.json", run / "checkpoint.keras"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {"step": 0, "history": [], "best": None}
+    if ckpt.exists():
+        model = keras.models.load_model(ckpt)
+        _log(run, f"resumed at step {state['step']}")
+    else:
+        model = deconv_unet()
+        # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
+        model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
+        state["step"] = 0
+    state.update({"total_steps": steps, "batch": batch, "peak_lr": peak_lr})
+    if held_out is None:
+        held_out = load_images(split_photos()[1][:val_images])
+    cases = validation_cases(held_out)
+    validate = Validator(cases)
+    _log(
+        run,
+        f"validation: {len(cases)} held-out photos, blurred {validate.blurred:.2f} dB, Wiener {validate.wiener:.2f} dB",
+    )
+    state["validation"] = {"photos": len(cases), "blurred": validate.blurred, "wiener_auto": validate.wiener}
+    if state["step"] == 0:
+        state["history"] = [{"step": 0, "psnr": validate(model), "time": time.time()}]
+        _log(run, f"validation at 0: {state['history'][0]['psnr']:.3f} dB")
+    pool = Pool(run / "pool", np.random.default_rng([7, state["step"]]))
+    while not list((run / "pool").glob("shard-*.npz")):
+        _log(run, "waiting for the producer's first shard")
+        time.sleep(20)
+    t0, losses = time.perf_counter(), []
+    while state["step"] < steps:
+        step = state["step"]
+        model.optimizer.learning_rate.assign(learning_rate(step, steps, peak_lr))
+        x, y = pool.batch(batch)
+        losses.append(float(np.asarray(model.train_on_batch(x, y))))
+        state["step"] = step + 1
+        if state["step"] % 50 == 0:
+            rate = 50 / (time.perf_counter() - t0)
+            _log(run, f"step {state['step']}: loss {np.mean(losses):.5f}, {rate:.2f} steps/s")
+            t0, losses = time.perf_counter(), []
+        if state["step"] % val_every == 0 or state["step"] == steps:
+            score = validate(model)
+            state["history"].append({"step": state["step"], "psnr": score, "time": time.time()})
+            _log(run, f"validation at {state['step']}: {score:.3f} dB ({score - validate.wiener:+.3f} vs Wiener)")
+            if state["best"] is None or score > state["best"]["psnr"]:
+                state["best"] = {"step": state["step"], "psnr": score}
+                _save_atomic(model, run / "best.keras")
+            _save_atomic(model, ckpt)
+            atomic_write_json(state_path, state)
+            t0 = time.perf_counter()
+        elif state["step"] % ckpt_every == 0:
+            _save_atomic(model, ckpt)
+            atomic_write_json(state_path, state)
+            t0 = time.perf_counter()
+    _log(run, f"done: best {state['best']}")
+
+
+def training_minutes(history: list[dict]) -> float:
+    """Wall time spent training, from the validation times (gaps of over 30 minutes are pauses, not training)."""
+    times = [h["time"] for h in history]
+    return sum(b - a for a, b in zip(times, times[1:], strict=False) if b - a < 1800) / 60
+
+
+def export(run: Path, out: Path) -> Path:
+    """Save the run's best model with its model card (the learning curve included) as ``out``."""
+    import keras
+
+    from deblur_core.learned.registry import save_model
+    from deblur_core.training.deconv_data import NOISE_MAX, P_IDENTITY, P_JPEG, P_NO_NOISE, P_WRONG_KERNEL
+
+    state = json.loads((run / "state.json").read_text())
+    model = keras.models.load_model(run / "best.keras", compile=False)
+    val = state["validation"]
+    best = state["best"]
+    card = {
+        "name": out.stem,
+        "architecture": "deconv-unet",
+        "arch_args": {"base_filters": 24, "depth": 3, "blocks_per_level": 1, "bottleneck_blocks": 3},
+        "description": (
+            "The learned deconvolver: Wiener deconvolution with the given blur kernel, refined by a small network "
+            "that removes the noise and ripples the deconvolution leaves. Needs the kernel."
+        ),
+        "training": {
+            "data": [f"train/{f}" for f in TRAIN_FOLDERS] + ["a fixed tenth of the photos held out whole"],
+            "degradations": {
+                "kernels": "the training mixture (Gaussian, defocus, motion, camera shake) up to 31 px",
+                "identity_share": P_IDENTITY,
+                "noise": f"sigma 0 to {NOISE_MAX} ({P_NO_NOISE:.0%} without noise), 8-bit rounding",
+                "jpeg_share": P_JPEG,
+                "wrong_kernel_share": round(P_WRONG_KERNEL, 3),
+            },
+            "loss": "mean absolute error",
+            "patch_size": 128,
+            "batch_size": state["batch"],
+            "steps": state["step"],
+            "learning_rate": state["peak_lr"],
+            "schedule": "linear warm-up over 500 steps, then cosine to 1e-5",
+            "best_step": best["step"],
+            "minutes": round(training_minutes(state["history"]), 1),
+            "history": state["history"],
+        },
+        "validation": {
+            "psnr": round(best["psnr"], 2),
+            "wiener_psnr": round(val["wiener_auto"], 2),
+            "blurred_psnr": round(val["blurred"], 2),
+            "photos": val["photos"],
+            "data": "held-out training photos, whole, each with a fixed kernel of the training mixture and noise 0.005-0.02",
+        },
+    }
+    return save_model(model, out, card)
+
+
+def produce_main(run: Path, seed: int, max_shards: int) -> None:
+    from deblur_core.training.deconv_data import produce
+
+    training, _ = split_photos()
+    images = load_images(training)
+    produce(images, run / "pool", seed=seed, max_shards=max_shards, log=lambda t: _log(run, "producer " + t))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deblur_core.training.deconv_train", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("produce", help="write training shards into RUN/pool until stopped")
+    p.add_argument("run", type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-shards", type=int, default=240)
+    t = sub.add_parser("train", help="train (or resume) on RUN/pool")
+    t.add_argument("run", type=Path)
+    t.add_argument("--steps", type=int, default=20000)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--lr", type=float, default=5e-4)
+    t.add_argument("--val-every", type=int, default=1000)
+    t.add_argument("--ckpt-every", type=int, default=250)
+    t.add_argument("--val-images", type=int, default=30)
+    e = sub.add_parser("export", help="save RUN's best model with its card")
+    e.add_argument("run", type=Path)
+    e.add_argument("--out", type=Path, required=True, help="the .keras file to write (its card goes beside it)")
+    args = parser.parse_args(argv)
+    if args.command == "export":
+        print(export(args.run, args.out))
+    elif args.command == "produce":
+        produce_main(args.run, args.seed, args.max_shards)
+    else:
+        train(args.run, args.steps, args.batch, args.lr, args.val_every, args.ckpt_every, args.val_images)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

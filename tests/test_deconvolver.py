@@ -1,0 +1,159 @@
+"""The learned deconvolver's pieces: its input stack, its network, its training data and schedule."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from deblur_core.classical import auto_nsr, estimate_noise_sigma, wiener
+from deblur_core.degrade import degrade
+from deblur_core.kernels import gaussian_kernel, motion_kernel, random_kernel
+from deblur_core.learned.deconvolver import INPUT_CHANNELS, NSR_FACTOR, SIGMA_SCALE, network_input
+from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
+from deblur_core.training.deconv_train import learning_rate, train
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return (skdata.astronaut()[100:260, 140:340] / 255.0).astype(np.float32)
+
+
+def test_network_input_stacks_blurred_wiener_and_noise(photo):
+    kernel = motion_kernel(9, 30)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(0), round8=True)
+    stack = network_input(blurred, kernel)
+    assert stack.shape == photo.shape[:2] + (INPUT_CHANNELS,) and stack.dtype == np.float32
+    np.testing.assert_array_equal(stack[..., :3], blurred)
+    expected = wiener(blurred, kernel, nsr=NSR_FACTOR * auto_nsr(blurred, kernel))
+    np.testing.assert_allclose(stack[..., 3:6], expected, atol=1e-6)
+    sigma = estimate_noise_sigma(blurred)
+    assert 0.007 < sigma < 0.013
+    np.testing.assert_allclose(stack[..., 6], sigma * SIGMA_SCALE)
+
+
+def test_network_input_refuses_a_missing_or_bad_kernel(photo):
+    with pytest.raises(ValueError, match="needs the blur kernel"):
+        network_input(photo, None)
+    with pytest.raises(ValueError, match="negative"):
+        network_input(photo, np.array([[0.5, -0.2, 0.7]], np.float32))
+
+
+def test_untrained_network_returns_the_wiener_channels(photo):
+    from deblur_core.learned.architectures import DECONV_INPUT_CHANNELS, deconv_unet
+
+    assert DECONV_INPUT_CHANNELS == INPUT_CHANNELS
+    model = deconv_unet()
+    stack = network_input(photo[:64, :96], gaussian_kernel(1.5))
+    out = np.asarray(model.predict_on_batch(stack[None]))[0]
+    np.testing.assert_allclose(out, stack[..., 3:6], atol=1e-6)
+
+
+def test_perturbed_kernels_are_valid_and_mostly_wrong():
+    changed = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        _, kernel = random_kernel(rng)
+        wrong = perturb_kernel(kernel, rng)
+        assert wrong.dtype == np.float32 and wrong.ndim == 2 and wrong.shape[0] % 2 == 1
+        assert wrong.min() >= 0 and abs(float(wrong.sum()) - 1) < 1e-5
+        size = max(kernel.shape[0], wrong.shape[0])
+        a = np.pad(kernel, (size - kernel.shape[0]) // 2)
+        b = np.pad(wrong, (size - wrong.shape[0]) // 2)
+        changed += np.abs(a - b).sum() > 0.02
+    # A perturbation can be a no-op (points dropped from a kernel too small to lose them): rarely.
+    assert changed >= 36
+
+
+def test_samples_round_trip_through_the_pool(tmp_path, photo):
+    rng = np.random.default_rng(3)
+    samples = make_samples(photo, rng, patch=32, count=5)
+    assert samples["blurred"].shape == (5, 32, 32, 3) and samples["blurred"].dtype == np.uint8
+    stack = decode_batch(samples["blurred"], samples["deconvolved"], samples["sigma"])
+    assert stack.shape == (5, 32, 32, INPUT_CHANNELS)
+    produce(
+        [photo, photo[::-1]],
+        tmp_path,
+        seed=1,
+        patch=32,
+        per_photo=4,
+        shard_size=8,
+        max_shards=2,
+        stop_after=3,
+        log=lambda _t: None,
+    )
+    shards = sorted(p.name for p in tmp_path.glob("shard-*.npz"))
+    assert shards == ["shard-000001.npz", "shard-000002.npz"], "the oldest shard is dropped"
+    x, y = Pool(tmp_path, np.random.default_rng(0)).batch(6)
+    assert x.shape == (6, 32, 32, INPUT_CHANNELS) and y.shape == (6, 32, 32, 3)
+    assert x.min() >= 0 and x[..., :6].max() <= 1 and y.min() >= 0 and y.max() <= 1
+
+
+def test_learning_rate_warms_up_then_decays_to_the_floor():
+    assert learning_rate(0, 1000, 1e-3, warmup=100) == pytest.approx(1e-5)
+    assert learning_rate(99, 1000, 1e-3, warmup=100) == pytest.approx(1e-3)
+    middle = learning_rate(550, 1000, 1e-3, warmup=100, floor=0.0)
+    assert middle == pytest.approx(5e-4, rel=1e-6)
+    assert learning_rate(1000, 1000, 1e-3, warmup=100, floor=1e-5) == pytest.approx(1e-5)
+
+
+@pytest.mark.slow
+def test_training_resumes_from_its_checkpoint(tmp_path, photo):
+    run = tmp_path / "run"
+    produce([photo], run / "pool", seed=0, patch=32, per_photo=4, shard_size=8, stop_after=1, log=lambda _t: None)
+    held_out = [photo[:64, :96]]
+    train(run, steps=4, batch=2, val_every=4, ckpt_every=2, held_out=held_out)
+    state = json.loads((run / "state.json").read_text())
+    assert state["step"] == 4 and [h["step"] for h in state["history"]] == [0, 4]
+    assert (run / "checkpoint.keras").exists() and (run / "best.keras").exists()
+    train(run, steps=6, batch=2, val_every=6, ckpt_every=2, held_out=held_out)
+    log = (run / "train.log").read_text()
+    assert "resumed at step 4" in log
+    state = json.loads((run / "state.json").read_text())
+    assert state["step"] == 6 and [h["step"] for h in state["history"]] == [0, 4, 6]
+
+
+def _shipped_registry():
+    from deblur_core.learned.registry import Registry
+    from deblur_core.settings import SHIPPED_MODELS_DIR
+
+    registry = Registry(SHIPPED_MODELS_DIR, SHIPPED_MODELS_DIR / "_no_user_models")
+    if "deconv-unet" not in registry.names():
+        pytest.fail("models/deconv-unet.keras is missing")
+    return registry
+
+
+def test_the_method_restores_with_the_given_kernel_in_two_stages(photo):
+    from deblur_core.restoration import restore
+
+    kernel = motion_kernel(11, 45)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(1), round8=True)
+    result = restore(blurred, "deconvolver", kernel=kernel, registry=_shipped_registry())
+    assert result.image.shape == photo.shape and result.image.dtype == np.float32
+    assert result.kernel_source == "given" and result.kernel.shape == kernel.shape
+    assert [s.name for s in result.stages] == ["Wiener deconvolution", "Refining network"]
+
+
+@pytest.mark.parametrize("method", ["default", "deconv-unet"])
+def test_default_and_the_model_name_with_a_kernel_mean_the_deconvolver(photo, method):
+    from deblur_core.restoration import resolve_method, restore
+
+    registry = _shipped_registry()
+    assert resolve_method(method, True, registry) == "deconvolver"
+    kernel = gaussian_kernel(2.0)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(2), round8=True)
+    result = restore(blurred, method, kernel=kernel, registry=registry)
+    assert result.kernel_source == "given" and result.stages[0].name == "Wiener deconvolution"
+    assert resolve_method("default", False, registry) == "default", "without a kernel, default stays blind"
+
+
+def test_the_method_refuses_a_missing_or_invalid_kernel(photo):
+    from deblur_core.restoration import restore
+
+    registry = _shipped_registry()
+    with pytest.raises(ValueError, match="Learned deconvolver needs the blur kernel"):
+        restore(photo, "deconvolver", registry=registry)
+    with pytest.raises(ValueError, match="sums to"):
+        restore(photo, "deconvolver", kernel=np.full((3, 3), 0.5, np.float32), registry=registry)
