@@ -72,6 +72,49 @@ def _residual_block(x, filters: int, name: str):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
+def _unet_correction(inputs, base_filters: int, depth: int, blocks_per_level: int, bottleneck_blocks: int):
+    """The residual U-Net body shared by the blind and the kernel-taking models: the RGB correction.
+
+    A strided 4x4 stem, so all heavy work happens at half resolution or below; residual blocks on the
+    way down and up with additive skips; a transposed-convolution head that starts at zero.
+    """
+    x = layers.Conv2D(base_filters, 4, strides=2, padding="same", name="stem")(inputs)
+    x = layers.LeakyReLU(0.1, name="stem_act")(x)
+    skips = []
+    for level in range(depth):
+        filters = base_filters * 2**level
+        for b in range(blocks_per_level):
+            x = _residual_block(x, filters, f"down{level}_{b}")
+        if level < depth - 1:
+            skips.append(x)
+            x = layers.Conv2D(filters * 2, 3, strides=2, padding="same", name=f"down{level}_stride")(x)
+            x = layers.LeakyReLU(0.1, name=f"down{level}_act")(x)
+    for b in range(bottleneck_blocks):
+        x = _residual_block(x, base_filters * 2 ** (depth - 1), f"bottleneck_{b}")
+    for level in reversed(range(depth - 1)):
+        filters = base_filters * 2**level
+        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"up{level}_tconv")(x)
+        x = layers.Add(name=f"up{level}_skip")([x, skips[level]])
+        for b in range(blocks_per_level):
+            x = _residual_block(x, filters, f"up{level}_{b}")
+    return layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer="zeros", name="head")(x)
+
+
+def _pick_channels(inputs, first: int, name: str):
+    """Channels ``first`` to ``first + 2`` of ``inputs``, by a fixed 1x1 convolution.
+
+    A convolution rather than a Lambda layer, so the saved model needs no custom code and loads with
+    safe_mode on.
+    """
+    select = layers.Conv2D(3, 1, use_bias=False, trainable=False, name=name)
+    picked = select(inputs)
+    weights = np.zeros((1, 1, inputs.shape[-1], 3), "float32")
+    for c in range(3):
+        weights[0, 0, first + c, c] = 1.0
+    select.set_weights([weights])
+    return picked
+
+
 def _unet_input(
     frames: int = 1, base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 2
 ) -> dict:
@@ -115,35 +158,9 @@ def unet(
         raise ValueError("depth must be at least 1 and base_filters at least 4.")
     inputs = keras.Input((None, None, 3 * frames), name="blurred")
     centre = inputs
-    x = layers.Conv2D(base_filters, 4, strides=2, padding="same", name="stem")(inputs)
-    x = layers.LeakyReLU(0.1, name="stem_act")(x)
-    skips = []
-    for level in range(depth):
-        filters = base_filters * 2**level
-        for b in range(blocks_per_level):
-            x = _residual_block(x, filters, f"down{level}_{b}")
-        if level < depth - 1:
-            skips.append(x)
-            x = layers.Conv2D(filters * 2, 3, strides=2, padding="same", name=f"down{level}_stride")(x)
-            x = layers.LeakyReLU(0.1, name=f"down{level}_act")(x)
-    for b in range(bottleneck_blocks):
-        x = _residual_block(x, base_filters * 2 ** (depth - 1), f"bottleneck_{b}")
-    for level in reversed(range(depth - 1)):
-        filters = base_filters * 2**level
-        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"up{level}_tconv")(x)
-        x = layers.Add(name=f"up{level}_skip")([x, skips[level]])
-        for b in range(blocks_per_level):
-            x = _residual_block(x, filters, f"up{level}_{b}")
-    correction = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer="zeros", name="head")(x)
+    correction = _unet_correction(inputs, base_filters, depth, blocks_per_level, bottleneck_blocks)
     if frames > 1:
-        # The middle frame is selected with a fixed 1x1 convolution rather than a Lambda layer,
-        # so the saved model needs no custom code and loads with safe_mode on.
-        select = layers.Conv2D(3, 1, use_bias=False, trainable=False, name="centre_frame")
-        centre = select(inputs)
-        w = np.zeros((1, 1, 3 * frames, 3), "float32")
-        for c in range(3):
-            w[0, 0, 3 * (frames // 2) + c, c] = 1.0
-        select.set_weights([w])
+        centre = _pick_channels(inputs, 3 * (frames // 2), "centre_frame")
     outputs = layers.Add(name="restored")([centre, correction])
     return keras.Model(inputs, outputs, name="unet")
 
@@ -258,33 +275,7 @@ def deconv_unet(base_filters: int = 24, depth: int = 3, blocks_per_level: int = 
     if depth < 1 or base_filters < 4:
         raise ValueError("depth must be at least 1 and base_filters at least 4.")
     inputs = keras.Input((None, None, DECONV_INPUT_CHANNELS), name="stack")
-    x = layers.Conv2D(base_filters, 4, strides=2, padding="same", name="stem")(inputs)
-    x = layers.LeakyReLU(0.1, name="stem_act")(x)
-    skips = []
-    for level in range(depth):
-        filters = base_filters * 2**level
-        for b in range(blocks_per_level):
-            x = _residual_block(x, filters, f"down{level}_{b}")
-        if level < depth - 1:
-            skips.append(x)
-            x = layers.Conv2D(filters * 2, 3, strides=2, padding="same", name=f"down{level}_stride")(x)
-            x = layers.LeakyReLU(0.1, name=f"down{level}_act")(x)
-    for b in range(bottleneck_blocks):
-        x = _residual_block(x, base_filters * 2 ** (depth - 1), f"bottleneck_{b}")
-    for level in reversed(range(depth - 1)):
-        filters = base_filters * 2**level
-        x = layers.Conv2DTranspose(filters, 2, strides=2, padding="same", name=f"up{level}_tconv")(x)
-        x = layers.Add(name=f"up{level}_skip")([x, skips[level]])
-        for b in range(blocks_per_level):
-            x = _residual_block(x, filters, f"up{level}_{b}")
-    correction = layers.Conv2DTranspose(3, 4, strides=2, padding="same", kernel_initializer="zeros", name="head")(x)
-    # The Wiener channels are picked with a fixed 1x1 convolution (no Lambda layer), so the saved
-    # model needs no custom code and loads with safe_mode on.
-    select = layers.Conv2D(3, 1, use_bias=False, trainable=False, name="deconvolved")
-    base = select(inputs)
-    weights = np.zeros((1, 1, DECONV_INPUT_CHANNELS, 3), "float32")
-    for c in range(3):
-        weights[0, 0, 3 + c, c] = 1.0
-    select.set_weights([weights])
+    correction = _unet_correction(inputs, base_filters, depth, blocks_per_level, bottleneck_blocks)
+    base = _pick_channels(inputs, 3, "deconvolved")
     outputs = layers.Add(name="restored")([base, correction])
     return keras.Model(inputs, outputs, name="deconv_unet")
