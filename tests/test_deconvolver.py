@@ -113,6 +113,14 @@ def test_training_resumes_from_its_checkpoint(tmp_path, photo):
     assert "resumed at step 4" in log
     state = json.loads((run / "state.json").read_text())
     assert state["step"] == 6 and [h["step"] for h in state["history"]] == [0, 4, 6]
+    # A new run can start from a saved model's weights: its first validation is that model's.
+    fresh = tmp_path / "fresh"
+    (fresh / "pool").mkdir(parents=True)
+    for shard in (run / "pool").glob("shard-*.npz"):
+        (fresh / "pool" / shard.name).write_bytes(shard.read_bytes())
+    train(fresh, steps=1, batch=2, val_every=1, held_out=held_out, init=run / "checkpoint.keras")
+    first = json.loads((fresh / "state.json").read_text())["history"][0]
+    assert first["step"] == 0 and first["psnr"] == pytest.approx(state["history"][-1]["psnr"], abs=1e-4)
 
 
 def _shipped_registry():

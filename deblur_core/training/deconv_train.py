@@ -95,10 +95,13 @@ def train(
     ckpt_every: int = 250,
     val_images: int = 30,
     held_out: list[np.ndarray] | None = None,
+    init: Path | None = None,
 ) -> None:
     """Train (or resume) the deconvolver in ``run`` up to ``steps`` steps; see the module notes.
 
     ``held_out`` replaces the held-out training photos for validation (tests pass a small list).
+    ``init`` starts a new run from the weights of a saved model (fine-tuning the shipped one, say)
+    instead of from scratch; a run with a checkpoint always resumes from it.
     """
     import keras
 
@@ -113,6 +116,9 @@ def train(
         _log(run, f"resumed at step {state['step']}")
     else:
         model = deconv_unet()
+        if init is not None:
+            model.set_weights(keras.models.load_model(init, compile=False).get_weights())
+            _log(run, f"started from the weights of {init}")
         # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
         model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
         state["step"] = 0
@@ -241,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--val-every", type=int, default=1000)
     t.add_argument("--ckpt-every", type=int, default=250)
     t.add_argument("--val-images", type=int, default=30)
+    t.add_argument(
+        "--init", type=Path, help="start a new run from this model's weights (e.g. models/deconv-unet.keras)"
+    )
     e = sub.add_parser("export", help="save RUN's best model with its card")
     e.add_argument("run", type=Path)
     e.add_argument("--out", type=Path, required=True, help="the .keras file to write (its card goes beside it)")
@@ -250,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "produce":
         produce_main(args.run, args.seed, args.max_shards)
     else:
-        train(args.run, args.steps, args.batch, args.lr, args.val_every, args.ckpt_every, args.val_images)
+        train(
+            args.run, args.steps, args.batch, args.lr, args.val_every, args.ckpt_every, args.val_images, init=args.init
+        )
     return 0
 
 
