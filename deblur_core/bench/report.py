@@ -65,8 +65,9 @@ def _protocol(csv_path: Path, ctx: dict) -> list[str]:
         f"linear motion 11 and 21 px at {', '.join(str(a) for a in MOTION_ANGLES)} degrees; the 8 real camera-shake "
         "kernels of Levin et al. 2009 (re-centred so their centre of mass is the centre pixel). Sets: Set5, Set14 "
         "and the 4 Levin images (greyscale, repeated to RGB), every image with every blur. PSNR in dB and SSIM "
-        "(Gaussian window, sigma 1.5) on RGB in [0, 1] over the whole image. Wiener and Richardson-Lucy are handed "
-        "the true kernel; the learned models are blind (they never see the kernel). Unsupervised Wiener "
+        "(Gaussian window, sigma 1.5) on RGB in [0, 1] over the whole image. Wiener, Richardson-Lucy and the "
+        "learned deconvolver are handed the true kernel (or, where a row says so, the perturbed one); the other "
+        "learned models are blind (they never see the kernel). Unsupervised Wiener "
         "(about 15 s per megapixel here) runs on Set5 only.",
         "",
         f"**Classical settings, chosen on training images** ({len(ctx['tuned']['images'])} BSD100 crops of "
