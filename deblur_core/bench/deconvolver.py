@@ -67,14 +67,6 @@ def _perturbed_runner(name: str, options: dict, registry):
     return lambda b, k: restore_image(b, name, kernel=perturbed_kernel(k), registry=registry, **options)
 
 
-def _one_megapixel() -> np.ndarray:
-    from skimage import data as skdata
-    from skimage.transform import resize
-
-    base = skdata.astronaut().astype(np.float32) / 255.0
-    return resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
-
-
 def _median_seconds(fn, runs: int = 5) -> float:
     fn()  # warm-up
     times = []
@@ -87,9 +79,10 @@ def _median_seconds(fn, runs: int = 5) -> float:
 
 def speed(registry, log=print) -> dict:
     """Seconds for a 1-megapixel photo (median of 5 after a warm-up), the methods side by side in one run."""
+    from deblur_core.bench.stills import astronaut_photo
     from deblur_core.restoration import restore_image
 
-    photo = _one_megapixel()
+    photo = astronaut_photo(1000, 1000)
     kernel = motion_kernel(15, 30)
     runs = {
         METHOD: lambda: restore_image(photo, METHOD, kernel=kernel, registry=registry),
@@ -110,15 +103,11 @@ def speed(registry, log=print) -> dict:
 
 def cli_12mp(log=print) -> dict:
     """A 4000x3000 photo through ``python -m deblur_core deblur --method default --kernel ...`` in a fresh process."""
-    from skimage import data as skdata
-    from skimage.transform import resize
-
-    from deblur_core.bench.stills import run_cli_measured
+    from deblur_core.bench.stills import astronaut_photo, run_cli_measured
     from deblur_core.degrade import degrade
     from deblur_core.io import save_image
 
-    base = skdata.astronaut().astype(np.float32) / 255.0
-    big = resize(base, (3000, 4000), order=1, anti_aliasing=False).clip(0, 1).astype(np.float32)
+    big = astronaut_photo(3000, 4000, order=1)
     big = degrade(big, motion_kernel(15, 30), 0.01, np.random.default_rng(0), round8=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "photo12mp.png"

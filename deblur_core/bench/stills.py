@@ -269,14 +269,18 @@ def run_cli_measured(args: list[str]) -> tuple[float, float, int, str]:
     return wall, peak_mb, proc.returncode, proc.stderr
 
 
-def memory(models, log=print, registry=None) -> dict:
-    """Peak memory (MB) of one command-line run per method on a 1-megapixel photo, start-up included."""
+def astronaut_photo(height: int, width: int, order: int = 3) -> np.ndarray:
+    """scikit-image's astronaut resized to ``height`` x ``width``: the benchmark's speed and memory photo."""
     from skimage import data as skdata
     from skimage.transform import resize
 
     base = skdata.astronaut().astype(np.float32) / 255.0
-    photo = resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
-    photo = degrade(photo, motion_kernel(15, 30), 0.01, np.random.default_rng(1), round8=True)
+    return resize(base, (height, width), order=order, anti_aliasing=False).clip(0, 1).astype(np.float32)
+
+
+def memory(models, log=print, registry=None) -> dict:
+    """Peak memory (MB) of one command-line run per method on a 1-megapixel photo, start-up included."""
+    photo = degrade(astronaut_photo(1000, 1000), motion_kernel(15, 30), 0.01, np.random.default_rng(1), round8=True)
     kernel = ["--kernel", "motion:length=15,angle=30"]
     from deblur_core.learned.registry import default_registry
 
@@ -304,11 +308,7 @@ def speed(registry, models, log=print) -> dict:
     from deblur_core.restoration import restore_image
 
     rng = np.random.default_rng(0)
-    from skimage import data as skdata
-    from skimage.transform import resize
-
-    base = skdata.astronaut().astype(np.float32) / 255.0
-    one_mp = resize(base, (1000, 1000), order=3, anti_aliasing=False).clip(0, 1).astype(np.float32)
+    one_mp = astronaut_photo(1000, 1000)
     out = {"per_megapixel": {}, "peak_mb": memory(models, log, registry)}
     for entry in models:
         restore_image(one_mp, entry.name, registry=registry)
@@ -323,8 +323,7 @@ def speed(registry, models, log=print) -> dict:
         default = registry.default_name()
     except ValueError:
         return out
-    big = resize(base, (3000, 4000), order=1, anti_aliasing=False).clip(0, 1).astype(np.float32)
-    big = degrade(big, motion_kernel(15, 30), 0.01, rng, round8=True)
+    big = degrade(astronaut_photo(3000, 4000, order=1), motion_kernel(15, 30), 0.01, rng, round8=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "photo12mp.png"
         save_image(big, src)

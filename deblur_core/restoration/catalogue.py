@@ -39,6 +39,7 @@ __all__ = [
     "describe_model",
     "get_method",
     "kernel_needed",
+    "method_for_model",
     "methods",
     "model_takes",
     "register",
@@ -224,6 +225,11 @@ def unregister(name: str) -> Method:
     return method
 
 
+def method_for_model(model: str) -> Method | None:
+    """The catalogue method that runs the model called ``model`` (the learned deconvolver for deconv-unet), or None."""
+    return next((m for m in CATALOGUE.values() if m.model == model), None)
+
+
 def get_method(name: str) -> Method | None:
     """The method called ``name``, or None (the name may then be a trained model's)."""
     return CATALOGUE.get(name)
@@ -245,7 +251,8 @@ def model_takes(entry) -> tuple[str, ...]:
     takes a kernel takes what its catalogue method takes.
     """
     if entry.takes_kernel:
-        return next((m.takes for m in CATALOGUE.values() if m.model == entry.name), TAKES)
+        method = method_for_model(entry.name)
+        return method.takes if method is not None else TAKES
     return TAKES if entry.suits_photos() else ("frames",)
 
 

@@ -20,7 +20,7 @@ from deblur_core.image import check_image
 from deblur_core.learned.registry import Registry, default_registry
 from deblur_core.learned.runner import ModelRunner
 from deblur_core.progress import CancelFn, ProgressFn
-from deblur_core.restoration.catalogue import CATALOGUE, Method, get_method, kernel_needed
+from deblur_core.restoration.catalogue import CATALOGUE, Method, get_method, kernel_needed, method_for_model
 from deblur_core.restoration.result import Restoration, Stage
 
 __all__ = ["DEFAULT_WITH_KERNEL", "MethodCall", "resolve_method", "restore", "restore_image"]
@@ -105,9 +105,9 @@ def resolve_method(method: str, has_kernel: bool, registry: Registry | None = No
             return record.name
         return method
     if get_method(method) is None and not method.endswith((".keras", ".h5")):
-        for record in CATALOGUE.values():
-            if record.model == method:
-                return record.name
+        runs_it = method_for_model(method)
+        if runs_it is not None:
+            return runs_it.name
     return method
 
 

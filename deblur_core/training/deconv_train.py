@@ -74,14 +74,13 @@ class Validator:
         self.blurred = float(np.mean([psnr(c["sharp"], c["blurred"]) for c in cases]))
 
     def __call__(self, model) -> float:
+        from deblur_core.learned.tiling import crop_to, pad_to_multiple
         from deblur_core.metrics import psnr
 
         scores = []
         for case, stack in zip(self.cases, self.stacks, strict=True):
-            h, w = stack.shape[:2]
-            ph, pw = -(-h // 8) * 8, -(-w // 8) * 8
-            padded = np.pad(stack, ((0, ph - h), (0, pw - w), (0, 0)), mode="symmetric")
-            out = np.asarray(model.predict_on_batch(padded[None]))[0, :h, :w]
+            padded, size = pad_to_multiple(stack, 8)
+            out = crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size)
             scores.append(psnr(case["sharp"], np.clip(out, 0, 1)))
         return float(np.mean(scores))
 
