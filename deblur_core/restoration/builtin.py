@@ -148,7 +148,7 @@ DECONVOLVER = register(
         description=(
             "Divides the blur out with a Wiener filter, like the classical method, then a small neural network "
             "trained on thousands of photos cleans up the noise and ripples the division leaves. Needs the blur "
-            "kernel; about as fast as the blind model."
+            "kernel; under a second per megapixel on two cores, about three times the blind model's time."
         ),
         kernel="needs",
         run=_run_deconvolver,
