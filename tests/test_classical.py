@@ -314,3 +314,13 @@ def test_a_mirror_symmetric_kernel_needs_no_boundary_refinement():
     assert _mirror_symmetric(gaussian_kernel(2.0)) and _mirror_symmetric(defocus_kernel(4))
     assert _mirror_symmetric(motion_kernel(11, 0)) and _mirror_symmetric(motion_kernel(11, 90))
     assert not _mirror_symmetric(motion_kernel(11, 45))
+
+
+def test_noise_estimate_is_not_fooled_by_fine_texture():
+    """Texture over half the photo (fur, foliage) must not read as noise: the flat half tells the truth."""
+    rng = np.random.default_rng(5)
+    texture = ndimage.gaussian_filter(rng.random((192, 96)), 0.6)
+    texture = 0.5 + 0.35 * (texture - texture.mean()) / texture.std()
+    grey = np.concatenate([np.clip(texture, 0, 1), np.full((192, 96), 0.4)], axis=1)
+    noisy = add_noise(np.repeat(grey[..., None], 3, axis=2).astype(np.float32), 0.01, rng)
+    assert classical.estimate_noise_sigma(noisy) == pytest.approx(0.01, rel=0.2)

@@ -14,6 +14,7 @@ from deblur_core.kernels import gaussian_kernel, motion_kernel, random_kernel
 from deblur_core.learned.deconvolver import INPUT_CHANNELS, NSR_FACTOR, SIGMA_SCALE, network_input
 from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
 from deblur_core.training.deconv_train import learning_rate, train
+from deblur_core.training.scenes import SCENE_KINDS, drawn_scene
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +166,23 @@ def test_the_method_refuses_a_missing_or_invalid_kernel(photo):
         restore(photo, "deconvolver", registry=registry)
     with pytest.raises(ValueError, match="sums to"):
         restore(photo, "deconvolver", kernel=np.full((3, 3), 0.5, np.float32), registry=registry)
+
+
+@pytest.mark.parametrize("kind", SCENE_KINDS)
+def test_drawn_scenes_are_new_sharp_pictures_of_their_kind(kind):
+    a = drawn_scene(np.random.default_rng(1), 128, kind)
+    again = drawn_scene(np.random.default_rng(1), 128, kind)
+    other = drawn_scene(np.random.default_rng(2), 128, kind)
+    assert a.shape == (128, 128, 3) and a.dtype == np.float32 and a.min() >= 0 and a.max() <= 1
+    np.testing.assert_array_equal(a, again)
+    assert np.abs(a - other).mean() > 0.01, "another seed draws another scene"
+    # Drawn content has strong edges somewhere: the largest step between neighbours is big.
+    step = max(np.abs(np.diff(a, axis=0)).max(), np.abs(np.diff(a, axis=1)).max())
+    assert step > 0.15
+
+
+def test_drawn_scenes_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="64 pixels"):
+        drawn_scene(np.random.default_rng(0), 32)
+    with pytest.raises(ValueError, match="Unknown scene kind"):
+        drawn_scene(np.random.default_rng(0), 128, "clouds")

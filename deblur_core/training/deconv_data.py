@@ -26,13 +26,16 @@ from deblur_core.degrade import add_noise, blur, jpeg, quantize
 from deblur_core.files import atomic_write_with
 from deblur_core.kernels import identity_kernel, normalize_kernel, random_kernel
 from deblur_core.learned.deconvolver import SIGMA_SCALE, network_input
+from deblur_core.training.scenes import drawn_scene
 
 # Share of samples deconvolved with a perturbed kernel, and of unblurred ones (identity kernel).
 P_WRONG_KERNEL = 1 / 3
-P_IDENTITY = 0.05
+P_IDENTITY = 0.08
 NOISE_MAX = 0.03
 P_NO_NOISE = 0.15
 P_JPEG = 0.1
+# Share of photos replaced by a drawn scene (text, stripes, shapes, lines; see scenes.py).
+P_SCENE = 0.15
 
 
 def _resize_kernel(k: np.ndarray, scale: float) -> np.ndarray:
@@ -161,8 +164,11 @@ def produce(
     max_shards: int = 240,
     stop_after: int | None = None,
     log=print,
+    p_scene: float = P_SCENE,
 ) -> None:
     """Write shards of samples into ``pool_dir`` forever (or ``stop_after`` shards), dropping the oldest.
+
+    A share ``p_scene`` of the photos is replaced by a freshly drawn scene (:func:`drawn_scene`).
 
     The shard counter continues from the files already there, so a restarted producer does not
     overwrite fresh shards; each shard's randomness comes from (seed, shard number).
@@ -177,7 +183,10 @@ def produce(
         parts: list[dict] = []
         t0 = time.perf_counter()
         while sum(len(p["sigma"]) for p in parts) < shard_size:
-            image = usable[int(rng.integers(len(usable)))]
+            if rng.random() < p_scene:
+                image = drawn_scene(rng, size=int(rng.integers(max(patch, 256), 513)))
+            else:
+                image = usable[int(rng.integers(len(usable)))]
             parts.append(make_samples(image, rng, patch, per_photo))
         shard = {key: np.concatenate([p[key] for p in parts])[:shard_size] for key in parts[0]}
         atomic_write_with(pool_dir / f"shard-{number:06d}.npz", lambda tmp, shard=shard: np.savez(tmp, **shard))

@@ -177,7 +177,14 @@ def export(run: Path, out: Path) -> Path:
     import keras
 
     from deblur_core.learned.registry import save_model
-    from deblur_core.training.deconv_data import NOISE_MAX, P_IDENTITY, P_JPEG, P_NO_NOISE, P_WRONG_KERNEL
+    from deblur_core.training.deconv_data import (
+        NOISE_MAX,
+        P_IDENTITY,
+        P_JPEG,
+        P_NO_NOISE,
+        P_SCENE,
+        P_WRONG_KERNEL,
+    )
 
     state = json.loads((run / "state.json").read_text())
     model = keras.models.load_model(run / "best.keras", compile=False)
@@ -192,13 +199,15 @@ def export(run: Path, out: Path) -> Path:
             "that removes the noise and ripples the deconvolution leaves. Needs the kernel."
         ),
         "training": {
-            "data": [f"train/{f}" for f in TRAIN_FOLDERS] + ["a fixed tenth of the photos held out whole"],
+            "data": [f"train/{f}" for f in TRAIN_FOLDERS]
+            + ["a fixed tenth of the photos held out whole", f"drawn scenes (text, stripes, shapes) for {P_SCENE:.0%}"],
             "degradations": {
                 "kernels": "the training mixture (Gaussian, defocus, motion, camera shake) up to 31 px",
                 "identity_share": P_IDENTITY,
                 "noise": f"sigma 0 to {NOISE_MAX} ({P_NO_NOISE:.0%} without noise), 8-bit rounding",
                 "jpeg_share": P_JPEG,
                 "wrong_kernel_share": round(P_WRONG_KERNEL, 3),
+                "drawn_scene_share": P_SCENE,
             },
             "loss": "mean absolute error",
             "patch_size": 128,
