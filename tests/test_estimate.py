@@ -1,0 +1,118 @@
+"""Blind kernel estimation: known kernels come back, a sharp photo gets the fallback, and it stops on request."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from skimage import data
+
+from deblur_core.classical.estimate import KernelEstimate, choose_region, estimate_kernel
+from deblur_core.degrade import degrade
+from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
+from deblur_core.progress import Cancelled
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    """A 256 x 256 crop of a real photo with edges in every direction."""
+    return data.astronaut()[20:276, 120:376].astype(np.float32) / 255.0
+
+
+def _moments(k: np.ndarray) -> tuple[float, float, float]:
+    """(largest and smallest standard deviation in px, angle of the long axis in degrees, counter-clockwise)."""
+    k = k / k.sum()
+    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
+    cy, cx = (k * yy).sum(), (k * xx).sum()
+    cov = np.array(
+        [
+            [(k * (xx - cx) ** 2).sum(), -(k * (xx - cx) * (yy - cy)).sum()],
+            [-(k * (xx - cx) * (yy - cy)).sum(), (k * (yy - cy) ** 2).sum()],
+        ]
+    )
+    values, vectors = np.linalg.eigh(cov)
+    angle = math.degrees(math.atan2(vectors[1, 1], vectors[0, 1])) % 180
+    return math.sqrt(values[1]), math.sqrt(max(values[0], 0)), angle
+
+
+def _blurred(photo, kernel):
+    return degrade(photo, kernel, 0.005, np.random.default_rng(0), round8=True)
+
+
+def test_a_gaussian_blur_is_found_with_its_width(photo):
+    found = estimate_kernel(_blurred(photo, gaussian_kernel(2.0)), max_size=15)
+    assert isinstance(found, KernelEstimate) and not found.fallback
+    large, small, _ = _moments(found.kernel)
+    # The true kernel has 2.0 px along both axes; within 30 %, and round.
+    assert 1.4 < small <= large < 2.6, (large, small)
+
+
+def test_a_disk_blur_is_found_with_its_size(photo):
+    found = estimate_kernel(_blurred(photo, defocus_kernel(4.0)), max_size=15)
+    true_large, _, _ = _moments(defocus_kernel(4.0))
+    large, small, _ = _moments(found.kernel)
+    assert not found.fallback
+    assert abs(large - true_large) < 0.35 * true_large and small > 0.6 * large
+
+
+def test_a_motion_blur_is_found_with_its_direction_and_length(photo):
+    found = estimate_kernel(_blurred(photo, motion_kernel(11, 30)), max_size=15)
+    true_large, _, _ = _moments(motion_kernel(11, 30))
+    large, small, angle = _moments(found.kernel)
+    assert not found.fallback
+    assert abs(angle - 30) < 12, angle
+    assert abs(large - true_large) < 0.3 * true_large and small < 0.5 * large
+
+
+def test_a_sharp_photo_gets_the_fallback(photo):
+    sharp = degrade(photo, np.ones((1, 1)), 0.005, np.random.default_rng(0), round8=True)
+    found = estimate_kernel(sharp, max_size=15)
+    assert found.fallback and found.kernel.shape == (1, 1) and found.confidence == 0
+    assert found.source == "no blur found" and found.confidence_words() == "no clear blur found"
+
+
+def test_the_estimate_reports_progress_and_its_region(photo):
+    calls = []
+    found = estimate_kernel(
+        _blurred(photo, gaussian_kernel(1.5)),
+        max_size=9,
+        region=(0, 0, 128, 128),
+        on_progress=lambda *a: calls.append(a),
+    )
+    assert found.region == (0, 0, 128, 128) and found.seconds > 0
+    assert calls and calls[-1][0] == calls[-1][1] and all(isinstance(c[2]["message"], str) for c in calls)
+
+
+def test_the_estimate_stops_on_request(photo):
+    with pytest.raises(Cancelled):
+        estimate_kernel(photo, max_size=9, cancel=lambda: True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_size": 3}, "from 5 to"),
+        ({"max_size": 53}, "from 5 to"),
+        ({"region": (0, 0, 32, 32)}, "at least 64"),
+        ({"region": (200, 200, 128, 128)}, "outside"),
+        ({"region": "centre"}, "four whole numbers"),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_sentence(photo, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_kernel(photo, **kwargs)
+
+
+def test_a_tiny_photo_is_refused(photo):
+    with pytest.raises(ValueError, match="at least 64"):
+        estimate_kernel(photo[:40, :40])
+
+
+def test_the_region_is_the_edge_rich_unclipped_part():
+    grey = np.full((200, 300), 0.5)
+    rng = np.random.default_rng(0)
+    grey[20:120, 180:280] = rng.random((100, 100))  # texture on the right
+    grey[100:200, 0:100] = np.where(rng.random((100, 100)) > 0.5, 1.0, 0.99)  # clipped highlights
+    x, y, w, h = choose_region(grey, 100)
+    assert (w, h) == (100, 100) and x >= 150 and y <= 50
