@@ -303,6 +303,20 @@ def _parametric_fits(kernel: np.ndarray) -> dict[str, np.ndarray]:
     return fits
 
 
+def _candidates(crop: np.ndarray, sizes: list[int], cancel: CancelFn | None, tick) -> dict[str, np.ndarray]:
+    """An estimate per kernel size, and the parametric fits that resemble one, by name."""
+    candidates: dict[str, np.ndarray] = {}
+    for size in sizes:
+        found = normalize_kernel(_coarse_to_fine(crop, size, cancel, tick))
+        candidates[f"estimated {size} px"] = found
+        # A fitted Gaussian, disk or line competes only where it looks like the estimate itself: a
+        # smooth Gaussian would otherwise be picked for a motion blur now and then.
+        for name, fit in _parametric_fits(found).items():
+            if name not in candidates and _similarity(fit, found) >= FIT_SIMILARITY:
+                candidates[name] = fit
+    return candidates
+
+
 def _map_energy(grey: np.ndarray, kernel: np.ndarray) -> float:
     """The estimation's own objective for ``kernel`` on a crop: lower means the kernel explains it better.
 
@@ -390,19 +404,10 @@ def estimate_kernel(
         if on_progress is not None:
             on_progress(done[0], total, {"message": f"Estimating the blur: step {done[0]} of {total}"})
 
-    candidates: dict[str, np.ndarray] = {}
-    for size in sizes:
-        found = normalize_kernel(_coarse_to_fine(crop, size, cancel, tick))
-        candidates[f"estimated {size} px"] = found
-        # A fitted Gaussian, disk or line competes only where it looks like the estimate itself: the
-        # sparsity score is partial to smooth Gaussian kernels and would pick one for a motion blur.
-        for name, fit in _parametric_fits(found).items():
-            if name not in candidates and _similarity(fit, found) >= FIT_SIMILARITY:
-                candidates[name] = fit
+    candidates = _candidates(crop, sizes, cancel, tick)
     check_cancel(cancel, "Kernel estimation stopped on request.")
     scores = {"no blur found": _map_energy(check_crop, identity_kernel())}
-    for name, k in candidates.items():
-        scores[name] = _map_energy(check_crop, k)
+    scores.update({name: _map_energy(check_crop, k) for name, k in candidates.items()})
     tick()
     best = min(scores, key=scores.get)
     gain = (scores["no blur found"] - scores[best]) / scores["no blur found"]
