@@ -162,7 +162,7 @@ def power_chart(curves: dict[str, tuple[np.ndarray, np.ndarray]], floor: float, 
     if floor > 0:
         figure.add_hline(y=floor, line_dash="dash", line_color=PINK, annotation_text="noise floor")
     figure.update_yaxes(type="log", exponentformat="power")
-    return _layout(figure, height, "frequency (cycles per pixel)", "power")
+    return _layout(figure, height, "cycles per pixel", "power")
 
 
 def gain_chart(settings: KernelSettings, nsr: float, height: int) -> go.Figure:
@@ -176,7 +176,7 @@ def gain_chart(settings: KernelSettings, nsr: float, height: int) -> go.Figure:
     wiener = teaching.wiener_gain(response, nsr)
     figure.add_trace(go.Scatter(x=freqs, y=wiener, name="Wiener", line={"color": BLUE, "width": 3}))
     figure.update_yaxes(type="log", range=[-2, 2], exponentformat="power")
-    return _layout(figure, height, "frequency (cycles per pixel)", "gain")
+    return _layout(figure, height, "cycles per pixel", "gain")
 
 
 def curve_chart(
@@ -205,3 +205,13 @@ def curve_chart(
 def star_field(height: int, width: int) -> np.ndarray:
     """Dots on black, spaced so each blurred dot stands alone: a picture of what a point of light becomes."""
     return teaching.dot_grid(height, width, spacing=max(24, min(height, width) // 4))
+
+
+def same_scale(*kernels_: np.ndarray) -> list[np.ndarray]:
+    """The kernels zero-padded to one size, so that pictures of them side by side share one scale."""
+    side = max(max(k.shape) for k in kernels_)
+    out = []
+    for k in kernels_:
+        dy, dx = side - k.shape[0], side - k.shape[1]
+        out.append(np.pad(k, ((dy // 2, dy - dy // 2), (dx // 2, dx - dx // 2))))
+    return out

@@ -67,9 +67,9 @@ def step_frequencies(lesson: Lesson) -> None:
         "by a factor **|K|** (its transfer function): the blurred spectrum is the sharp one times |K|, and where "
         "|K| is zero, the detail is gone for good.",
     )
-    controls, sharp, gain, product = st.columns(CONTROLS)
+    controls, sharp, gain, product = st.columns([1.2, 1.3, 1.3, 1.3])
     with controls:
-        mark = st.toggle("Mark what is wiped out", key=P + "mark", help="White: frequencies the blur keeps < 2 % of.")
+        mark = st.toggle("Mark what is lost", key=P + "mark", help="White: frequencies the blur keeps < 2 % of.")
         st.caption(
             f"Blur from step 1: {lesson.blur.describe()}. Motion blur wipes out lines of stripes, defocus rings, "
             "every 1 / length cycles per pixel."
@@ -128,7 +128,11 @@ def step_inverse(lesson: Lesson) -> None:
     result = view.inverse(lesson.key, lesson.sharp, lesson.spec, float(noise))
     view.show(noisy, result, f"With {noise:g} grey levels of noise: {view.psnr_text(lesson.sharp, result)}")
     k = view.transfer(lesson.spec, lesson.sharp.shape[:2])
-    view.show(gain, classroom.gain_picture(k), "1 / |K|: dark 1×, yellow 1000× or more. The noise is multiplied so")
+    view.show(
+        gain,
+        classroom.gain_picture(k),
+        "How much the inverse multiplies each frequency, noise too: dark 1×, yellow 1000×",
+    )
 
 
 def step_wiener(lesson: Lesson) -> None:
@@ -195,6 +199,7 @@ def step_learning(lesson: Lesson) -> None:
         missing += [] if menu.model_available else ["a blind model"]
         if missing:
             st.caption(f"Not installed here: {' and '.join(missing)}.")
+        st.image(images.kernel_picture(kernel, 72), caption="The true kernel", width=72)
     tiles = [(f"Input: {view.psnr_text(lesson.sharp, noisy)}", noisy, None)]
     for choice in _learning_methods(menu):
         with services.friendly_errors(f"running {choice.label}"):
@@ -205,14 +210,15 @@ def step_learning(lesson: Lesson) -> None:
             caption = f"{choice.label}: PSNR {format_psnr(res.psnr_out)}, SSIM {format_ssim(res.ssim_out)}"
             tiles.append((caption, res.output, res.kernel if res.kernel_source == "estimated" else None))
     with grid, st.container(key="classroom_grid"):
-        columns = st.columns(3)
-        for i, (caption, picture, estimated) in enumerate(tiles):
-            shown = classroom.error_picture(picture, lesson.sharp) if errors else picture
-            view.show(columns[i % 3], shown, caption)
-            if estimated is not None:
-                columns[i % 3].image(images.kernel_picture(estimated, 84), caption="Its estimated kernel")
-        truth_col = columns[len(tiles) % 3]
-        truth_col.image(images.kernel_picture(kernel, 84), caption=f"The true kernel: {lesson.blur.describe()}")
+        for start in range(0, len(tiles), 3):
+            columns = st.columns(3)
+            for column, (caption, picture, estimated) in zip(columns, tiles[start : start + 3], strict=False):
+                shown = classroom.error_picture(picture, lesson.sharp) if errors else picture
+                view.show(column, shown, caption)
+                if estimated is not None:
+                    true, guess = classroom.same_scale(kernel, estimated)
+                    pair = np.concatenate([images.kernel_picture(true, 72), images.kernel_picture(guess, 72)], axis=1)
+                    column.image(pair, caption="True kernel, estimated kernel", width=150)
 
 
 def _reveal() -> None:
@@ -245,8 +251,9 @@ def step_quiz(lesson: Lesson) -> None:
         if st.session_state[P + "revealed"]:
             st.markdown(f"**It was {secret.describe()}.**")
             left, right = st.columns(2)
-            left.image(images.kernel_picture(secret.kernel(), 96), caption="The secret kernel")
-            right.image(images.kernel_picture(settings.kernel(), 96), caption="Your guess")
+            true, guess = classroom.same_scale(secret.kernel(), settings.kernel())
+            left.image(images.kernel_picture(true, 96), caption="The secret kernel", width="stretch")
+            right.image(images.kernel_picture(guess, 96), caption="Your guess", width="stretch")
             score = metrics.psnr(puzzle_picture, guessed)
             st.markdown(
                 f"Your blurred picture matches the mystery one to **{format_psnr(score)}** (40 dB: almost exact)."

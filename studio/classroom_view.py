@@ -36,7 +36,7 @@ DEFAULTS = {
     P + "sigma": 2.0,
     P + "radius": 5.0,
     P + "size": 21,
-    P + "mark": True,
+    P + "mark": False,
     P + "noise": 3.0,
     P + "inverse_noise": 0.5,
     P + "nsr": 0.001,
@@ -87,11 +87,12 @@ def style(projector: bool) -> None:
         "h3 {padding-top: 0.2rem !important;}"
     )
     if projector:
+        # zoom scales the type, the controls and the pictures alike, and the layout reflows to fit the width.
         css += (
-            "html {font-size: 21px;}"
+            ".block-container {zoom: 1.35; padding-top: 1.6rem;}"
             "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none;}"
-            "[data-testid='stImage'] img {max-height: 44vh;}"
-            ".st-key-classroom_grid [data-testid='stImage'] img {max-height: 26vh;}"
+            "[data-testid='stImage'] img {max-height: 36vh;}"
+            ".st-key-classroom_grid [data-testid='stImage'] img {max-height: 19vh;}"
         )
     st.html(f"<style>{css}</style>")
 
