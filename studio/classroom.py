@@ -35,8 +35,8 @@ STEPS = (
 NSR_CHOICES = tuple(float(f"{v:.1g}") for v in np.logspace(-5, 0, 16))
 ITERATION_CHOICES = (1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 50, 70, 100)
 INVERSE_NOISE_CHOICES = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
-WIPED_OUT = 0.02
-"""Frequencies the blur keeps less than 2 % of are marked as wiped out."""
+WIPED_OUT = 0.01
+"""Frequencies the blur keeps less than 1 % of are marked as wiped out."""
 
 # The Okabe-Ito palette: told apart with every common colour-vision deficiency.
 BLUE, ORANGE, GREEN, PINK, GREY = "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#7f7f7f"
@@ -130,13 +130,6 @@ def puzzle(seed: int) -> KernelSettings:
     return settings
 
 
-def guess_score(puzzle_picture: np.ndarray, guess_picture: np.ndarray) -> float:
-    """How alike the puzzle and the sharp picture blurred with the guess are: PSNR in dB."""
-    from deblur_core.metrics import psnr
-
-    return psnr(puzzle_picture, guess_picture)
-
-
 # -- charts --------------------------------------------------------------------------------------------
 
 
@@ -147,6 +140,7 @@ def _layout(figure: go.Figure, height: int, x_title: str, y_title: str, log_x: b
         xaxis_title=x_title,
         yaxis_title=y_title,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        font={"size": 13 if height <= 300 else 20},  # the Projector's larger charts get larger type
         showlegend=True,
     )
     if log_x:

@@ -69,7 +69,9 @@ def step_frequencies(lesson: Lesson) -> None:
     )
     controls, sharp, gain, product = st.columns([1.2, 1.3, 1.3, 1.3])
     with controls:
-        mark = st.toggle("Mark what is lost", key=P + "mark", help="White: frequencies the blur keeps < 2 % of.")
+        mark = st.toggle(
+            "Mark what is lost", key=P + "mark", help="White: frequencies the blur keeps less than 1 % of."
+        )
         st.caption(
             f"Blur from step 1: {lesson.blur.describe()}. Motion blur wipes out lines of stripes, defocus rings, "
             "every 1 / length cycles per pixel."

@@ -90,6 +90,8 @@ def style(projector: bool) -> None:
         # zoom scales the type, the controls and the pictures alike, and the layout reflows to fit the width.
         css += (
             ".block-container {zoom: 1.35; padding-top: 1.6rem;}"
+            # Plotly measures its box itself and is confused by zoom: undo it there (the charts grow by their height).
+            "[data-testid='stPlotlyChart'] {zoom: 0.7407;}"
             "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] {display: none;}"
             "[data-testid='stImage'] img {max-height: 36vh;}"
             ".st-key-classroom_grid [data-testid='stImage'] img {max-height: 19vh;}"
