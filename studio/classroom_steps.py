@@ -18,11 +18,15 @@ from studio.classroom_view import KIND_LABELS, Lesson, P
 from studio.tasks import KernelSettings, digest
 
 CONTROLS = [1, 1.35, 1.35, 1.35]  # the controls' column, then three pictures
+KIND_HELP = (
+    "Motion: the camera moved in a straight line. Gaussian: soft focus. Defocus: the lens focused elsewhere, "
+    "each point becomes a disc. Camera shake: a hand-held jitter."
+)
 
 
 def blur_sliders(prefix: str, kinds: tuple[str, ...]) -> KernelSettings:
     """The blur type and its size (and the angle, for motion), under keys starting with ``prefix``."""
-    kind = st.selectbox("Blur type", kinds, format_func=KIND_LABELS.get, key=prefix + "kind")
+    kind = st.selectbox("Blur type", kinds, format_func=KIND_LABELS.get, key=prefix + "kind", help=KIND_HELP)
     values: dict = {"kind": kind}
     if kind == "motion":
         values["length"] = st.slider("Length (px)", 3, 41, key=prefix + "length", help="How far the camera moved.")
@@ -74,11 +78,15 @@ def step_frequencies(lesson: Lesson) -> None:
         )
         st.caption(
             f"Blur from step 1: {lesson.blur.describe()}. Motion blur wipes out lines of stripes, defocus rings, "
-            "every 1 / length cycles per pixel."
+            "one every 1 / length cycles per pixel (a stripe repeating every 10 px is 0.1 cycles per pixel)."
         )
     shape = lesson.sharp.shape[:2]
     k = view.transfer(lesson.spec, shape)
-    view.show(sharp, view.spectrum(lesson.key, lesson.sharp), "Spectrum of the sharp picture (log scale)")
+    view.show(
+        sharp,
+        view.spectrum(lesson.key, lesson.sharp),
+        "Spectrum of the sharp picture (log scale, so faint stripes show too)",
+    )
     view.show(gain, classroom.transfer_picture(k, mark), "|K|: what the blur lets through (yellow 100 %, dark 0.1 %)")
     blurred_spectrum = view.spectrum(
         digest(lesson.key, lesson.spec), view.blurred(lesson.key, lesson.sharp, lesson.spec)
