@@ -1,8 +1,8 @@
-"""The Classroom page's steps: each reads its one or two controls, fetches cached results, and shows them.
+"""The Classroom page's frame: kept settings, the navigation row, the picture, the layout, the cached results.
 
-The numbers come from :mod:`deblur_core.classical.teaching` through :mod:`studio.classroom`; each
-result is cached per picture and setting (``st.cache_data``), so moving a slider back and forth
-redraws at once. The learning step runs the app's real methods through the server's work queue.
+The steps themselves are in :mod:`studio.classroom_steps`. Every result here is computed by
+:mod:`deblur_core.classical.teaching` and cached per picture and setting (``st.cache_data``), so a
+slider moved back to a value it had redraws at once.
 """
 
 from __future__ import annotations
