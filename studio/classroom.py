@@ -8,6 +8,8 @@ This module never imports streamlit.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import plotly.graph_objects as go
@@ -140,9 +142,14 @@ def _layout(figure: go.Figure, height: int, x_title: str, y_title: str, log_x: b
         xaxis_title=x_title,
         yaxis_title=y_title,
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        font={"size": 13 if height <= 300 else 20},  # the Projector's larger charts get larger type
         showlegend=True,
     )
+    # Streamlit's chart theme sets the axis and legend type itself: size them here too.
+    size = 13 if height <= 300 else 20
+    figure.update_xaxes(tickfont_size=size, title_font_size=size)
+    figure.update_yaxes(tickfont_size=size, title_font_size=size)
+    figure.update_layout(legend_font_size=size)
+    figure.update_annotations(font_size=size)
     if log_x:
         figure.update_xaxes(type="log")
     return figure
@@ -190,7 +197,9 @@ def curve_chart(
         )
     )
     best = int(np.argmax(psnrs))
-    figure.add_annotation(x=xs[best], y=psnrs[best], text="best", showarrow=True, arrowhead=2, ax=0, ay=-30)
+    # On a log axis Plotly places annotations by the logarithm of x.
+    where = math.log10(xs[best]) if log_x else xs[best]
+    figure.add_annotation(x=where, y=psnrs[best], text="best", showarrow=True, arrowhead=2, ax=0, ay=-30)
     if log_x:
         figure.update_xaxes(type="log", exponentformat="power")
     return _layout(figure, height, x_title, "PSNR (dB)")

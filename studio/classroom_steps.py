@@ -51,7 +51,8 @@ def step_convolution(lesson: Lesson) -> None:
     with controls:
         settings = blur_sliders(P, ("motion", "gaussian", "defocus", "shake"))
         kernel = settings.kernel()
-        st.image(images.kernel_picture(kernel, 120), caption=f"The kernel ({kernel.shape[1]} × {kernel.shape[0]} px)")
+        picture = images.kernel_picture(kernel, 96)
+        st.image(picture, caption=f"The kernel ({kernel.shape[1]} × {kernel.shape[0]} px)", width=picture.shape[1])
     view.show(sharp, lesson.sharp, "Sharp picture")
     view.show(blurred, view.blurred(lesson.key, lesson.sharp, settings.spec()), f"Blurred: {settings.describe()}")
     field = classroom.star_field(96, 96)

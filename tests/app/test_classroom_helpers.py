@@ -54,5 +54,7 @@ def test_the_charts_mark_the_current_setting_and_the_best():
     now = figure.data[1]
     assert list(now.x) == [3] and list(now.y) == [23.0]
     assert figure.layout.annotations[0].x == 2
+    on_log = classroom.curve_chart(np.array([1e-4, 1e-3, 1e-2]), np.array([20.0, 26.0, 24.0]), 1e-2, "NSR", 300, True)
+    assert on_log.layout.annotations[0].x == pytest.approx(-3.0)  # log10 of the best ratio, as Plotly wants it
     gain = classroom.gain_chart(KernelSettings("motion", length=15, angle=30), 1e-2, 300)
     assert [trace.name for trace in gain.data] == ["blur keeps |K|", "inverse 1/|K|", "Wiener"]

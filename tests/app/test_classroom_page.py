@@ -181,3 +181,37 @@ def test_an_upload_is_taught_with_and_a_bad_one_is_explained(tiny_models, tmp_pa
     at.file_uploader(key=P + "upload").set_value(("coffee.png", encode_image(photo), "image/png"))
     at = _ok(at.run())
     assert any("Picture: coffee.png, 512 × 341 px" in c.value for c in at.caption)
+
+
+def _toy_estimate(call):
+    """A stand-in for a blind method that estimates the kernel: a Gaussian guess, then Wiener with it."""
+    from deblur_core.classical import wiener
+    from deblur_core.kernels import gaussian_kernel
+
+    kernel = gaussian_kernel(1.5)
+    return wiener(call.image, kernel), kernel
+
+
+def test_a_method_that_estimates_the_kernel_shows_it_beside_the_true_one(tiny_models, tmp_path, monkeypatch):
+    from deblur_core.restoration import Method, register, unregister
+
+    _env(monkeypatch, tmp_path, tiny_models)
+    method = register(
+        Method(
+            name="toy-estimate",
+            title="Toy kernel estimate",
+            summary="Toy kernel estimate: guesses a Gaussian, for tests.",
+            kernel="estimates",
+            takes=("photo",),
+            run=_toy_estimate,
+        )
+    )
+    try:
+        at = _open()
+        at.selectbox(key=P + "step").set_value(6)
+        at = _ok(at.run())
+    finally:
+        unregister(method.name)
+    captions = _image_captions(at)
+    assert "Toy kernel estimate: PSNR " in captions
+    assert "True kernel, estimated kernel" in captions
