@@ -26,7 +26,10 @@ PAGE_LIST = [
     ("train.py", "Train a model", ":material/model_training:", "train"),
     ("models.py", "Models", ":material/inventory_2:", "models"),
     ("about.py", "About", ":material/info:", "about"),
+    ("classroom.py", "Classroom", ":material/school:", "classroom"),
 ]
+# Pages listed here appear under their own heading in the navigation; the others come first, without one.
+SECTIONS = {"classroom.py": "Learn"}
 
 services.keep_keras_state_between_reruns()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -37,7 +40,7 @@ st.set_page_config(page_title="Deblur Studio", page_icon=Image.fromarray(images.
 pages = [
     st.Page(PAGES / file, title=title, icon=icon, url_path=url, default=(file == "deblur.py"))
     for file, title, icon, url in PAGE_LIST
-    if (PAGES / file).is_file()
+    if (PAGES / file).is_file() and file not in SECTIONS
 ]
 # Any other page file appears too, before About, titled after its name.
 known = {file for file, *_ in PAGE_LIST}
@@ -47,7 +50,11 @@ extra = [
     if path.name not in known and not path.name.startswith("_")
 ]
 pages[-1:-1] = extra
-page = st.navigation(pages)
+sections: dict[str, list] = {"": pages}  # "" : no heading
+for file, title, icon, url in PAGE_LIST:
+    if file in SECTIONS and (PAGES / file).is_file():
+        sections.setdefault(SECTIONS[file], []).append(st.Page(PAGES / file, title=title, icon=icon, url_path=url))
+page = st.navigation(sections)
 sidebar.show()
 try:
     with router.routed():

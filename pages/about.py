@@ -17,6 +17,13 @@ st.markdown(
     "and measures how much each method helps. It runs entirely on this server and works without the internet."
 )
 
+st.markdown(
+    "Teaching how blur works? The **Classroom** walks a class through it in eight short steps on one picture: "
+    "blur as a convolution, its frequencies, noise, why dividing by the blur fails, Wiener, Richardson-Lucy, "
+    "the learned methods, and a guessing game."
+)
+st.page_link("pages/classroom.py", label="Open the Classroom", icon=":material/school:")
+
 st.header("The methods")
 for method in methods():
     st.markdown(f"**{method.title}** (`{method.name}`). {method.text}")

@@ -14,7 +14,7 @@ import os
 import numpy as np
 from scipy import fft as sfft
 
-__all__ = ["FFT_WORKERS", "psf2otf"]
+__all__ = ["FFT_WORKERS", "kernel_on_canvas", "psf2otf"]
 
 # Threads for each FFT: pocketfft splits the colour channels (and the rows of a large transform) across them.
 FFT_WORKERS = max(1, min(4, os.cpu_count() or 1))
@@ -32,14 +32,24 @@ def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     ValueError
         If the kernel is larger than ``shape``.
     """
+    return sfft.rfft2(kernel_on_canvas(kernel, shape))
+
+
+def kernel_on_canvas(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The kernel zero-padded to ``shape`` (float64) and rolled so that its centre pixel sits at (0, 0).
+
+    Raises
+    ------
+    ValueError
+        If the kernel is larger than ``shape``.
+    """
     k = np.asarray(kernel, np.float64)
     kh, kw = k.shape
     if kh > shape[0] or kw > shape[1]:
         raise ValueError(f"The kernel ({kw} x {kh}) is larger than the canvas ({shape[1]} x {shape[0]}).")
     big = np.zeros(shape, np.float64)
     big[:kh, :kw] = k
-    big = np.roll(big, (-(kh // 2), -(kw // 2)), axis=(0, 1))
-    return sfft.rfft2(big)
+    return np.roll(big, (-(kh // 2), -(kw // 2)), axis=(0, 1))
 
 
 def _pad_symmetric(chw: np.ndarray, pad_y: tuple[int, int], pad_x: tuple[int, int]) -> np.ndarray:

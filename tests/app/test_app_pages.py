@@ -357,6 +357,8 @@ def test_about_explains_methods_metrics_models_and_privacy(app_env):
         assert phrase in text
     assert sorted(e.label for e in at.expander) == ["deconv-unet", "tiny-unet (default)"]
     assert any("A tiny test model" in m.value for m in at.markdown)
+    links = at.get("page_link")
+    assert any(link.proto.label == "Open the Classroom" and link.proto.page.endswith("classroom") for link in links)
 
 
 # -- a method added to the catalogue appears everywhere --------------------------------------------
