@@ -226,7 +226,9 @@ def step_learning(lesson: Lesson) -> None:
             for column, (caption, picture, estimated) in zip(columns, tiles[start : start + 3], strict=False):
                 shown = classroom.error_picture(picture, lesson.sharp) if errors else picture
                 view.show(column, shown, caption)
-                if estimated is not None:
+                if estimated is not None and estimated.shape == (1, 1):
+                    column.caption("It found no clear blur, so it left the picture as it was.")
+                elif estimated is not None:
                     true, guess = classroom.same_scale(kernel, estimated)
                     pair = np.concatenate([images.kernel_picture(true, 72), images.kernel_picture(guess, 72)], axis=1)
                     column.image(pair, caption="True kernel, estimated kernel", width=150)

@@ -116,3 +116,24 @@ def test_the_region_is_the_edge_rich_unclipped_part():
     grey[100:200, 0:100] = np.where(rng.random((100, 100)) > 0.5, 1.0, 0.99)  # clipped highlights
     x, y, w, h = choose_region(grey, 100)
     assert (w, h) == (100, 100) and x >= 150 and y <= 50
+
+
+def test_the_estimating_method_restores_with_the_kernel_it_found(photo):
+    from deblur_core.metrics import psnr
+    from deblur_core.restoration import get_method, restore
+
+    assert get_method("estimated-deconvolver").kernel == "estimates"
+    blurred = _blurred(photo, gaussian_kernel(2.0))
+    result = restore(blurred, "estimated-deconvolver")
+    assert result.kernel_source == "estimated" and result.kernel.shape[0] > 1
+    assert [s.name for s in result.stages][0] == "Estimating the blur kernel"
+    assert psnr(photo, result.image) > psnr(photo, blurred) + 1.0
+
+
+def test_the_estimating_method_leaves_a_sharp_photo_as_it_is(photo):
+    from deblur_core.restoration import restore
+
+    sharp = degrade(photo, np.ones((1, 1)), 0.005, np.random.default_rng(0), round8=True)
+    result = restore(sharp, "estimated-deconvolver")
+    assert result.kernel.shape == (1, 1)
+    np.testing.assert_array_equal(result.image, sharp)

@@ -166,6 +166,49 @@ DECONVOLVER = register(
 )
 
 
+def _run_estimated_deconvolver(call: MethodCall):
+    """Estimate the kernel from the photo, then the learned deconvolver with it; the photo as it is if no blur is found."""
+    from deblur_core.classical.estimate import estimate_kernel
+    from deblur_core.learned.deconvolver import network_input
+
+    image = check_image(call.image)
+    with call.stage("Estimating the blur kernel"):
+        found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
+    if found.fallback:
+        return image, found.kernel
+    runner = call.runner()
+    with call.stage("Wiener deconvolution"):
+        stack = network_input(image, found.kernel, on_progress=call.on_progress, cancel=call.cancel)
+    with call.stage("Refining network"):
+        return runner(stack, on_progress=call.on_progress, cancel=call.cancel), found.kernel
+
+
+ESTIMATED_DECONVOLVER = register(
+    Method(
+        name="estimated-deconvolver",
+        title="Estimated kernel + learned deconvolver",
+        summary="Finds the blur kernel in the photo, then runs the learned deconvolver with it (experimental).",
+        description=(
+            "Estimates the blur kernel from the photo's strongest edges (a coarse-to-fine search that prefers few, "
+            "sharp edges), shows it, and hands it to the learned deconvolver. Where it finds no convincing blur it "
+            "leaves the photo as it is rather than guess. Experimental: it finds Gaussian and defocus blur well, "
+            "motion and camera shake less often; a few seconds more per photo."
+        ),
+        kernel="estimates",
+        run=_run_estimated_deconvolver,
+        takes=("photo",),
+        family="learned",
+        model="deconv-unet",
+        references=(
+            "J. Pan, Z. Hu, Z. Su and M.-H. Yang, Deblurring text images via L0-regularized intensity and gradient "
+            "prior, CVPR 2014.",
+            "L. Xu, S. Zheng and J. Jia, Unnatural L0 sparse representation for natural image deblurring, CVPR 2013.",
+            "S. Cho and S. Lee, Fast motion deblurring, SIGGRAPH Asia 2009.",
+        ),
+    )
+)
+
+
 def _run_model(call: MethodCall) -> np.ndarray:
     """A trained model of the registry, on a photo or (for a video model) a stack of frames."""
     runner = call.runner()
