@@ -199,6 +199,7 @@ ESTIMATED_DECONVOLVER = register(
         takes=("photo",),
         family="learned",
         model="deconv-unet",
+        slow=True,
         references=(
             "J. Pan, Z. Hu, Z. Su and M.-H. Yang, Deblurring text images via L0-regularized intensity and gradient "
             "prior, CVPR 2014.",
