@@ -119,3 +119,19 @@ def test_command_line_runs_report_their_own_peak_memory(tmp_path):
     assert 20 < peak_mb < 4096 and wall > 0  # a Python process with numpy loaded, in megabytes
     _, _, code, err = stills.run_cli_measured(["deblur", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o")])
     assert code != 0 and err.strip()
+
+
+def test_a_measured_command_reports_its_own_peak_not_the_benchmarks(tmp_path):
+    """A child started by a large process must not report the parent's memory as its own."""
+    import sys
+
+    import numpy as np
+
+    from deblur_core.bench.stills import run_cli_measured
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("VmHWM is Linux's")
+    ballast = np.ones((3000, 1024, 1024), np.uint8)  # 3 GB resident in this process
+    wall, peak_mb, code, err = run_cli_measured(["models"])
+    assert code == 0, err
+    assert ballast[::4096].sum() > 0 and 0 < peak_mb < 2000, peak_mb
