@@ -8,6 +8,7 @@ entries is the order of the menus.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +19,7 @@ from deblur_core.restoration.catalogue import Method, Option, register
 if TYPE_CHECKING:
     from deblur_core.restoration.restore import MethodCall
 
-__all__ = ["DECONVOLVER", "RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
+__all__ = ["DECONVOLVER", "ESTIMATED_DECONVOLVER", "RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
 
 NSR_CHOICES = ("auto", 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
 
@@ -129,15 +130,42 @@ UNSUPERVISED_WIENER = register(
 )
 
 
+def _runner_in_background(call: MethodCall):
+    """Start loading the call's model on a thread; return a function that waits for it and gives the runner.
+
+    The first load in a process imports TensorFlow and reads the file (seconds); the Wiener step
+    meanwhile spends its time in FFTs that release the interpreter, so the two overlap. A model
+    already in the registry's cache comes back at once.
+    """
+    box: dict = {}
+
+    def load() -> None:
+        try:
+            box["runner"] = call.runner()
+        except BaseException as exc:  # handed to the caller, who raises it
+            box["error"] = exc
+
+    thread = threading.Thread(target=load, name="model-loader", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["runner"]
+
+    return wait
+
+
 def _run_deconvolver(call: MethodCall) -> np.ndarray:
     """Wiener with the given kernel, then the network that refines it (deblur_core.learned.deconvolver)."""
     from deblur_core.learned.deconvolver import network_input
 
-    runner = call.runner()
+    runner = _runner_in_background(call)
     with call.stage("Wiener deconvolution"):
         stack = network_input(call.image, call.kernel, on_progress=call.on_progress, cancel=call.cancel)
     with call.stage("Refining network"):
-        return runner(stack, on_progress=call.on_progress, cancel=call.cancel)
+        return runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
 
 
 DECONVOLVER = register(
@@ -176,11 +204,11 @@ def _run_estimated_deconvolver(call: MethodCall):
         found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
     if found.fallback:
         return image, found.kernel
-    runner = call.runner()
+    runner = _runner_in_background(call)
     with call.stage("Wiener deconvolution"):
         stack = network_input(image, found.kernel, on_progress=call.on_progress, cancel=call.cancel)
     with call.stage("Refining network"):
-        return runner(stack, on_progress=call.on_progress, cancel=call.cancel), found.kernel
+        return runner()(stack, on_progress=call.on_progress, cancel=call.cancel), found.kernel
 
 
 ESTIMATED_DECONVOLVER = register(
