@@ -13,7 +13,7 @@ from deblur_core.degrade import degrade
 from deblur_core.kernels import gaussian_kernel, motion_kernel, random_kernel
 from deblur_core.learned.deconvolver import INPUT_CHANNELS, NSR_FACTOR, SIGMA_SCALE, network_input
 from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
-from deblur_core.training.deconv_train import learning_rate, train
+from deblur_core.training.deconv_train import export, learning_rate, train
 from deblur_core.training.scenes import SCENE_KINDS, drawn_scene
 
 
@@ -122,6 +122,11 @@ def test_training_resumes_from_its_checkpoint(tmp_path, photo):
     train(fresh, steps=1, batch=2, val_every=1, held_out=held_out, init=run / "checkpoint.keras")
     first = json.loads((fresh / "state.json").read_text())["history"][0]
     assert first["step"] == 0 and first["psnr"] == pytest.approx(state["history"][-1]["psnr"], abs=1e-4)
+    # The export writes the model with its card: the learning curve and the held-out drawn scenes.
+    out = export(run, tmp_path / "exported.keras", scene_count=2)
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["history"] == state["history"]
+    assert card["validation"]["scenes"]["count"] == 2 and card["validation"]["scenes"]["wiener_psnr"] > 10
 
 
 def _shipped_registry():

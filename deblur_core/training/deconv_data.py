@@ -261,3 +261,19 @@ def validation_cases(images: list[np.ndarray], seed: int = 1234, max_side: int =
         deg = {"kernel": kernel, "sigma": float(rng.choice([0.005, 0.01, 0.02])), "jpeg": None}
         cases.append({"sharp": image, "kernel": kernel, "blurred": degrade_photo(image, deg, rng)})
     return cases
+
+
+def scene_validation_cases(count: int = 24, seed: int = 999, size: int = 320) -> list[dict]:
+    """Fixed degradations of drawn scenes (text, stripes, shapes) that no training step draws.
+
+    The producer's scenes come from the random streams ``(seed, shard)`` of its own seed; these come
+    from ``(999, i)``, a stream it never uses with the default seeds.
+    """
+    cases = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, i])
+        sharp = drawn_scene(rng, size)
+        _, kernel = random_kernel(rng)
+        deg = {"kernel": kernel, "sigma": float(rng.choice([0.005, 0.01, 0.02])), "jpeg": None}
+        cases.append({"sharp": sharp, "kernel": kernel, "blurred": degrade_photo(sharp, deg, rng)})
+    return cases
