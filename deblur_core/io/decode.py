@@ -43,6 +43,7 @@ __all__ = [
     "ImageLoadError",
     "LoadedImage",
     "load_image",
+    "probe_image",
     "read_rgb",
 ]
 
@@ -271,8 +272,8 @@ def _format_megapixels(value: float) -> str:
     return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
 
 
-def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> LoadedImage:
-    """Open, check, decode and convert an image from a seekable binary stream."""
+def _open_checked(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> Image.Image:
+    """Open an image from its header and check its size against the limits; no pixel is decoded."""
     limit_text = f"{max_pixels / 1e6:g}"
     try:
         image = Image.open(handle, formats=ALLOWED_FORMATS)
@@ -288,21 +289,52 @@ def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int
         ) from None
     except _DECODE_ERRORS:
         raise ImageLoadError(label, "the file is damaged and cannot be read; export it again and retry.") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise ImageLoadError(
+            label,
+            f"the image is {_format_megapixels(width * height / 1e6)} megapixels; the limit is {limit_text} megapixels. "
+            "Shrink it first.",
+        )
+    if min(width, height) < min_side:
+        image.close()
+        raise ImageLoadError(
+            label, f"the image is {width} x {height} pixels; each side must be at least {min_side} pixels."
+        )
+    return image
 
+
+def probe_image(
+    path: str | os.PathLike, *, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = MIN_SIDE
+) -> tuple[int, int]:
+    """Check an image file as :func:`load_image` would, from its header alone, and return ``(width, height)``.
+
+    Answers in milliseconds whatever the image's size: a command can refuse a missing, empty, foreign or
+    oversized file before it starts anything slow. A file that passes may still turn out truncated when
+    its pixels are decoded.
+
+    Raises
+    ------
+    ImageLoadError
+        The file is missing, empty, not an image in an allowed format, or outside the size limits.
+    """
+    label = name or _source_name(path)
+    file_path = Path(os.fspath(path))
+    _check_path(file_path, label)
+    try:
+        handle = file_path.open("rb")
+    except OSError as error:
+        raise ImageLoadError(label, f"the file cannot be read ({error.strerror or error}).") from None
+    with handle, _open_checked(handle, label, max_pixels, min_side) as image:
+        return image.size
+
+
+def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> LoadedImage:
+    """Open, check, decode and convert an image from a seekable binary stream."""
+    limit_text = f"{max_pixels / 1e6:g}"
+    image = _open_checked(handle, label, max_pixels, min_side)
     with image:
-        width, height = image.size
-        pixels = width * height
-        # Checked on the header alone, before a single pixel is decoded.
-        if pixels > max_pixels:
-            raise ImageLoadError(
-                label,
-                f"the image is {_format_megapixels(pixels / 1e6)} megapixels; the limit is {limit_text} megapixels. "
-                "Shrink it first.",
-            )
-        if min(width, height) < min_side:
-            raise ImageLoadError(
-                label, f"the image is {width} x {height} pixels; each side must be at least {min_side} pixels."
-            )
         fmt = image.format or "?"
         rawmode = _rawmode(image)
         bit_depth = _bit_depth(image, rawmode)
