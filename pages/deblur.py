@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from deblur_core import kernels
-from deblur_core.io import IMAGE_SUFFIXES, LoadedImage, output_like
+from deblur_core.io import ALLOWED_TEXT, IMAGE_SUFFIXES, LoadedImage, output_like
 from studio import archives, images, router, samples, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE, worked_example
 from studio.methods import MethodChoice, cli_command
@@ -98,7 +98,7 @@ def _photo_inputs() -> tuple[list, list[dict]]:
         type=IMAGE_TYPES,
         accept_multiple_files=True,
         key="deblur_upload",
-        help="PNG, JPEG, WebP, BMP, TIFF or GIF. Kept in memory for your session only, never written to disk.",
+        help=f"{ALLOWED_TEXT}. Kept in memory for your session only, never written to disk.",
     )
     uploads, problems = services.decode_uploads(files, "deblur_upload_decoded")
     for problem in problems:

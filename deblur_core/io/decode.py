@@ -1,7 +1,7 @@
 """Decode still images safely into the library's convention: float32 RGB, H x W x 3, in [0, 1].
 
 uint8, palettes, CMYK, 16-bit samples, colour profiles and EXIF orientation are dealt with here and
-nowhere else.
+nowhere else (HEIC photos' decoder in :mod:`deblur_core.io.heif`).
 
 Untrusted files are handled defensively: only the formats in :data:`ALLOWED_FORMATS` are parsed,
 the pixel count from the header is checked against a limit before any pixel is decoded (so a
@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from deblur_core.files import UnusableFileError
+from deblur_core.io import heif
 
 try:
     from PIL import ImageCms
@@ -49,10 +50,11 @@ __all__ = [
 
 DEFAULT_MAX_PIXELS = 24_000_000
 MIN_SIDE = 8
-ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+_HEIF = heif.available()
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF") + ((heif.FORMAT,) if _HEIF else ())
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif") + (heif.SUFFIXES if _HEIF else ())
 """File endings of the formats in :data:`ALLOWED_FORMATS`: what folders, zips and upload boxes look for."""
-ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF"
+ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF, GIF or HEIC" if _HEIF else "PNG, JPEG, WebP, BMP, TIFF or GIF"
 _DEFAULT_NAME = "image"
 
 # What Pillow raises for damaged or truncated data while parsing headers or decoding pixels. Its own
@@ -94,10 +96,11 @@ class LoadedImage:
     name : str
         The file's name, used in messages.
     format : str
-        Pillow's format name: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"BMP"``, ``"TIFF"`` or ``"GIF"``.
+        Pillow's format name: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"BMP"``, ``"TIFF"``, ``"GIF"`` or
+        ``"HEIF"`` (HEIC and HEIF photos).
     bit_depth : int
-        Bits per sample in the source file: 16 for 16-bit (and 32-bit integer or float) sources,
-        otherwise 8.
+        Bits per sample in the source file: 16 for 16-bit (and 32-bit integer or float) sources and
+        for 10- and 12-bit HEIC, which are read at their full depth; otherwise 8.
     """
 
     rgb: np.ndarray
@@ -348,7 +351,16 @@ def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int
             raise ImageLoadError(
                 label, "the file is truncated or damaged, so the image cannot be decoded completely."
             ) from None
-        low = _low_bytes(handle, image, rawmode)
+        if fmt == heif.FORMAT:
+            # Decoded upright already; a photo deeper than 8 bits is decoded again at its full depth.
+            deep = heif.full_depth(handle, image)
+            if deep is not None:
+                image, low = deep
+                bit_depth = 16
+            else:
+                low = None
+        else:
+            low = _low_bytes(handle, image, rawmode)
         image = _upright(image)
         if low is not None:
             low = _upright(low)

@@ -428,3 +428,21 @@ def test_a_method_for_photos_only_is_not_offered_for_video(app_env, toy_method):
     choices, _ = video_menu(registry)
     assert "toy-sharpen" not in [c.method for c in choices]
     assert {"wiener", "richardson-lucy"} <= {c.method for c in choices}
+
+
+def test_a_heic_photo_from_a_phone_is_accepted_restored_upright_and_downloads_as_png(app_env):
+    """iPhones save HEIC: the upload box takes it, the photo is turned upright, and the result is a full-size PNG."""
+    from tests.heic_photos import band_photo, heic_bytes
+
+    at = _start()
+    uploader = at.file_uploader(key="deblur_upload")
+    assert {".heic", ".heif"} <= set(uploader.proto.type)
+    uploader.set_value(("IMG_0003.HEIC", heic_bytes(band_photo(48, 80), orientation=6), "image/heic"))
+    at = _ok(at.run())
+    assert "Sharpness after" in _metrics(at)
+    assert "Download IMG_0003_deblurred.png" in [d.label for d in at.download_button]
+    (upload,) = at.session_state["deblur_upload_decoded"].values()
+    assert upload.loaded.format == "HEIF"
+    assert upload.rgb.shape == (80, 48, 3)  # the sideways photo, turned upright
+    red = upload.rgb[..., 0] - upload.rgb[..., 2]
+    assert red[:, -3:].mean() > 0.5 > red[:, :3].mean()
