@@ -60,9 +60,14 @@ def method_picker(prefix: str, menu: MethodMenu, default: MethodChoice | None = 
     labels = [c.label for c in menu.choices]
     start = default or menu.default
     index = labels.index(start.label) if start.label in labels else 0
-    label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method")
+    texts = {c.label: c.picker_text for c in menu.choices}
+    label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method", format_func=texts.get)
     choice = menu.by_label(label)
     st.caption(choice.description)
+    if choice.weak:
+        st.warning(choice.weak_warning(), icon=":material/trending_down:")
+    if choice.note:
+        st.info(choice.note)
     return choice, option_controls(prefix, choice, "photo")
 
 

@@ -446,3 +446,44 @@ def test_a_heic_photo_from_a_phone_is_accepted_restored_upright_and_downloads_as
     assert upload.rgb.shape == (80, 48, 3)  # the sideways photo, turned upright
     red = upload.rgb[..., 0] - upload.rgb[..., 2]
     assert red[:, -3:].mean() > 0.5 > red[:, :3].mean()
+
+
+@pytest.fixture
+def picker_models(tmp_path, monkeypatch):
+    """A good recommended model, one worse than its blurred input, and an enlarging DBSRCNN, all tiny."""
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
+
+    shipped = tmp_path / "shipped"
+    unet = {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}}
+    good = {**unet, "recommended": True, "description": "Blind deblurring of photos: every blur."}
+    save_model(build("unet", base_filters=4, depth=2), shipped / "good.keras", good)
+    weak = {**unet, "description": "The classic autoencoder recipe, kept for comparison."}
+    weak["validation"] = {"psnr": 21.91, "blurred_psnr": 23.75}
+    save_model(build("unet", base_filters=4, depth=2), shipped / "weak.keras", weak)
+    sr = {"architecture": "dbsrcnn", "arch_args": {"filters": 4}, "description": "DBSRCNN: deblur and enlarge 3x."}
+    save_model(build("dbsrcnn", filters=4), shipped / "sr-x3.keras", sr)
+    monkeypatch.setenv("DEBLUR_STUDIO_SHIPPED_MODELS", str(shipped))
+    monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(tmp_path / "user"))
+    monkeypatch.setenv("DEBLUR_STUDIO_DATA", str(tmp_path / "no-shared-data"))
+    return shipped
+
+
+def test_the_photo_picker_says_what_each_model_is_for_and_marks_the_weak_one(picker_models):
+    """A picture too large to enlarge 3x: the enlarging note appears only once that model is selected."""
+    big = np.random.default_rng(0).random((1640, 1640, 3)).astype(np.float32)  # 2.7 MP, 24.2 MP enlarged
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("big.png", encode_image(big), "image/png"))
+    at = _ok(at.run())
+    picker = at.selectbox(key="deblur_method")
+    assert picker.value == "good (recommended)"
+    assert "good (recommended) — blind deblurring of photos" in picker.options
+    assert "weak · worse than its input — the classic autoencoder recipe, kept for comparison" in picker.options
+    assert not any("enlarge" in box.value for box in at.info)
+    picker.set_value("weak")
+    at = _ok(at.run())
+    assert any("does not beat its blurred input" in w.value for w in at.warning)
+    assert "Sharpness after" in _metrics(at)  # still selectable, and it runs
+    at.selectbox(key="deblur_method").set_value("sr-x3: deblur only")
+    at = _ok(at.run())
+    assert any("can also enlarge 3x" in box.value for box in at.info)

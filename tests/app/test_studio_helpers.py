@@ -277,7 +277,52 @@ def test_menu_offers_still_image_models_and_the_enlarging_model_while_it_fits(mo
     big = method_menu(registry, (3000, 4000))  # 12 MP x 9 would exceed the 24 MP limit
     sr = big.by_method("sr")
     assert sr.label == "sr: deblur only" and not sr.upscale
-    assert any("exceed 24 megapixels" in note for note in big.notes)
+    # The note is the enlarging model's own: said while it is selected, not above every method.
+    assert "exceed 24 megapixels" in sr.note and not big.notes
+    assert not any(c.note for c in big.choices if c.method != "sr")
+
+
+def _save_tiny_unet(folder, name: str, card: dict) -> None:
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
+
+    arch = {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}}
+    save_model(build("unet", base_filters=4, depth=2), folder / f"{name}.keras", {**arch, **card})
+
+
+def test_each_model_says_what_it_is_for_and_one_worse_than_its_input_is_marked(tmp_path):
+    from deblur_core.learned.registry import Registry
+
+    shipped = tmp_path / "shipped"
+    good = {"validation": {"psnr": 24.73, "blurred_psnr": 23.75}}
+    weak = {"validation": {"psnr": 21.91, "blurred_psnr": 23.75}}
+    _save_tiny_unet(
+        shipped, "good", {"recommended": True, "description": "Blind deblurring of photos: all blurs.", **good}
+    )
+    _save_tiny_unet(shipped, "old", {"description": "The classic autoencoder recipe, kept for comparison.", **weak})
+    menu = method_menu(Registry(shipped, tmp_path / "user"), (100, 100))
+    texts = {c.method: c.picker_text for c in menu.choices}
+    assert texts["good"] == "good (recommended) — blind deblurring of photos"
+    assert texts["old"] == "old · worse than its input — the classic autoencoder recipe, kept for comparison"
+    assert texts["wiener"] == "Wiener deconvolution"  # the catalogue's titles say what they are already
+    old = menu.by_method("old")
+    assert old.weak and not menu.by_method("good").weak  # still offered, for comparison
+    assert "1.84 dB below" in old.weak_warning() and menu.by_method("good").weak_warning() == ""
+    assert menu.default.method == "good"
+
+
+def test_a_recommended_model_worse_than_its_input_is_never_preselected(tmp_path):
+    from deblur_core.learned.registry import Registry
+
+    shipped = tmp_path / "shipped"
+    weak = {"validation": {"psnr": 21.0, "blurred_psnr": 23.0}}
+    _save_tiny_unet(shipped, "bad", {"recommended": True, "description": "Worse.", **weak})
+    menu = method_menu(Registry(shipped, tmp_path / "user"), (100, 100))
+    bad = menu.by_method("bad")
+    assert bad is not None and bad.weak and not bad.recommended and bad.label == "bad"
+    assert menu.default.method == "wiener"
+    assert menu.notes[0].startswith("The default model does not beat its input, so the default method is Wiener")
+    assert menu.featured()[0].method == "wiener"  # Compare and Benchmark start from the default too
 
 
 def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):
