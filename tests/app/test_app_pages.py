@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -118,7 +119,8 @@ def test_a_ground_truth_upload_adds_psnr_and_ssim_and_a_wrong_size_is_explained(
     at.file_uploader(key=truth_key).set_value(("sharp.png", encode_image(sharp), "image/png"))
     at = _ok(at.run())
     metrics = _metrics(at)
-    assert metrics["PSNR"][0].endswith(" dB") and metrics["SSIM"][1].startswith(("+", "-"))
+    assert metrics["PSNR"][0].endswith(" dB")
+    assert re.fullmatch(r"[+-]\d\.\d{3}|0\.000", metrics["SSIM"][1])  # signed, or a grey 0.000 for no change
 
 
 def test_a_bad_upload_gives_one_sentence_and_the_page_keeps_working(app_env):
@@ -487,3 +489,33 @@ def test_the_photo_picker_says_what_each_model_is_for_and_marks_the_weak_one(pic
     at.selectbox(key="deblur_method").set_value("sr-x3: deblur only")
     at = _ok(at.run())
     assert any("can also enlarge 3x" in box.value for box in at.info)
+
+
+def test_a_20000_by_20_strip_gets_a_readable_preview(app_env):
+    strip = np.full((20, 20000, 3), 0.5, np.float32)
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("strip.png", encode_image(strip), "image/png"))
+    at = _ok(at.run())
+    assert any(c.value.startswith("This picture is very wide (20000 × 20 px)") for c in at.caption)
+
+
+def _metric_row_of_a_tiny_change():
+    import numpy as np
+
+    from studio.tasks import Restored
+    from studio.widgets import metric_row
+
+    flat = np.zeros((8, 8, 3), np.float32)
+    metric_row(Restored(flat, 0.1, sharp_in=0.12340, sharp_out=0.12337), has_truth=False)
+    metric_row(Restored(flat, 0.1, psnr_in=30.0, psnr_out=29.998, ssim_in=0.9, ssim_out=0.8996), has_truth=True)
+
+
+def test_a_change_that_rounds_to_zero_is_not_shown_red():
+    at = _ok(AppTest.from_function(_metric_row_of_a_tiny_change).run())
+    deltas = {m.label: m.proto for m in at.metric if m.proto.delta}
+    assert {label: proto.delta for label, proto in deltas.items()} == {
+        "Sharpness after": "0.000",
+        "PSNR": "0.00 dB",
+        "SSIM": "0.000",
+    }
+    assert all(proto.color != proto.MetricColor.RED for proto in deltas.values())

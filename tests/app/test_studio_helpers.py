@@ -142,6 +142,33 @@ def test_build_zip_keeps_every_file_under_a_unique_name():
 # -- pictures --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", [(20, 20000), (20000, 20), (12, 900)])
+def test_a_very_long_strip_previews_its_middle_at_a_sensible_size_and_says_so(shape):
+    height, width = shape
+    strip = np.zeros((height, width, 3), np.float32)
+    strip[..., 0] = np.linspace(0, 1, width)[None, :]  # left to right: dark to red
+    strip[..., 1] = np.linspace(0, 1, height)[:, None]  # top to bottom: dark to green
+    shown = images.preview(strip)
+    ph, pw = shown.pixels.shape[:2]
+    assert min(ph, pw) >= images.MIN_PREVIEW_SIDE
+    assert max(ph, pw) <= images.MAX_PREVIEW_ASPECT * min(ph, pw) and max(ph, pw) <= images.PREVIEW_MAX_SIDE
+    # The middle of the strip: its centre pixel is the strip's centre pixel.
+    centre = shown.pixels[ph // 2, pw // 2].astype(float) / 255
+    np.testing.assert_allclose(centre[:2], strip[height // 2, width // 2, :2], atol=0.05)
+    shape_word = "wide" if width > height else "tall"
+    assert shown.note().startswith(f"This picture is very {shape_word} ({width} × {height} px)")
+    assert "the preview shows its middle" in shown.note() and "the download is the whole picture" in shown.note()
+
+
+def test_a_change_that_rounds_to_zero_is_grey_not_red():
+    from studio.widgets import delta_args
+
+    assert delta_args(-0.0004, 3) == {"delta": "0.000", "delta_color": "off", "delta_arrow": "off"}
+    assert delta_args(0.004, 2, " dB") == {"delta": "0.00 dB", "delta_color": "off", "delta_arrow": "off"}
+    assert delta_args(-0.0006, 3) == {"delta": "-0.001"}
+    assert delta_args(1.234, 2, " dB") == {"delta": "+1.23 dB"}
+
+
 def test_preview_is_scaled_only_when_large_and_says_so():
     small = images.preview(np.zeros((300, 400, 3), np.float32))
     assert small.pixels.shape == (300, 400, 3) and small.note() == ""
