@@ -253,6 +253,17 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
     parser.add_argument("--recursive", action="store_true", help="also process images in subfolders")
+    parser.add_argument("--overwrite", action="store_true", help="replace results that already exist in --out")
+
+
+def check_overwrite(targets: Sequence[Path], overwrite: bool) -> None:
+    """A usage error naming the results that already exist, unless ``overwrite``: nothing is replaced unasked."""
+    existing = [str(t) for t in targets if t.exists()]
+    if overwrite or not existing:
+        return
+    names = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+    verb = "exists" if len(existing) == 1 else "exist"
+    raise UsageError(f"{names} already {verb}; add --overwrite to replace, or choose another --out.")
 
 
 def check_out_dir(out: str) -> Path:

@@ -18,6 +18,7 @@ from deblur_core.cli.console import (
     add_method_options,
     assign_outputs,
     check_out_dir,
+    check_overwrite,
     chosen_options,
     err,
     find_inputs,
@@ -111,6 +112,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     found = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
     suffix = ".jpg" if args.format == "jpeg" else ".png"
+    check_overwrite(assign_outputs(found, out_dir, suffix), args.overwrite)
     started = time.monotonic()
     # Every input's header is checked before the model loads: a bad file is answered at once.
     files, targets, failed_early = usable_inputs(found, assign_outputs(found, out_dir, suffix))
@@ -156,7 +158,8 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
             "contribute the images inside them; with --recursive also their subfolders, whose layout is\n"
             "kept. Transparency and greyscale are preserved. When two inputs share a stem (a.jpg, a.png)\n"
             "each keeps its extension (a.jpg.png, a.png.png). A file that cannot be read is reported in\n"
-            "one line and skipped; the others are still processed."
+            "one line and skipped; the others are still processed. Results already in the output folder\n"
+            "are not replaced unless --overwrite is given."
         ),
         epilog=(
             methods_help() + "\n\n"
