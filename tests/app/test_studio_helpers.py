@@ -169,6 +169,27 @@ def test_a_change_that_rounds_to_zero_is_grey_not_red():
     assert delta_args(1.234, 2, " dB") == {"delta": "+1.23 dB"}
 
 
+def test_the_video_progress_line_names_the_step_and_frame_and_no_disagreeing_percentage():
+    from studio.video_text import progress_line
+
+    # 42 frames with ground truth: 42 restorations, 84 measurements, 2 encodings; frame 20 is 15 % of it all.
+    line = progress_line(42, True, 19, 12.4)
+    assert line == "Step 1 of 3: restoring frame 20 of 42… (12 s)" and "%" not in line
+    assert progress_line(42, True, 42 + 42 + 8, 30) == "Step 2 of 3: measuring PSNR and SSIM, frame 9 of 42… (30 s)"
+    assert progress_line(42, True, 126, 31) == "Step 3 of 3: encoding the videos… (31 s)"
+    assert progress_line(42, False, 42, 31) == "Step 2 of 2: encoding the videos… (31 s)"
+
+
+def test_the_video_summary_says_once_how_the_frames_are_used():
+    from studio.video_text import summary
+
+    label = "video-unet3 (uses the previous and next frames)"
+    assert summary(42, "clip.mp4", label, 3, 12.34) == f"Restored 42 frames of clip.mp4 with {label} in 12.3 s."
+    assert summary(9, "a.mp4", "Wiener deconvolution", 1, 2.0) == (
+        "Restored 9 frames of a.mp4 with Wiener deconvolution, one frame at a time, in 2.0 s."
+    )
+
+
 def test_preview_is_scaled_only_when_large_and_says_so():
     small = images.preview(np.zeros((300, 400, 3), np.float32))
     assert small.pixels.shape == (300, 400, 3) and small.note() == ""
