@@ -322,6 +322,7 @@ def _sharp_source() -> tuple:
         if ups:
             sharp, sharp_name, sharp_key, loaded = ups[0].rgb, ups[0].name, ups[0].key, ups[0].loaded
     if sharp is not None:
+        st.space(24)  # room for the picture's full-screen button, which sits above its top edge
         st.image(images.preview(sharp, 480).pixels, caption=f"Sharp original: {sharp_name}", width="stretch")
     return sharp, sharp_name, sharp_key, loaded
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 import zipfile
@@ -75,6 +76,15 @@ def _metrics(at: AppTest) -> dict[str, tuple[str, str]]:
 
 def _image_captions(at: AppTest) -> str:
     return "\n".join(caption for img in at.get("image") for caption in img.captions)
+
+
+def _plotly_values(values) -> np.ndarray:
+    """The numbers of a plotly trace as sent to the browser: a list, or base64 bytes with their dtype."""
+    if isinstance(values, dict):
+        import base64
+
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, float)
 
 
 def _start() -> AppTest:
@@ -255,7 +265,9 @@ def test_compare_runs_several_methods_on_the_example(app_env):
     at = _start()
     at.switch_page("pages/compare.py")
     at = _ok(at.run())
-    assert at.multiselect(key="compare_methods").value == [
+    methods = at.multiselect(key="compare_methods")
+    assert methods.proto.wrap  # the chosen methods' chips wrap onto more rows instead of running out of sight
+    assert methods.value == [
         "tiny-unet (recommended)",
         "Wiener deconvolution",
         "Richardson-Lucy",
@@ -273,7 +285,11 @@ def test_compare_runs_several_methods_on_the_example(app_env):
     assert {"PSNR (dB)", "SSIM", "seconds"} <= set(table.columns)
     wiener = table.set_index("method").loc["Wiener deconvolution"]
     assert wiener["PSNR gain (dB)"] > 1.0
-    assert at.get("plotly_chart")
+    # The chart shows each method's gain over the blurred input, so its zero is the blurred input itself.
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    np.testing.assert_allclose(_plotly_values(chart["data"][0]["y"]), table["PSNR gain (dB)"], atol=0.01)
+    assert chart["layout"]["yaxis"]["title"]["text"] == "PSNR gain over the blurred input (dB)"
+    assert not chart["layout"].get("annotations")  # no label to overlap a bar
     assert [d.label for d in at.download_button] == ["Download the table (CSV)"]
     assert len(at.get("image")) >= 5  # input, three outputs, ground truth
 
@@ -307,7 +323,10 @@ def test_benchmark_runs_in_the_background_and_draws_its_results(app_env):
     at = _start()
     at.switch_page("pages/benchmark.py")
     at = _ok(at.run())
-    at.multiselect(key="benchmark_samples").set_value(["chelsea", "coffee"])
+    picker = at.multiselect(key="benchmark_samples")
+    assert picker.value == ["chelsea", "astronaut", "coffee"]
+    assert picker.proto.wrap and at.multiselect(key="benchmark_methods").proto.wrap  # no chip cut off
+    picker.set_value(["chelsea", "coffee"])
     at.multiselect(key="benchmark_methods").set_value(["Wiener deconvolution", "tiny-unet (recommended)"])
     at.button(key="benchmark_start").click()
     at.run()
@@ -316,7 +335,11 @@ def test_benchmark_runs_in_the_background_and_draws_its_results(app_env):
     assert list(summary.index) == ["blurred input (no restoration)", "Wiener deconvolution", "tiny-unet (recommended)"]
     assert summary.loc["Wiener deconvolution", "PSNR (dB)"] > summary.loc["blurred input (no restoration)", "PSNR (dB)"]
     assert len(at.dataframe[1].value) == 6  # two images x (blurred + two methods)
-    assert len(at.get("plotly_chart")) == 3
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 3
+    low, high = charts[0]["layout"]["yaxis"]["range"]  # mean PSNR per method: a whole-dB baseline below the bars
+    lowest = summary["PSNR (dB)"].min()
+    assert low == int(low) and lowest - 1.5 <= low <= lowest - 0.5 and high > summary["PSNR (dB)"].max()
     assert [d.label for d in at.download_button] == ["Download all results (CSV)"]
     assert any("Finished 4 restorations" in s.value for s in at.success)
 

@@ -190,6 +190,15 @@ def test_the_video_summary_says_once_how_the_frames_are_used():
     )
 
 
+def test_psnr_bars_start_from_a_whole_decibel_below_the_lowest():
+    from studio.charts import psnr_axis
+
+    assert psnr_axis([22.47, 26.84, 25.97]) == (21.0, 27.42)
+    assert psnr_axis([22.6, 22.9]) == (22.0, 22.99)  # half a dB or more below the lowest bar
+    assert psnr_axis([30.0, float("inf")]) == (29.0, 30.1)  # an identical image's infinite PSNR is left out
+    assert psnr_axis([]) == (0.0, 1.0)
+
+
 def test_preview_is_scaled_only_when_large_and_says_so():
     small = images.preview(np.zeros((300, 400, 3), np.float32))
     assert small.pixels.shape == (300, 400, 3) and small.note() == ""

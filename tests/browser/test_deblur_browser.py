@@ -170,3 +170,21 @@ def test_a_heic_photo_uploads_and_downloads_upright_as_png(app_url, browser, tmp
     assert red[:, -5:].mean() > 0.3 > red[:, :5].mean()  # the band that was at the top is on the right
     assert page.get_by_test_id("stException").count() == 0
     page.close()
+
+
+def test_the_full_screen_button_of_the_sample_keeps_clear_of_the_sample_picker(app_url, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    page.get_by_text("Worked example", exact=True).wait_for(timeout=120_000)
+    page.get_by_test_id("stRadioGroup").get_by_text("Blur it for me", exact=True).click()
+    page.get_by_text("Sharp original:").first.wait_for()
+    _settled(page)
+    picture = page.get_by_test_id("stImage").filter(has_text="Sharp original").first
+    picture.hover()
+    toolbar = page.get_by_test_id("stElementToolbar").first
+    toolbar.wait_for()
+    page.wait_for_timeout(1000)  # the toolbar slides into place
+    button, picker = toolbar.bounding_box(), page.get_by_test_id("stSelectbox").first.bounding_box()
+    assert button["y"] >= picker["y"] + picker["height"], (button, picker)
+    page.close()
