@@ -47,8 +47,10 @@ def show_example() -> None:
     choice = menu.kernel_default()  # the blur is known here: the method that uses the kernel best
     st.subheader("Worked example")
     with services.friendly_errors("preparing the worked example"):
+        if not services.model_ready(choice):  # a fresh server: the page is drawn, the model fills in
+            services.model_loading_panel(choice, "the worked example")
+            return
         with st.spinner("Preparing the worked example (once per server)…"):
-            services.load_model(choice)
             example = worked_example(choice)
         result = example.result
         st.markdown(

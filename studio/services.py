@@ -22,6 +22,7 @@ from deblur_core.io import ImageLoadError
 from deblur_core.learned.registry import Registry
 from deblur_core.progress import Cancelled
 from studio.methods import MethodChoice, MethodMenu, method_menu
+from studio.model_loader import ModelLoader
 from studio.work_queue import Job, WorkQueue
 
 log = logging.getLogger("deblur_studio")
@@ -92,6 +93,46 @@ def load_model(choice: MethodChoice) -> None:
         return
     with st.spinner(f"Loading the model {choice.model} (once per server)…"):
         registry.runner(entry)
+
+
+@st.cache_resource(show_spinner=False)
+def _model_loader() -> ModelLoader:
+    return ModelLoader()
+
+
+def model_ready(choice: MethodChoice) -> bool:
+    """Whether the model ``choice`` runs is loaded (True for a classical method); if not, it starts loading.
+
+    The load runs in the background, once per server, so the page can finish drawing and show
+    :func:`model_loading_panel` instead of waiting blank for TensorFlow.
+    """
+    if choice.model is None:
+        return True
+    registry = get_registry()
+    return _model_loader().ready(registry, registry.get(choice.model))
+
+
+MODEL_LOAD_TYPICAL_S = 15.0
+"""About how long a first model load takes on a small server (TensorFlow's import included): the bar's scale."""
+
+
+@st.fragment(run_every=0.5)
+def model_loading_panel(choice: MethodChoice, what: str) -> None:
+    """A progress bar while the model of ``choice`` loads in the background; the whole page redraws when it is ready."""
+    registry = get_registry()
+    entry = registry.get(choice.model)
+    loader = _model_loader()
+    if loader.ready(registry, entry, retry=False):
+        st.rerun(scope="app")
+    failure = loader.failure(entry)
+    if failure is not None:
+        st.error(f"The model {choice.model} could not be loaded ({failure}). The other methods still work.")
+        return
+    elapsed = loader.seconds(entry)
+    st.progress(
+        min(0.95, elapsed / MODEL_LOAD_TYPICAL_S),
+        text=f"Loading the model {choice.model} for {what} (once per server)… {elapsed:.0f} s",
+    )
 
 
 # -- running work ------------------------------------------------------------------------------------
