@@ -159,8 +159,7 @@ def progress_panel() -> None:
     queue = services.get_queue()
     place = queue.place(job)
     if place:
-        ahead = "you are next" if place == 1 else f"you are number {place} in line"
-        st.info(f"⏳ The server is busy with {queue.running} job(s); {ahead}.")
+        st.info(f"⏳ {services.waiting_text(place, queue.running, queue.estimate_wait(job))}")
     else:
         fraction = job.progress()  # read under the job's lock
         elapsed = time.monotonic() - run.started

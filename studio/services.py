@@ -144,6 +144,16 @@ def _format_wait(seconds: float) -> str:
     return f"about {seconds / 60:.0f} min"
 
 
+def waiting_text(place: int, running: int, seconds: float) -> str:
+    """Where a waiting job stands, in words: the jobs ahead of it and the estimated wait."""
+    ahead = place - 1
+    if running == 0 and ahead == 0:
+        return "starting…"
+    busy = f"{running} job(s) running" + (f" and {ahead} waiting before yours" if ahead else "")
+    turn = "you are next" if place == 1 else f"you are number {place} in line"
+    return f"the server has {busy}; {turn} (wait {_format_wait(seconds)})."
+
+
 def wait_for(job: Job, label: str) -> Any:
     """Show the job's place in line, then its progress, until it finishes; return its result.
 
@@ -156,10 +166,8 @@ def wait_for(job: Job, label: str) -> Any:
         while not job.done:
             place = queue.place(job)
             if place:
-                ahead = "you are next" if place == 1 else f"you are number {place} in line"
                 slot.info(
-                    f"{label}: the server is busy with {queue.running} job(s); {ahead} "
-                    f"(wait {_format_wait(queue.estimate_wait(job))}).",
+                    f"{label}: {waiting_text(place, queue.running, queue.estimate_wait(job))}",
                     icon=":material/hourglass_top:",
                 )
             else:
@@ -170,9 +178,12 @@ def wait_for(job: Job, label: str) -> Any:
     return job.outcome()
 
 
-def run_job(key: str, fn: Callable, label: str) -> Any:
-    """Submit ``fn(on_progress, cancel)`` to the server's queue under ``key`` and wait for it with feedback."""
-    return wait_for(get_queue().submit(key, fn, label), label)
+def run_job(key: str, fn: Callable, label: str, *, kind: str = "", megapixels: float = 0.0) -> Any:
+    """Submit ``fn(on_progress, cancel)`` to the server's queue under ``key`` and wait for it with feedback.
+
+    ``kind`` and ``megapixels`` describe the work, so that waits are estimated from jobs like it.
+    """
+    return wait_for(get_queue().submit(key, fn, label, kind=kind, megapixels=megapixels), label)
 
 
 @contextlib.contextmanager
@@ -307,4 +318,6 @@ def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts) 
             cancel=cancel,
         ),
         f"Deblurring with {choice.label}",
+        kind=f"restore|{choice.cache_id()}|truth={truth is not None}",
+        megapixels=image.shape[0] * image.shape[1] / 1e6,
     )
