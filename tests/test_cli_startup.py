@@ -1,9 +1,10 @@
 """The command line answers at once when it has nothing to compute: help, usage errors, unreadable inputs.
 
 Each case runs ``python -m deblur_core`` in a fresh interpreter, as a user does, and checks two things:
-TensorFlow was never imported (the cause of a slow answer, checked exactly), and the wall time stays far
-below the seconds an import of TensorFlow costs. The time limit has a wide margin for a loaded machine;
-the import check is the strict one.
+TensorFlow was never imported (the cause of a slow answer, checked exactly), and the wall time stays below
+half of what importing TensorFlow alone takes on the same machine at the same time, so a busy machine
+slows both alike. Measured on an idle 2-core machine: 0.5 s for ``deblur empty.png --out o``, 5 s for
+TensorFlow's import.
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ import pytest
 from deblur_core.io import save_image
 
 ROOT = Path(__file__).resolve().parents[1]
-# Said plainly in the issue: under 1 s. Measured here at about 0.5 s on an idle 2-core machine; the limit
-# leaves room for a busy one, and still fails a run that imports TensorFlow (5 s and more).
-TIME_LIMIT_S = 2.5
 
 # Runs the command line in-process and reports whether TensorFlow or Keras got imported on the way.
 PROBE = (
@@ -48,6 +46,14 @@ def run_cli(tmp_path: Path, *argv: str) -> tuple[int, bool, str, float]:
     last = done.stdout.strip().splitlines()[-1]
     _, code, loaded = last.split()
     return int(code), loaded == "True", done.stderr, elapsed
+
+
+@pytest.fixture(scope="module")
+def time_limit_s() -> float:
+    """Half the time a fresh interpreter takes to import TensorFlow here and now (at least 1 s)."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, check=True, timeout=300)
+    return max(1.0, (time.monotonic() - started) / 2)
 
 
 @pytest.fixture
@@ -81,25 +87,22 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_command_line_answers_without_tensorflow(inputs, case):
+def test_the_command_line_answers_without_tensorflow(inputs, time_limit_s, case):
     argv, expected_code, sentence = CASES[case]
     code, loaded, err, elapsed = run_cli(inputs, *argv)
     assert code == expected_code, err
     assert sentence in err
     assert "Traceback" not in err
     assert not loaded, f"{case}: TensorFlow was imported before the command could answer"
-    assert elapsed < TIME_LIMIT_S, f"{case}: {elapsed:.2f} s"
+    assert elapsed < time_limit_s, f"{case}: {elapsed:.2f} s against a limit of {time_limit_s:.2f} s"
 
 
-def test_an_empty_file_fails_in_a_fraction_of_a_tensorflow_import(inputs):
-    """The issue's own case, ``deblur empty.png --out o``, timed against an import of TensorFlow itself."""
+def test_an_empty_file_fails_in_a_fraction_of_a_tensorflow_import(inputs, time_limit_s):
+    """The issue's own case, ``deblur empty.png --out o``: its sentence, at once."""
     code, loaded, err, elapsed = run_cli(inputs, "deblur", "empty.png", "--out", "o")
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, check=True, timeout=120)
-    tensorflow_import = time.monotonic() - started
     assert (code, loaded) == (1, False), err
     assert "empty.png: the file is empty." in err
-    assert elapsed < tensorflow_import / 2, f"{elapsed:.2f} s against {tensorflow_import:.2f} s for TensorFlow"
+    assert elapsed < time_limit_s, f"{elapsed:.2f} s against a limit of {time_limit_s:.2f} s"
 
 
 def test_a_good_file_beside_a_bad_one_still_runs_the_model(capsys, tmp_path, monkeypatch):
