@@ -12,6 +12,7 @@ from deblur_core.io import DEFAULT_MAX_PIXELS
 from deblur_core.io import archive as zips
 from studio import images, router, samples, services, widgets
 from studio.bench import BLURRED, BenchmarkRun
+from studio.charts import psnr_axis
 from studio.tasks import KernelSettings
 
 router.require_app()
@@ -72,7 +73,7 @@ def show_results(rows: list[dict]) -> None:
             summary, x="method", y="PSNR (dB)", color="method", color_discrete_sequence=px.colors.qualitative.Safe
         )
         fig.update_layout(showlegend=False, margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=340, xaxis_title=None)
-        fig.update_yaxes(range=[summary["PSNR (dB)"].min() * 0.95, summary["PSNR (dB)"].max() * 1.03])
+        fig.update_yaxes(range=psnr_axis(summary["PSNR (dB)"]))
         st.plotly_chart(fig, key="benchmark_chart_psnr", config={"displaylogo": False})
     with c2:
         fig = px.bar(
@@ -95,7 +96,7 @@ def show_results(rows: list[dict]) -> None:
         legend={"title": None, "orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
         xaxis_title=None,
     )
-    fig.update_yaxes(range=[table["PSNR (dB)"].min() * 0.95, table["PSNR (dB)"].max() * 1.03])
+    fig.update_yaxes(range=psnr_axis(table["PSNR (dB)"]))
     st.plotly_chart(fig, key="benchmark_chart_images", config={"displaylogo": False})
     st.dataframe(table, hide_index=True, key="benchmark_table")
     widgets.csv_download("Download all results (CSV)", table, "benchmark.csv", "benchmark_csv")
@@ -117,12 +118,14 @@ with c_set:
     )
     picture_set: list[tuple[str, object]] = []
     if source == "The bundled samples":
+        # wrap: in a column the chips would otherwise stay on one row and hide the third sample.
         st.multiselect(
             "Samples",
             list(samples.SAMPLES),
             default=["chelsea", "astronaut", "coffee"],
             format_func=lambda k: samples.SAMPLES[k].title,
             key="benchmark_samples",
+            wrap=True,
         )
         crop = st.toggle(f"Use {CROP} × {CROP} px centre crops (quicker)", value=True, key="benchmark_crop")
         picture_set = sample_set(crop)
@@ -155,7 +158,7 @@ with c_blur:
 menu = services.get_menu((CROP, CROP))
 labels = [c.label for c in menu.choices]
 defaults = list(dict.fromkeys(c.label for c in menu.featured(limit=1)))
-picked = st.multiselect("Methods", labels, default=defaults, key="benchmark_methods")
+picked = st.multiselect("Methods", labels, default=defaults, key="benchmark_methods", wrap=True)
 # Enlarging models are measured on deblurring alone: an enlarged result has no ground truth of its size.
 choices = [dataclasses.replace(menu.by_label(label), upscale=False, scale=1) for label in picked]
 

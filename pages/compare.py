@@ -53,7 +53,8 @@ menu = services.get_menu(current.blurred.shape[:2])
 with c_set:
     labels = [c.label for c in menu.choices]
     defaults = list(dict.fromkeys(c.label for c in menu.featured()))
-    picked = st.multiselect("Methods", labels, default=defaults, key="compare_methods")
+    # wrap: in a column the chips would otherwise stay on one row and run out of sight.
+    picked = st.multiselect("Methods", labels, default=defaults, key="compare_methods", wrap=True)
     choices = [menu.by_label(label) for label in picked]
     kernel, spec = current.kernel, current.kernel_spec
     if any(c.needs_kernel for c in choices):
@@ -107,18 +108,19 @@ else:
 st.dataframe(table, hide_index=True, key="compare_table")
 
 value = "PSNR (dB)" if has_psnr else "sharpness"
-figure = go.Figure(go.Bar(x=table["method"], y=table[value], marker_color="#2563eb", name=value))
 baseline = first.psnr_in if has_psnr else first.sharp_in
-figure.add_hline(
-    y=baseline, line_dash="dash", line_color="#64748b", annotation_text="blurred input", annotation_position="top left"
+# Bars of the gain over the blurred input: zero is the blurred input itself, a baseline with a meaning.
+gains = table[value] - baseline
+figure = go.Figure(
+    go.Bar(x=table["method"], y=gains, marker_color=["#2563eb" if g >= 0 else "#dc2626" for g in gains], name=value)
 )
 figure.update_layout(
-    yaxis_title=value,
+    yaxis_title="PSNR gain over the blurred input (dB)" if has_psnr else "sharpness gain over the blurred input",
     xaxis_title=None,
     margin={"l": 10, "r": 10, "t": 30, "b": 10},
     height=340,
-    yaxis_range=[min(table[value].min(), baseline) * 0.95, table[value].max() * 1.03],
 )
+figure.update_yaxes(zeroline=True, zerolinewidth=2, zerolinecolor="#64748b")
 st.plotly_chart(figure, key="compare_chart", config={"displaylogo": False})
 widgets.csv_download("Download the table (CSV)", table, "comparison.csv", "compare_csv")
 

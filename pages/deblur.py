@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from deblur_core import kernels
-from deblur_core.io import IMAGE_SUFFIXES, LoadedImage, output_like
+from deblur_core.io import ALLOWED_TEXT, IMAGE_SUFFIXES, LoadedImage, output_like
 from studio import archives, images, router, samples, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE, worked_example
 from studio.methods import MethodChoice, cli_command
@@ -47,8 +47,10 @@ def show_example() -> None:
     choice = menu.kernel_default()  # the blur is known here: the method that uses the kernel best
     st.subheader("Worked example")
     with services.friendly_errors("preparing the worked example"):
+        if not services.model_ready(choice):  # a fresh server: the page is drawn, the model fills in
+            services.model_loading_panel(choice, "the worked example")
+            return
         with st.spinner("Preparing the worked example (once per server)…"):
-            services.load_model(choice)
             example = worked_example(choice)
         result = example.result
         st.markdown(
@@ -98,7 +100,7 @@ def _photo_inputs() -> tuple[list, list[dict]]:
         type=IMAGE_TYPES,
         accept_multiple_files=True,
         key="deblur_upload",
-        help="PNG, JPEG, WebP, BMP, TIFF or GIF. Kept in memory for your session only, never written to disk.",
+        help=f"{ALLOWED_TEXT}. Kept in memory for your session only, never written to disk.",
     )
     uploads, problems = services.decode_uploads(files, "deblur_upload_decoded")
     for problem in problems:
@@ -322,6 +324,7 @@ def _sharp_source() -> tuple:
         if ups:
             sharp, sharp_name, sharp_key, loaded = ups[0].rgb, ups[0].name, ups[0].key, ups[0].loaded
     if sharp is not None:
+        st.space(24)  # room for the picture's full-screen button, which sits above its top edge
         st.image(images.preview(sharp, 480).pixels, caption=f"Sharp original: {sharp_name}", width="stretch")
     return sharp, sharp_name, sharp_key, loaded
 

@@ -10,7 +10,7 @@ from deblur_core.learned.registry import check_model_name
 from studio import jobs as ui
 from studio import router
 from studio.images import png_bytes
-from studio.services import friendly_errors, get_registry, run_job
+from studio.services import friendly_errors, get_queue, get_registry, run_job
 
 router.require_app()
 
@@ -45,7 +45,13 @@ if not entries:
 
 
 def _sample(entry) -> None:
+    """The model on a sample crop: shown when this server has run it already, else on request (it loads the model)."""
     key = f"models-sample|{entry.path}|{entry.path.stat().st_mtime_ns}"
+    done, _ = get_queue().cached(key)
+    if not done and not st.button(
+        "Run it on a sample", key=f"models_sample_{entry.name}", icon=":material/play_arrow:"
+    ):
+        return
     with friendly_errors(f"running {entry.name} on the sample"):
         result = run_job(
             key,

@@ -48,12 +48,14 @@ def _status_line(job: jobs.Job) -> None:
         st.warning(f"Stopping **{job.name}**: finishing the current step and saving the best version so far…")
     elif job.status == "finished":
         st.success(f"**{job.name}** is trained and saved. {job.message} It is now on the Deblur and Models pages.")
+        _weak_warning(job)
     elif job.status == "stopped":
         if job.model_path.is_file():
             st.success(
                 f"**{job.name}** was stopped; the best version so far is saved and is now on the Deblur and "
                 f"Models pages. {job.message}"
             )
+            _weak_warning(job)
         else:
             st.warning(
                 f"**{job.name}** was stopped before its first epoch finished, so no model was saved. {job.message}"
@@ -62,15 +64,19 @@ def _status_line(job: jobs.Job) -> None:
         st.error(f"Training **{job.name}** failed: {job.message}")
 
 
+def _weak_warning(job: jobs.Job) -> None:
+    warning = ui.weak_result(job)
+    if warning:
+        st.warning(warning, icon=":material/trending_down:")
+
+
 def _show_progress(job: jobs.Job) -> None:
     progress = jobs.job_progress(job)
     epochs = ui.planned_epochs(job)
     done_epochs = len(progress.epochs)
     minutes = job.info.get("config", {}).get("minutes")
-    text = f"epoch {min(done_epochs + (1 if job.active else 0), epochs) or 1} of {epochs}"
-    if minutes:
-        text += f" (or {minutes:g} min)"
-    st.progress(progress.fraction, text=f"{progress.fraction:.0%}: {text}")
+    share, text = ui.progress_text(job, progress)
+    st.progress(share, text=text)
 
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Epochs done", f"{done_epochs} / {epochs}")

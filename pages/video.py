@@ -15,7 +15,7 @@ import streamlit as st
 from deblur_core import settings
 from deblur_core import video as vid
 from deblur_core.metrics import format_psnr, format_ssim
-from studio import images, router, services, widgets
+from studio import images, router, services, video_text, widgets
 from studio.methods import MethodChoice, video_menu
 from studio.tasks import KernelSettings, digest
 from studio.work_queue import Job
@@ -147,15 +147,6 @@ def make_job(clip: vid.Video, method: str, kernel, degradation, registry, option
     return work
 
 
-def stage_text(run: RunInfo, done: int, total: int) -> str:
-    n = run.frames
-    if done < n:
-        return f"Restoring frame {done + 1} of {n}"
-    if run.has_truth and done < 3 * n:
-        return f"Measuring PSNR and SSIM, frame {(done - n) % n + 1} of {n}"
-    return "Encoding the videos"
-
-
 @st.fragment(run_every=0.5)
 def progress_panel() -> None:
     """Polls the job; when it ends, reruns the whole page to draw the results."""
@@ -168,13 +159,13 @@ def progress_panel() -> None:
     queue = services.get_queue()
     place = queue.place(job)
     if place:
-        ahead = "you are next" if place == 1 else f"you are number {place} in line"
-        st.info(f"⏳ The server is busy with {queue.running} job(s); {ahead}.")
+        st.info(f"⏳ {services.waiting_text(place, queue.running, queue.estimate_wait(job))}")
     else:
         fraction = job.progress()  # read under the job's lock
-        done, total = job.done_steps, job.total_steps
         elapsed = time.monotonic() - run.started
-        st.progress(min(1.0, fraction), text=f"{stage_text(run, done, total)}… {fraction:.0%} ({elapsed:.0f} s)")
+        st.progress(
+            min(1.0, fraction), text=video_text.progress_line(run.frames, run.has_truth, job.done_steps, elapsed)
+        )
     if st.button("Cancel", key="video_cancel", icon=":material/stop_circle:"):
         job.cancel()
         st.toast("Stopping after the current frame…")
@@ -251,10 +242,10 @@ def frame_scrubber(result: vid.VideoResult) -> None:
 
 def show_result(run: RunInfo, output: VideoOutput) -> None:
     result = output.result
-    stack = "with the previous and next frames" if result.frames_per_step == 3 else "one frame at a time"
     st.success(
-        f"Restored {len(result.restored)} frames of {run.source_name} with {run.method_label}, {stack}, "
-        f"in {result.seconds:.1f} s."
+        video_text.summary(
+            len(result.restored), run.source_name, run.method_label, result.frames_per_step, result.seconds
+        )
     )
     c_in, c_out = st.columns(2)
     with c_in:

@@ -26,6 +26,12 @@ PREVIEW_MAX_SIDE = 1200
 SLIDER_MAX_SIDE = 800
 """Longest side of the two pictures inside the before/after slider (they travel inline)."""
 
+MAX_PREVIEW_ASPECT = 6
+"""A preview is at most this many times longer than it is high (or wide): a longer strip shows its middle."""
+
+MIN_PREVIEW_SIDE = 96
+"""Shortest side of a preview in pixels: thinner pictures are enlarged (nearest-neighbour) to it."""
+
 # Viridis (perceptually uniform, readable with every common colour-vision deficiency), sampled at
 # nine evenly spaced points; the colour map is the piecewise-linear curve through them.
 _VIRIDIS_ANCHORS = np.array(
@@ -61,18 +67,48 @@ class Preview:
 
     pixels: np.ndarray  # uint8 H x W x 3
     full_size: tuple[int, int]  # (height, width) of the image it shows
+    shown: tuple[int, int] | None = None  # (height, width) of the middle part shown, when a long strip is cut
 
     @property
     def scaled(self) -> bool:
         return self.pixels.shape[:2] != self.full_size
 
     def note(self) -> str:
-        """One sentence saying whether the preview is scaled; empty when it is not."""
+        """One sentence saying whether the preview is scaled or shows only the middle; empty when neither."""
         if not self.scaled:
             return ""
         h, w = self.pixels.shape[:2]
         fh, fw = self.full_size
+        if self.shown is not None:
+            sh, sw = self.shown
+            shape = "wide" if fw > fh else "tall"
+            size = "" if (sh, sw) == (h, w) else f", {'enlarged' if h > sh else 'scaled'} to {w} × {h} px"
+            return (
+                f"This picture is very {shape} ({fw} × {fh} px), so the preview shows its middle {sw} × {sh} px"
+                f"{size}; the download is the whole picture."
+            )
         return f"Preview scaled to {w} × {h} px; the download is full size ({fw} × {fh} px)."
+
+
+def middle_crop(height: int, width: int, max_aspect: int = MAX_PREVIEW_ASPECT) -> tuple[slice, slice]:
+    """The rows and columns of the middle of a picture, cut so its long side is at most ``max_aspect`` times its short."""
+    if width > height * max_aspect:
+        keep = height * max_aspect
+        left = (width - keep) // 2
+        return slice(0, height), slice(left, left + keep)
+    if height > width * max_aspect:
+        keep = width * max_aspect
+        top = (height - keep) // 2
+        return slice(top, top + keep), slice(0, width)
+    return slice(0, height), slice(0, width)
+
+
+def _thin_factor(height: int, width: int, max_side: int) -> int:
+    """The whole-number enlargement that brings the short side up to MIN_PREVIEW_SIDE, within ``max_side``."""
+    short, long = min(height, width), max(height, width)
+    if short >= MIN_PREVIEW_SIDE:
+        return 1
+    return max(1, min(-(-MIN_PREVIEW_SIDE // short), max_side // long))
 
 
 def fit_size(height: int, width: int, max_side: int) -> tuple[int, int]:
@@ -92,6 +128,10 @@ _PREVIEWS_KEPT = 48
 def preview(rgb: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
     """A uint8 copy of ``rgb`` whose longest side is at most ``max_side`` (area-averaged when shrunk).
 
+    A strip longer than :data:`MAX_PREVIEW_ASPECT` times its width (a 20000 x 20 panorama) shows its middle
+    part, enlarged with whole pixels when it is thinner than :data:`MIN_PREVIEW_SIDE`, so a preview is never
+    a line one pixel high; :meth:`Preview.note` says so.
+
     Pages redraw on every widget change while the pictures stay the same arrays, so the last few
     previews are remembered per array (by identity, for as long as the array lives).
     """
@@ -101,13 +141,18 @@ def preview(rgb: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
         if hit is not None and hit[0]() is rgb:
             _PREVIEWS.move_to_end(key)
             return hit[1]
-    pixels = to_uint8(rgb)
-    h, w = pixels.shape[:2]
-    th, tw = fit_size(h, w, max_side)
-    if (th, tw) != (h, w):
+    h, w = rgb.shape[:2]
+    rows, cols = middle_crop(h, w)
+    pixels = to_uint8(rgb[rows, cols])
+    ch, cw = pixels.shape[:2]
+    th, tw = fit_size(ch, cw, max_side)
+    if (th, tw) != (ch, cw):
         pixels = np.asarray(Image.fromarray(pixels).resize((tw, th), Image.Resampling.BOX))
+    factor = _thin_factor(th, tw, max_side) if (ch, cw) != (h, w) else 1
+    if factor > 1:
+        pixels = enlarge_nearest(pixels, factor)
     pixels.setflags(write=False)
-    result = Preview(pixels, (h, w))
+    result = Preview(pixels, (h, w), (ch, cw) if (ch, cw) != (h, w) else None)
     try:
         ref = weakref.ref(rgb)
     except TypeError:  # an object without weak references: just do not remember it

@@ -152,6 +152,44 @@ def prepare_zip(data: bytes, report: ZipReport) -> Callable[[Path], tuple[list[s
 # -- progress, charts and previews -------------------------------------------------------------
 
 
+def weak_result(job: Job) -> str:
+    """A warning when the saved model scores below its blurred input on the held-out photos, else ''."""
+    import json
+
+    from deblur_core.learned.cards import validation_gain
+
+    try:
+        card = json.loads(job.model_path.with_suffix(".json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    gain = validation_gain(card) if isinstance(card, dict) else None
+    if gain is None or gain > 0:
+        return ""
+    validation = card["validation"]
+    return (
+        f"**{job.name}** does not beat its blurred input yet: {float(validation['psnr']):.2f} dB on the held-out "
+        f"photos against {float(validation['blurred_psnr']):.2f} dB for the blurred photos themselves, so it makes "
+        "photos worse. It is offered on the Deblur page for comparison only, marked as such. More epochs, more "
+        "photos or a larger size usually help."
+    )
+
+
+def progress_text(job: Job, progress: Progress) -> tuple[float, str]:
+    """The training bar's share and its words: the running epoch, or, once over, the epochs done and why."""
+    epochs = planned_epochs(job)
+    done = len(progress.epochs)
+    if job.active:
+        minutes = job.info.get("config", {}).get("minutes")
+        text = f"epoch {min(done + 1, epochs) or 1} of {epochs}" + (f" (or {minutes:g} min)" if minutes else "")
+        return progress.fraction, f"{progress.fraction:.0%}: {text}"
+    if job.status == "stopped":
+        share = min(1.0, done / epochs) if epochs else 0.0
+        return share, f"stopped after {done} of {epochs} epochs"
+    if job.status == "finished" and done < epochs:
+        return 1.0, f"finished after {done} of {epochs} epochs"
+    return progress.fraction, f"{progress.fraction:.0%}: {done} of {epochs} epochs"
+
+
 def planned_epochs(job: Job) -> int:
     return int(job.info.get("config", {}).get("epochs") or 0)
 

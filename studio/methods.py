@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from deblur_core.io import DEFAULT_MAX_PIXELS
+from deblur_core.learned.cards import purpose, validation_gain
 from deblur_core.learned.registry import Registry
 from deblur_core.restoration import Method, Option, methods
 from deblur_core.restoration.restore import DEFAULT_WITH_KERNEL
@@ -36,10 +37,36 @@ class MethodChoice:
     options: tuple[Option, ...] = ()  # the method's options, from its catalogue record
     model: str | None = None  # the model file it runs, loaded before the first use
     slow: bool = False  # seconds per megapixel or more: not picked by default for comparisons
+    purpose: str = ""  # what a model is for, in a few words, shown beside its name in the picker
+    gain: float | None = None  # a model's validation PSNR over its blurred input's, in dB, from its card
+    note: str = ""  # said under the picker while this choice is selected
 
     @property
     def needs_kernel(self) -> bool:
         return self.kernel == "needs"
+
+    @property
+    def weak(self) -> bool:
+        """A model whose card shows it does not beat its blurred input: offered for comparison, never preselected."""
+        return self.gain is not None and self.gain <= 0
+
+    @property
+    def picker_text(self) -> str:
+        """The line in the method picker: the name, what it is for, and a mark when it does not help."""
+        text = self.label + (" · worse than its input" if self.weak else "")
+        if self.purpose:
+            start = self.purpose[:1].lower() if self.purpose[1:2].islower() else self.purpose[:1]
+            text += f" — {start}{self.purpose[1:]}"
+        return text
+
+    def weak_warning(self) -> str:
+        """The sentence that goes with a weak model, from its card's numbers ('' for any other choice)."""
+        if not self.weak:
+            return ""
+        return (
+            f"{self.method} does not beat its blurred input: on its held-out photos it scored {-self.gain:.2f} dB "
+            "below them (see its card on the Models page). It is offered for comparison only."
+        )
 
     def cache_id(self) -> str:
         return f"{self.method}|up={int(self.upscale)}|{self.version}"
@@ -113,53 +140,62 @@ def _catalogue_models() -> set[str]:
     return {m.model for m in methods() if m.model is not None}
 
 
+def _offered(entry) -> bool:
+    """Whether a model is offered on its own for photos (not a video model, not run by a catalogue method)."""
+    return entry.suits_photos() and entry.name not in _catalogue_models()
+
+
+def _model_choice(entry, default_name: str | None, image_size: tuple[int, int] | None) -> MethodChoice:
+    """The picker entry of one blind photo model: its label, purpose and card numbers."""
+    scale = int(entry.input.get("scale", 1))
+    description = (entry.description or entry.card.get("summary") or "A trained model.").strip()
+    model = {
+        "description": description.split(". ")[0].rstrip(".") + ".",
+        "version": _version(entry),
+        "model": entry.name,
+        "purpose": purpose(entry.card) if scale <= 1 else "",  # "deblur + enlarge 3x" says it already
+        "gain": validation_gain(entry.card),
+    }
+    if scale <= 1:
+        gain = model["gain"]
+        recommended = entry.name == default_name and (gain is None or gain > 0)
+        label = f"{entry.name} (recommended)" if recommended else entry.name
+        return MethodChoice(entry.name, label, recommended=recommended, **model)
+    h, w = image_size or (0, 0)
+    if h * w * scale * scale <= DEFAULT_MAX_PIXELS:
+        return MethodChoice(entry.name, f"{entry.name}: deblur + enlarge {scale}x", upscale=True, scale=scale, **model)
+    note = (
+        f"{entry.name} can also enlarge {scale}x, but this picture would then exceed "
+        f"{DEFAULT_MAX_PIXELS / 1e6:.0f} megapixels, so it is offered for deblurring only."
+    )
+    return MethodChoice(entry.name, f"{entry.name}: deblur only", note=note, **model)
+
+
 def method_menu(registry: Registry, image_size: tuple[int, int] | None = None) -> MethodMenu:
     """The methods for a still image of ``image_size`` (height, width): models first, then the catalogue's.
 
     A model whose card has an output scale above 1 (DBSRCNN) is offered as "deblur + enlarge" while
     the enlarged result stays within ``deblur_core.io.DEFAULT_MAX_PIXELS``, and as deblur only above
-    that, with a note. Models for video (several frames, or trained on moving clips) are left out.
-    Without a default model the default is the first method of the catalogue, with a note.
+    that, with a note shown while it is selected. Models for video (several frames, or trained on moving
+    clips) are left out. Each model says what it is for; one whose card shows it does not beat its blurred
+    input is marked, kept for comparison and never the default. Without a default model (or when it is such
+    a model) the default is the first method of the catalogue, with a note.
     """
     notes: list[str] = []
     try:
         default_name = registry.default_name()
     except ValueError:
         default_name = None
-    models: list[MethodChoice] = []
-    owned = _catalogue_models()
-    for entry in registry.list():
-        if not entry.suits_photos() or entry.name in owned:
-            continue
-        scale = int(entry.input.get("scale", 1))
-        description = (entry.description or entry.card.get("summary") or "A trained model.").strip()
-        first_sentence = description.split(". ")[0].rstrip(".") + "."
-        version = _version(entry)
-        recommended = entry.name == default_name
-        model = {"description": first_sentence, "version": version, "model": entry.name}
-        if scale > 1:
-            h, w = image_size or (0, 0)
-            if h * w * scale * scale <= DEFAULT_MAX_PIXELS:
-                label = f"{entry.name}: deblur + enlarge {scale}x"
-                models.append(MethodChoice(entry.name, label, upscale=True, scale=scale, **model))
-            else:
-                label = f"{entry.name}: deblur only"
-                models.append(MethodChoice(entry.name, label, **model))
-                notes.append(
-                    f"{entry.name} can also enlarge {scale}x, but this picture would then exceed "
-                    f"{DEFAULT_MAX_PIXELS / 1e6:.0f} megapixels, so it is offered for deblurring only."
-                )
-        else:
-            label = f"{entry.name} (recommended)" if recommended else entry.name
-            models.append(MethodChoice(entry.name, label, recommended=recommended, **model))
+    models = [_model_choice(entry, default_name, image_size) for entry in registry.list() if _offered(entry)]
     models.sort(key=lambda c: not c.recommended)
     others = catalogue_choices(registry)
-    if default_name is not None and models and models[0].recommended:
-        default = models[0]
-    else:
+    # A model that does not beat its blurred input is never the preselected choice.
+    default = next((c for c in models if c.recommended and not c.weak), None)
+    if default is None:
         default = others[0]
         need = "; it needs the blur kernel, which you shape below" if default.needs_kernel else ""
-        notes.insert(0, f"No trained model is installed, so the default method is {default.label}{need}.")
+        why = "No trained model is installed" if default_name is None else "The default model does not beat its input"
+        notes.insert(0, f"{why}, so the default method is {default.label}{need}.")
     return MethodMenu(models + others, default, notes, model_available=bool(models))
 
 

@@ -22,6 +22,7 @@ from deblur_core.io import ImageLoadError
 from deblur_core.learned.registry import Registry
 from deblur_core.progress import Cancelled
 from studio.methods import MethodChoice, MethodMenu, method_menu
+from studio.model_loader import ModelLoader
 from studio.work_queue import Job, WorkQueue
 
 log = logging.getLogger("deblur_studio")
@@ -94,6 +95,46 @@ def load_model(choice: MethodChoice) -> None:
         registry.runner(entry)
 
 
+@st.cache_resource(show_spinner=False)
+def _model_loader() -> ModelLoader:
+    return ModelLoader()
+
+
+def model_ready(choice: MethodChoice) -> bool:
+    """Whether the model ``choice`` runs is loaded (True for a classical method); if not, it starts loading.
+
+    The load runs in the background, once per server, so the page can finish drawing and show
+    :func:`model_loading_panel` instead of waiting blank for TensorFlow.
+    """
+    if choice.model is None:
+        return True
+    registry = get_registry()
+    return _model_loader().ready(registry, registry.get(choice.model))
+
+
+MODEL_LOAD_TYPICAL_S = 15.0
+"""About how long a first model load takes on a small server (TensorFlow's import included): the bar's scale."""
+
+
+@st.fragment(run_every=0.5)
+def model_loading_panel(choice: MethodChoice, what: str) -> None:
+    """A progress bar while the model of ``choice`` loads in the background; the whole page redraws when it is ready."""
+    registry = get_registry()
+    entry = registry.get(choice.model)
+    loader = _model_loader()
+    if loader.ready(registry, entry, retry=False):
+        st.rerun(scope="app")
+    failure = loader.failure(entry)
+    if failure is not None:
+        st.error(f"The model {choice.model} could not be loaded ({failure}). The other methods still work.")
+        return
+    elapsed = loader.seconds(entry)
+    st.progress(
+        min(0.95, elapsed / MODEL_LOAD_TYPICAL_S),
+        text=f"Loading the model {choice.model} for {what} (once per server)… {elapsed:.0f} s",
+    )
+
+
 # -- running work ------------------------------------------------------------------------------------
 
 
@@ -101,6 +142,16 @@ def _format_wait(seconds: float) -> str:
     if seconds < 60:
         return f"about {max(1, round(seconds))} s"
     return f"about {seconds / 60:.0f} min"
+
+
+def waiting_text(place: int, running: int, seconds: float) -> str:
+    """Where a waiting job stands, in words: the jobs ahead of it and the estimated wait."""
+    ahead = place - 1
+    if running == 0 and ahead == 0:
+        return "starting…"
+    busy = f"{running} job(s) running" + (f" and {ahead} waiting before yours" if ahead else "")
+    turn = "you are next" if place == 1 else f"you are number {place} in line"
+    return f"the server has {busy}; {turn} (wait {_format_wait(seconds)})."
 
 
 def wait_for(job: Job, label: str) -> Any:
@@ -115,10 +166,8 @@ def wait_for(job: Job, label: str) -> Any:
         while not job.done:
             place = queue.place(job)
             if place:
-                ahead = "you are next" if place == 1 else f"you are number {place} in line"
                 slot.info(
-                    f"{label}: the server is busy with {queue.running} job(s); {ahead} "
-                    f"(wait {_format_wait(queue.estimate_wait(job))}).",
+                    f"{label}: {waiting_text(place, queue.running, queue.estimate_wait(job))}",
                     icon=":material/hourglass_top:",
                 )
             else:
@@ -129,9 +178,12 @@ def wait_for(job: Job, label: str) -> Any:
     return job.outcome()
 
 
-def run_job(key: str, fn: Callable, label: str) -> Any:
-    """Submit ``fn(on_progress, cancel)`` to the server's queue under ``key`` and wait for it with feedback."""
-    return wait_for(get_queue().submit(key, fn, label), label)
+def run_job(key: str, fn: Callable, label: str, *, kind: str = "", megapixels: float = 0.0) -> Any:
+    """Submit ``fn(on_progress, cancel)`` to the server's queue under ``key`` and wait for it with feedback.
+
+    ``kind`` and ``megapixels`` describe the work, so that waits are estimated from jobs like it.
+    """
+    return wait_for(get_queue().submit(key, fn, label, kind=kind, megapixels=megapixels), label)
 
 
 @contextlib.contextmanager
@@ -266,4 +318,6 @@ def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts) 
             cancel=cancel,
         ),
         f"Deblurring with {choice.label}",
+        kind=f"restore|{choice.cache_id()}|truth={truth is not None}",
+        megapixels=image.shape[0] * image.shape[1] / 1e6,
     )

@@ -60,9 +60,14 @@ def method_picker(prefix: str, menu: MethodMenu, default: MethodChoice | None = 
     labels = [c.label for c in menu.choices]
     start = default or menu.default
     index = labels.index(start.label) if start.label in labels else 0
-    label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method")
+    texts = {c.label: c.picker_text for c in menu.choices}
+    label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method", format_func=texts.get)
     choice = menu.by_label(label)
     st.caption(choice.description)
+    if choice.weak:
+        st.warning(choice.weak_warning(), icon=":material/trending_down:")
+    if choice.note:
+        st.info(choice.note)
     return choice, option_controls(prefix, choice, "photo")
 
 
@@ -89,6 +94,14 @@ def option_controls(prefix: str, choice: MethodChoice, takes: str) -> dict:
     return options
 
 
+def delta_args(value: float, digits: int, unit: str = "") -> dict:
+    """``st.metric`` arguments for a change: signed, or grey with no arrow when it rounds to zero (no red "-0.000")."""
+    text = f"{value:+.{digits}f}"
+    if float(text) == 0:
+        return {"delta": f"{0:.{digits}f}{unit}", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text + unit}
+
+
 def metric_row(result: Restored, has_truth: bool) -> None:
     """PSNR and SSIM (or sharpness without ground truth) before and after, with the gain, and the runtime."""
     cols = st.columns(3)
@@ -98,13 +111,13 @@ def metric_row(result: Restored, has_truth: bool) -> None:
         cols[0].metric(
             "PSNR",
             format_psnr(result.psnr_out),
-            delta=f"{gain_db:+.2f} dB",
+            **delta_args(gain_db, 2, " dB"),
             help=f"Blurred input: {format_psnr(result.psnr_in)}. Higher is closer to the sharp original.",
         )
         cols[1].metric(
             "SSIM",
             format_ssim(result.ssim_out),
-            delta=f"{gain_ssim:+.3f}",
+            **delta_args(gain_ssim, 3),
             help=f"Blurred input: {format_ssim(result.ssim_in)}. 1 means identical structure.",
         )
     else:
@@ -117,7 +130,7 @@ def metric_row(result: Restored, has_truth: bool) -> None:
         cols[1].metric(
             "Sharpness after",
             f"{result.sharp_out:.3f}",
-            delta=f"{gain:+.3f}",
+            **delta_args(gain, 3),
             help="Noise and halos raise the score too, so look at the picture as well.",
         )
     cols[2].metric("Runtime", f"{result.seconds:.2f} s", help="Time the method took on the full picture.")
@@ -179,13 +192,16 @@ def result_view(
         st.caption(note)
 
     st.markdown("**Before / after**: drag the handle (or focus it and use the arrow keys).")
-    slide_out = images.preview(output, images.SLIDER_MAX_SIDE).pixels
+    slide = images.preview(output, images.SLIDER_MAX_SIDE)
+    slide_out = slide.pixels
     slide_in = _upsized(images.preview(blurred, images.SLIDER_MAX_SIDE).pixels, slide_out.shape[:2])
     st.iframe(
         before_after_html(slide_in, slide_out, blurred_label, "Deblurred"),
         height="content",
     )
-    if slide_out.shape[:2] != output.shape[:2]:
+    if slide.shown is not None:
+        st.caption("The slider shows the same middle part; use the zoom below for any other region.")
+    elif slide.scaled:
         st.caption(
             f"Slider pictures scaled to {slide_out.shape[1]} × {slide_out.shape[0]} px; "
             "use the zoom below for full-resolution detail."

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from deblur_core.progress import CancelFn, Cancelled, ProgressFn
+from studio.wait_estimate import JobTimes, wait_seconds
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Job:
     key: str
     label: str
     fn: JobFn
+    kind: str = ""  # what sort of work (a method): jobs of one kind are timed together
+    megapixels: float = 0.0  # how big the picture is, so a large photo is expected to take longer
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
@@ -132,7 +135,7 @@ class WorkQueue:
         self._inflight: dict[str, Job] = {}
         self._results: collections.OrderedDict[str, tuple[Any, int, float]] = collections.OrderedDict()
         self._cached_bytes = 0
-        self._durations: collections.deque[float] = collections.deque(maxlen=30)
+        self._times = JobTimes(default_seconds=_DEFAULT_SECONDS)
         self._workers: list[threading.Thread] = []
 
     # -- cache ---------------------------------------------------------------------------------------
@@ -168,10 +171,11 @@ class WorkQueue:
             return self._cached_bytes
 
     # -- submitting ----------------------------------------------------------------------------------
-    def submit(self, key: str, fn: JobFn, label: str = "") -> Job:
+    def submit(self, key: str, fn: JobFn, label: str = "", *, kind: str = "", megapixels: float = 0.0) -> Job:
         """Queue ``fn(on_progress, cancel)`` under ``key``; an equal job already cached or queued is reused.
 
-        A cached result comes back as a finished job at once.
+        A cached result comes back as a finished job at once. ``kind`` and ``megapixels`` say what the job
+        is, so that its wait and the waits behind it are estimated from jobs like it.
         """
         with self._cond:
             if key in self._results:
@@ -184,16 +188,18 @@ class WorkQueue:
             job = self._inflight.get(key)
             if job is not None and not job.cancel_requested:
                 return job
-            job = Job(key, label or key, fn)
+            job = Job(key, label or key, fn, kind=kind, megapixels=float(megapixels))
             self._inflight[key] = job
             self._pending.append(job)
             self._start_workers()
             self._cond.notify()
             return job
 
-    def run(self, key: str, fn: JobFn, label: str = "", timeout: float | None = None) -> Any:
+    def run(
+        self, key: str, fn: JobFn, label: str = "", timeout: float | None = None, *, kind: str = "", megapixels=0.0
+    ) -> Any:
         """Submit and wait: the result of ``fn``, or its exception raised here."""
-        job = self.submit(key, fn, label)
+        job = self.submit(key, fn, label, kind=kind, megapixels=megapixels)
         if not job.wait(timeout):
             raise TimeoutError(f"'{job.label}' did not finish within {timeout} s.")
         return job.outcome()
@@ -228,22 +234,23 @@ class WorkQueue:
         with self._cond:
             return len(self._running)
 
-    def typical_seconds(self) -> float:
-        """Mean duration of recent jobs (a guess before the first one finishes).
-
-        The mean rather than the median: one slow job ahead in line delays everyone behind it.
-        """
-        with self._cond:
-            if not self._durations:
-                return _DEFAULT_SECONDS
-            return float(np.mean(self._durations))
-
     def estimate_wait(self, job: Job) -> float:
-        """Rough seconds until ``job`` starts: the jobs ahead of it shared among the slots."""
-        place = self.place(job)
-        if place == 0:
-            return 0.0
-        return self.typical_seconds() * (-(-place // self.slots))
+        """Seconds until ``job`` starts: what the running jobs have left, then the jobs ahead, slot by slot.
+
+        Each job's time comes from the measured times of its kind of work per megapixel; ask again while
+        waiting and the answer follows the jobs as they finish.
+        """
+        now = time.monotonic()
+        with self._cond:
+            if job not in self._pending:
+                return 0.0
+            running = [(self._times.expected(r.kind, r.megapixels), now - (r.started or now)) for r in self._running]
+            ahead = []
+            for pending in self._pending:
+                if pending is job:
+                    break
+                ahead.append(self._times.expected(pending.kind, pending.megapixels))
+        return wait_seconds(self.slots, running, ahead)
 
     # -- workers -------------------------------------------------------------------------------------
     def _start_workers(self) -> None:
@@ -294,7 +301,7 @@ class WorkQueue:
             with self._cond:
                 seconds = time.monotonic() - (job.started or time.monotonic())
                 if job.error is None:
-                    self._durations.append(seconds)
+                    self._times.record(job.kind, job.megapixels, seconds)
                     self._store(job.key, job.result, seconds)
                 self._finish(job)
                 self._cond.notify_all()

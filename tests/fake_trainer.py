@@ -4,6 +4,7 @@ It trains nothing and needs no TensorFlow, so tests of job handling take a fract
 Its ``--description`` says how to behave:
 
 - ``finish``: one epoch, then save the model and report done;
+- ``finish-weak``: the same, but the model scores below its blurred input (its card says so);
 - ``error``: report an error and exit 1;
 - ``wait``: wait for the stop file, then report that no epoch finished (as the real trainer does);
 - ``wait-epoch``: report one epoch, wait for the stop file, then save the model and report done.
@@ -29,9 +30,12 @@ def main(args: list[str]) -> int:
         with progress.open("a") as f:
             f.write(json.dumps(event) + "\n")
 
+    weak = mode == "finish-weak"
+    val_psnr = 20.5 if weak else 25.0
+
     def save() -> None:
         out.write_bytes(b"model")
-        out.with_suffix(".json").write_text("{}")
+        out.with_suffix(".json").write_text(json.dumps({"validation": {"psnr": val_psnr, "blurred_psnr": 22.0}}))
 
     def epoch() -> None:
         emit(event="batch", epoch=1, step=1, done=1, total=2 * epochs, loss=0.2, steps_per_s=4.0, eta_s=9.0)
@@ -42,7 +46,7 @@ def main(args: list[str]) -> int:
             total=2 * epochs,
             loss=0.1,
             val_loss=0.12,
-            val_psnr=25.0,
+            val_psnr=val_psnr,
             val_ssim=0.8,
             val_blurred_psnr=22.0,
             eta_s=8.0,
@@ -52,7 +56,7 @@ def main(args: list[str]) -> int:
     if mode == "error":
         emit(event="error", message="Found 1 image(s) in data; at least two are needed.")
         return 1
-    if mode == "finish":
+    if mode in ("finish", "finish-weak"):
         epoch()
         save()
         emit(event="done", stopped_because="finished all epochs", model=str(out))

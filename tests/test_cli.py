@@ -813,3 +813,38 @@ def test_help_and_the_classical_methods_never_load_tensorflow(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.strip().splitlines()[-1] == "LOADED 0 False"
+
+
+def test_an_existing_result_is_never_replaced_without_overwrite(capsys, tmp_path):
+    """A second run into the same folder asks first; nothing is touched until --overwrite says so."""
+    photo = tmp_path / "photo.png"
+    save_image(texture(24, 24), photo)
+    out = tmp_path / "out"
+    assert deblur_fast(capsys, photo, "--out", out)[0] == 0
+    (out / "photo.png").write_bytes(b"my earlier result")
+    code, _, err = deblur_fast(capsys, photo, "--out", out)
+    assert code == 2
+    assert f"error: {out / 'photo.png'} already exists; add --overwrite to replace, or choose another --out." in err
+    assert (out / "photo.png").read_bytes() == b"my earlier result"
+    code, _, err = deblur_fast(capsys, photo, "--out", out, "--overwrite")
+    assert code == 0 and read_rgb(out / "photo.png").shape == (24, 24, 3)
+
+
+def test_blur_asks_before_replacing_its_results_and_kernel(capsys, tmp_path):
+    photo = tmp_path / "photo.png"
+    save_image(texture(24, 24), photo)
+    out = tmp_path / "blurred"
+    assert run(capsys, "blur", photo, "--out", out, "--kernel", "gaussian:sigma=1")[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = run(capsys, "blur", photo, "--out", out, "--kernel", "gaussian:sigma=3")
+    assert code == 2 and "already exist; add --overwrite" in err and "kernel.npy" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert run(capsys, "blur", photo, "--out", out, "--kernel", "gaussian:sigma=3", "--overwrite")[0] == 0
+
+
+def test_video_asks_before_replacing_its_output(capsys, tmp_path):
+    existing = tmp_path / "sharp.mp4"
+    existing.write_bytes(b"an earlier video")
+    code, _, err = run(capsys, "video", tmp_path / "clip.mp4", "--out", existing, "--method", "wiener")
+    assert code == 2 and f"error: {existing} already exists; add --overwrite" in err
+    assert existing.read_bytes() == b"an earlier video"

@@ -26,6 +26,7 @@ from deblur_core.io import (
     read_rgb,
     save_image,
 )
+from tests.heic_photos import icc_with_swapped_primaries
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
@@ -91,16 +92,6 @@ def assert_convention(loaded: LoadedImage) -> None:
         np.testing.assert_array_equal(rgb[..., 0], rgb[..., 2])
 
 
-def icc_with_swapped_primaries() -> bytes:
-    """An sRGB profile whose red and blue primaries are swapped, so converting it visibly moves colours."""
-    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    count = struct.unpack(">I", data[128:132])[0]
-    entries = {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
-    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
-    data[red + 4 : red + 12], data[blue + 4 : blue + 12] = data[blue + 4 : blue + 12], data[red + 4 : red + 12]
-    return bytes(data)
-
-
 # --------------------------------------------------------------------------------------------------
 # Round trips and sources
 # --------------------------------------------------------------------------------------------------
@@ -147,7 +138,7 @@ def test_megapixels_and_constants():
     assert loaded.megapixels == pytest.approx(0.5)
     assert (loaded.width, loaded.height) == (1000, 500)
     assert DEFAULT_MAX_PIXELS == 24_000_000 and MIN_SIDE == 8
-    assert ALLOWED_FORMATS == ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
+    assert ALLOWED_FORMATS == ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "HEIF")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -565,7 +556,7 @@ def test_refuses_missing_path_and_folder(tmp_path):
 def test_refuses_text_file_named_png(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("this is a shopping list, not a picture\n")
-    error = assert_refused(path, "notes.png", "not a PNG, JPEG, WebP, BMP, TIFF or GIF image")
+    error = assert_refused(path, "notes.png", "not a PNG, JPEG, WebP, BMP, TIFF, GIF or HEIC image")
     assert isinstance(error, ValueError)
 
 

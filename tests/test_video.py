@@ -158,7 +158,7 @@ def test_audio_is_noticed(tmp_path):
 def test_bad_inputs_are_refused_with_a_sentence(tmp_path, clip_mp4):
     with pytest.raises(V.VideoLoadError, match=r"^notes\.mp4: is not a video"):
         V.read_video(b"these are my holiday notes\n" * 20, name="notes.mp4")
-    with pytest.raises(V.VideoLoadError, match=r"^empty\.mp4: is empty \(0 bytes\)"):
+    with pytest.raises(V.VideoLoadError, match=r"^empty\.mp4: the file is empty \(0 bytes\)\.$"):
         V.read_video(b"", name="empty.mp4")
     (tmp_path / "empty.webm").write_bytes(b"")
     with pytest.raises(ValueError, match="is empty"):

@@ -17,6 +17,7 @@ from deblur_core.cli.console import (
     add_io_arguments,
     assign_outputs,
     check_out_dir,
+    check_overwrite,
     err,
     find_inputs,
     parse_kernel,
@@ -45,10 +46,11 @@ def cmd_blur(args: argparse.Namespace) -> int:
     kernel = parse_kernel(args.kernel, np.random.default_rng(args.seed))
     files = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
+    targets = assign_outputs(files, out_dir, ".png")
+    check_overwrite([*targets, out_dir / "kernel.npy", out_dir / "kernel.png"], args.overwrite)
     atomic_write_with(out_dir / "kernel.npy", lambda tmp: np.save(tmp, kernel), suffix=".npy")
     visible = np.repeat((kernel / kernel.max())[:, :, None], 3, axis=2).astype(np.float32)
     save_image(visible, out_dir / "kernel.png", greyscale=True)
-    targets = assign_outputs(files, out_dir, ".png")
 
     def work(item, target, _bar) -> str:
         loaded = load_image(item.path, name=item.label)

@@ -227,11 +227,43 @@ def process_files(
     return failed
 
 
+def usable_inputs(files: Sequence[InputFile], targets: Sequence[Path]) -> tuple[list[InputFile], list[Path], int]:
+    """The inputs whose header reads as an allowed image, with their targets, and how many were skipped.
+
+    Only headers are read (no pixels are decoded), so this answers at once; each refused file gets its
+    ``skipped NAME: why`` line now, before any slow start such as loading a model.
+    """
+    from deblur_core.io import ImageLoadError, probe_image
+
+    kept: list[InputFile] = []
+    kept_targets: list[Path] = []
+    for item, target in zip(files, targets, strict=True):
+        try:
+            probe_image(item.path, name=item.label)
+        except ImageLoadError as exc:
+            err(f"skipped {item.label}: {exc.reason}")
+            continue
+        kept.append(item)
+        kept_targets.append(target)
+    return kept, kept_targets, len(files) - len(kept)
+
+
 def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     """The inputs, ``--out`` and ``--recursive`` of the commands that work on image files and folders."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
     parser.add_argument("--recursive", action="store_true", help="also process images in subfolders")
+    parser.add_argument("--overwrite", action="store_true", help="replace results that already exist in --out")
+
+
+def check_overwrite(targets: Sequence[Path], overwrite: bool) -> None:
+    """A usage error naming the results that already exist, unless ``overwrite``: nothing is replaced unasked."""
+    existing = [str(t) for t in targets if t.exists()]
+    if overwrite or not existing:
+        return
+    names = ", ".join(existing[:3]) + (f" and {len(existing) - 3} more" if len(existing) > 3 else "")
+    verb = "exists" if len(existing) == 1 else "exist"
+    raise UsageError(f"{names} already {verb}; add --overwrite to replace, or choose another --out.")
 
 
 def check_out_dir(out: str) -> Path:

@@ -18,12 +18,14 @@ from deblur_core.cli.console import (
     add_method_options,
     assign_outputs,
     check_out_dir,
+    check_overwrite,
     chosen_options,
     err,
     find_inputs,
     methods_help,
     parse_kernel,
     process_files,
+    usable_inputs,
 )
 
 __all__ = ["add_parser", "cmd_deblur"]
@@ -36,9 +38,12 @@ def _registry():
     return Registry()
 
 
-def _prepare_method(args: argparse.Namespace):
-    """Check the method and kernel before any file is touched; return ``(kernel, registry)``."""
-    from deblur_core.learned.registry import get_runner
+def _check_method(args: argparse.Namespace):
+    """Check the method and kernel before any file is touched; return ``(kernel, registry, entry)``.
+
+    ``entry`` is the model to load (None for a classical method). Reading the model cards imports no
+    TensorFlow, so a wrong command line is answered at once.
+    """
     from deblur_core.restoration import get_method, kernel_needed, resolve_method
 
     registry = _registry()
@@ -60,7 +65,7 @@ def _prepare_method(args: argparse.Namespace):
         if args.upscale:
             err(f"note: --upscale has no effect with {method}; the result keeps the input's size.")
         if record.model is None:
-            return kernel, registry
+            return kernel, registry, None
         if not record.available(registry.names()):
             raise UsageError(f"{record.title} runs the model '{record.model}', which is not installed.")
         model = record.model
@@ -80,15 +85,21 @@ def _prepare_method(args: argparse.Namespace):
             kernel = None
         if args.upscale and int(entry.input.get("scale", 1)) <= 1:
             err(f"note: --upscale has no effect with '{entry.name}'; it does not enlarge.")
+    return kernel, registry, entry
+
+
+def _load_model(entry, registry) -> None:
+    """Load the model once, up front (this imports TensorFlow), so that a broken file is one error."""
+    from deblur_core.learned.registry import get_runner
+
     bar = ProgressBar(1)
     bar.status(f"loading model {entry.name} ...")
     try:
-        get_runner(entry, registry)  # load once, up front, so that a broken file is one error
+        get_runner(entry, registry)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     finally:
         bar.clear()
-    return kernel, registry
 
 
 def cmd_deblur(args: argparse.Namespace) -> int:
@@ -97,13 +108,19 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     from deblur_core.io import load_image, output_like
 
     options = chosen_options(args, args.method)
-    kernel, registry = _prepare_method(args)
-    files = find_inputs(args.inputs, args.recursive)
+    kernel, registry, entry = _check_method(args)
+    found = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
     suffix = ".jpg" if args.format == "jpeg" else ".png"
-    targets = assign_outputs(files, out_dir, suffix)
-
+    check_overwrite(assign_outputs(found, out_dir, suffix), args.overwrite)
     started = time.monotonic()
+    # Every input's header is checked before the model loads: a bad file is answered at once.
+    files, targets, failed_early = usable_inputs(found, assign_outputs(found, out_dir, suffix))
+    if not files:
+        err(f"0 of {len(found)} image(s) restored: none of the inputs could be read.")
+        return EXIT_FAILED
+    if entry is not None:
+        _load_model(entry, registry)
 
     def work(item, target, bar) -> str:
         t0 = time.monotonic()
@@ -123,9 +140,9 @@ def cmd_deblur(args: argparse.Namespace) -> int:
         used = f", kernel {result.kernel_text()}" if result.kernel is not None else ""
         return f"{item.label} -> {target} ({size}{used}, {time.monotonic() - t0:.1f} s)"
 
-    failed = process_files(files, targets, work)
-    done = len(files) - failed
-    summary = f"{done} of {len(files)} image(s) restored with {args.method} into {out_dir} in {time.monotonic() - started:.1f} s"
+    failed = process_files(files, targets, work) + failed_early
+    done = len(found) - failed
+    summary = f"{done} of {len(found)} image(s) restored with {args.method} into {out_dir} in {time.monotonic() - started:.1f} s"
     err(summary + (f"; {failed} skipped." if failed else "."))
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -141,7 +158,8 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
             "contribute the images inside them; with --recursive also their subfolders, whose layout is\n"
             "kept. Transparency and greyscale are preserved. When two inputs share a stem (a.jpg, a.png)\n"
             "each keeps its extension (a.jpg.png, a.png.png). A file that cannot be read is reported in\n"
-            "one line and skipped; the others are still processed."
+            "one line and skipped; the others are still processed. Results already in the output folder\n"
+            "are not replaced unless --overwrite is given."
         ),
         epilog=(
             methods_help() + "\n\n"

@@ -56,6 +56,8 @@ def run_cli(args) -> int:
     out = Path(args.out)
     try:  # the arguments first: nothing is decoded before they are known to be right
         _format_for(out, None)
+        if out.exists() and not getattr(args, "overwrite", False):
+            raise ValueError(f"{out} already exists; add --overwrite to replace it, or choose another --out.")
         degradation = Degradation("kernel", blur_spec) if blur_spec else None
         if degradation is not None:
             degradation.kernel_array()
@@ -130,6 +132,7 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     )
     p.add_argument("input", metavar="IN", help="the video file")
     p.add_argument("--out", required=True, metavar="OUT", help="the output video file")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
     p.add_argument("--method", default="default", metavar="NAME|PATH", help="restoration method, as for deblur")
     p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the methods that need it")
     p.add_argument("--blur", metavar="SPEC", help="blur the frames with this kernel first (a demonstration)")

@@ -1,7 +1,7 @@
 """Decode still images safely into the library's convention: float32 RGB, H x W x 3, in [0, 1].
 
 uint8, palettes, CMYK, 16-bit samples, colour profiles and EXIF orientation are dealt with here and
-nowhere else.
+nowhere else (HEIC photos' decoder in :mod:`deblur_core.io.heif`).
 
 Untrusted files are handled defensively: only the formats in :data:`ALLOWED_FORMATS` are parsed,
 the pixel count from the header is checked against a limit before any pixel is decoded (so a
@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from deblur_core.files import UnusableFileError
+from deblur_core.io import heif
 
 try:
     from PIL import ImageCms
@@ -43,15 +44,17 @@ __all__ = [
     "ImageLoadError",
     "LoadedImage",
     "load_image",
+    "probe_image",
     "read_rgb",
 ]
 
 DEFAULT_MAX_PIXELS = 24_000_000
 MIN_SIDE = 8
-ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+_HEIF = heif.available()
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF") + ((heif.FORMAT,) if _HEIF else ())
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif") + (heif.SUFFIXES if _HEIF else ())
 """File endings of the formats in :data:`ALLOWED_FORMATS`: what folders, zips and upload boxes look for."""
-ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF or GIF"
+ALLOWED_TEXT = "PNG, JPEG, WebP, BMP, TIFF, GIF or HEIC" if _HEIF else "PNG, JPEG, WebP, BMP, TIFF or GIF"
 _DEFAULT_NAME = "image"
 
 # What Pillow raises for damaged or truncated data while parsing headers or decoding pixels. Its own
@@ -93,10 +96,11 @@ class LoadedImage:
     name : str
         The file's name, used in messages.
     format : str
-        Pillow's format name: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"BMP"``, ``"TIFF"`` or ``"GIF"``.
+        Pillow's format name: ``"PNG"``, ``"JPEG"``, ``"WEBP"``, ``"BMP"``, ``"TIFF"``, ``"GIF"`` or
+        ``"HEIF"`` (HEIC and HEIF photos).
     bit_depth : int
-        Bits per sample in the source file: 16 for 16-bit (and 32-bit integer or float) sources,
-        otherwise 8.
+        Bits per sample in the source file: 16 for 16-bit (and 32-bit integer or float) sources and
+        for 10- and 12-bit HEIC, which are read at their full depth; otherwise 8.
     """
 
     rgb: np.ndarray
@@ -271,8 +275,8 @@ def _format_megapixels(value: float) -> str:
     return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
 
 
-def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> LoadedImage:
-    """Open, check, decode and convert an image from a seekable binary stream."""
+def _open_checked(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> Image.Image:
+    """Open an image from its header and check its size against the limits; no pixel is decoded."""
     limit_text = f"{max_pixels / 1e6:g}"
     try:
         image = Image.open(handle, formats=ALLOWED_FORMATS)
@@ -288,21 +292,52 @@ def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int
         ) from None
     except _DECODE_ERRORS:
         raise ImageLoadError(label, "the file is damaged and cannot be read; export it again and retry.") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise ImageLoadError(
+            label,
+            f"the image is {_format_megapixels(width * height / 1e6)} megapixels; the limit is {limit_text} megapixels. "
+            "Shrink it first.",
+        )
+    if min(width, height) < min_side:
+        image.close()
+        raise ImageLoadError(
+            label, f"the image is {width} x {height} pixels; each side must be at least {min_side} pixels."
+        )
+    return image
 
+
+def probe_image(
+    path: str | os.PathLike, *, name: str = "", max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = MIN_SIDE
+) -> tuple[int, int]:
+    """Check an image file as :func:`load_image` would, from its header alone, and return ``(width, height)``.
+
+    Answers in milliseconds whatever the image's size: a command can refuse a missing, empty, foreign or
+    oversized file before it starts anything slow. A file that passes may still turn out truncated when
+    its pixels are decoded.
+
+    Raises
+    ------
+    ImageLoadError
+        The file is missing, empty, not an image in an allowed format, or outside the size limits.
+    """
+    label = name or _source_name(path)
+    file_path = Path(os.fspath(path))
+    _check_path(file_path, label)
+    try:
+        handle = file_path.open("rb")
+    except OSError as error:
+        raise ImageLoadError(label, f"the file cannot be read ({error.strerror or error}).") from None
+    with handle, _open_checked(handle, label, max_pixels, min_side) as image:
+        return image.size
+
+
+def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int) -> LoadedImage:
+    """Open, check, decode and convert an image from a seekable binary stream."""
+    limit_text = f"{max_pixels / 1e6:g}"
+    image = _open_checked(handle, label, max_pixels, min_side)
     with image:
-        width, height = image.size
-        pixels = width * height
-        # Checked on the header alone, before a single pixel is decoded.
-        if pixels > max_pixels:
-            raise ImageLoadError(
-                label,
-                f"the image is {_format_megapixels(pixels / 1e6)} megapixels; the limit is {limit_text} megapixels. "
-                "Shrink it first.",
-            )
-        if min(width, height) < min_side:
-            raise ImageLoadError(
-                label, f"the image is {width} x {height} pixels; each side must be at least {min_side} pixels."
-            )
         fmt = image.format or "?"
         rawmode = _rawmode(image)
         bit_depth = _bit_depth(image, rawmode)
@@ -316,7 +351,16 @@ def _load_from_file(handle: BinaryIO, label: str, max_pixels: int, min_side: int
             raise ImageLoadError(
                 label, "the file is truncated or damaged, so the image cannot be decoded completely."
             ) from None
-        low = _low_bytes(handle, image, rawmode)
+        if fmt == heif.FORMAT:
+            # Decoded upright already; a photo deeper than 8 bits is decoded again at its full depth.
+            deep = heif.full_depth(handle, image)
+            if deep is not None:
+                image, low = deep
+                bit_depth = 16
+            else:
+                low = None
+        else:
+            low = _low_bytes(handle, image, rawmode)
         image = _upright(image)
         if low is not None:
             low = _upright(low)

@@ -8,14 +8,35 @@ input size, the output scale), which ends up in the model card.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-from keras import layers
 
 from deblur_core.naming import NamedRegistry
+
+if TYPE_CHECKING:
+    import keras
+    from keras import layers
+else:
+
+    class _ImportedOnUse:
+        """A module imported at its first attribute access.
+
+        Reading a model card (its architecture's name and input) must not cost the seconds TensorFlow
+        takes to import: the model list, the command line's checks and the app's first page need none.
+        """
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attribute: str):
+            return getattr(importlib.import_module(self._name), attribute)
+
+    keras = _ImportedOnUse("keras")
+    layers = _ImportedOnUse("keras.layers")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,45 @@
 
 from __future__ import annotations
 
-__all__ = ["describe_input"]
+__all__ = ["describe_input", "purpose", "validation_gain"]
+
+PURPOSE_LENGTH = 60
+"""Longest purpose shown beside a model's name, in characters."""
+
+
+def validation_gain(card: dict) -> float | None:
+    """How many dB the model's validation PSNR is above its blurred input's, or None when the card lacks them.
+
+    Examples
+    --------
+    >>> validation_gain({"validation": {"psnr": 21.91, "blurred_psnr": 23.75}})
+    -1.84
+    """
+    validation = card.get("validation") or {}
+    try:
+        return round(float(validation["psnr"]) - float(validation["blurred_psnr"]), 2)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def purpose(card: dict) -> str:
+    """What the model is for, in a few words: its card's ``purpose``, or the start of its description.
+
+    Examples
+    --------
+    >>> purpose({"description": "Blind deblurring of photos: Gaussian, defocus and motion blur. Fast."})
+    'Blind deblurring of photos'
+    >>> purpose({"description": "DBSRCNN: deblur and enlarge 3x (Gaussian blur), luminance channel."})
+    'DBSRCNN: deblur and enlarge 3x'
+    """
+    text = str(card.get("purpose") or card.get("description") or "").strip()
+    text = text.split(". ")[0].split(" (")[0].rstrip(". ")
+    head, colon, _ = text.partition(": ")
+    if colon and head.count(" ") >= 2:  # "Blind deblurring of photos: the list of blurs" keeps its head
+        text = head
+    if len(text) > PURPOSE_LENGTH:
+        text = text[: PURPOSE_LENGTH - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return text
 
 
 def describe_input(spec: dict) -> str:

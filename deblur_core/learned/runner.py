@@ -12,10 +12,16 @@ import threading
 
 import numpy as np
 
-from deblur_core.degrade import bicubic_upscale
 from deblur_core.image import rgb_to_ycbcr, ycbcr_to_rgb
 from deblur_core.learned.tiling import pad_to_multiple, tiled_apply
 from deblur_core.progress import CancelFn, ProgressFn
+
+
+def _bicubic(image: np.ndarray, scale: int) -> np.ndarray:
+    """Bicubic enlargement (imported here: OpenCV and SciPy cost a model listing nothing until a model enlarges)."""
+    from deblur_core.degrade import bicubic_upscale
+
+    return bicubic_upscale(image, scale)
 
 
 class ModelRunner:
@@ -89,9 +95,7 @@ class ModelRunner:
                 f"This model takes {self.frames} frame(s) of RGB ({expected} channels); got shape {image.shape}."
             )
         if upscale and self.scale > 1:
-            image = np.concatenate(
-                [bicubic_upscale(image[..., i : i + 3], self.scale) for i in range(0, expected, 3)], axis=2
-            )
+            image = np.concatenate([_bicubic(image[..., i : i + 3], self.scale) for i in range(0, expected, 3)], axis=2)
         if self.spec.get("color") == "y":
             ycc = rgb_to_ycbcr(image)
             y = tiled_apply(ycc[..., :1], self._predict, self.tile, self.overlap, self.multiple, 1, on_progress, cancel)

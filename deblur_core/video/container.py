@@ -372,14 +372,14 @@ def read_video(
             raise VideoLoadError(label, "is not a file.")
         size = path.stat().st_size
         if size == 0:
-            raise VideoLoadError(label, "is empty (0 bytes).")
+            raise VideoLoadError(label, "the file is empty (0 bytes).")
         if size > max_bytes:
             raise VideoLoadError(label, _too_big_reason(size, max_bytes))
         with tempfile.TemporaryDirectory(prefix="deblur-video-") as scratch:
             return _read_path(path, label, max_frames, max_size, max_total_pixels, trim, Path(scratch))
     data = _read_bytes(source, label, max_bytes)
     if not data:
-        raise VideoLoadError(label, "is empty (0 bytes).")
+        raise VideoLoadError(label, "the file is empty (0 bytes).")
     suffix = Path(label).suffix.lower()
     suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"
     # TemporaryDirectory creates the folder readable by this user only and removes it on any exit.

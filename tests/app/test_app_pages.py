@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -76,8 +78,27 @@ def _image_captions(at: AppTest) -> str:
     return "\n".join(caption for img in at.get("image") for caption in img.captions)
 
 
+def _plotly_values(values) -> np.ndarray:
+    """The numbers of a plotly trace as sent to the browser: a list, or base64 bytes with their dtype."""
+    if isinstance(values, dict):
+        import base64
+
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, float)
+
+
+def _loading(at: AppTest) -> bool:
+    return any(p.proto.text.startswith("Loading the model") for p in at.get("progress"))
+
+
 def _start() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    """The app's first page, run again while a model loads in the background (the browser's fragment does that)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    deadline = time.monotonic() + TIMEOUT
+    while _loading(at) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    return at
 
 
 def test_first_visit_shows_the_worked_example(app_env):
@@ -118,7 +139,8 @@ def test_a_ground_truth_upload_adds_psnr_and_ssim_and_a_wrong_size_is_explained(
     at.file_uploader(key=truth_key).set_value(("sharp.png", encode_image(sharp), "image/png"))
     at = _ok(at.run())
     metrics = _metrics(at)
-    assert metrics["PSNR"][0].endswith(" dB") and metrics["SSIM"][1].startswith(("+", "-"))
+    assert metrics["PSNR"][0].endswith(" dB")
+    assert re.fullmatch(r"[+-]\d\.\d{3}|0\.000", metrics["SSIM"][1])  # signed, or a grey 0.000 for no change
 
 
 def test_a_bad_upload_gives_one_sentence_and_the_page_keeps_working(app_env):
@@ -253,7 +275,9 @@ def test_compare_runs_several_methods_on_the_example(app_env):
     at = _start()
     at.switch_page("pages/compare.py")
     at = _ok(at.run())
-    assert at.multiselect(key="compare_methods").value == [
+    methods = at.multiselect(key="compare_methods")
+    assert methods.proto.wrap  # the chosen methods' chips wrap onto more rows instead of running out of sight
+    assert methods.value == [
         "tiny-unet (recommended)",
         "Wiener deconvolution",
         "Richardson-Lucy",
@@ -271,7 +295,11 @@ def test_compare_runs_several_methods_on_the_example(app_env):
     assert {"PSNR (dB)", "SSIM", "seconds"} <= set(table.columns)
     wiener = table.set_index("method").loc["Wiener deconvolution"]
     assert wiener["PSNR gain (dB)"] > 1.0
-    assert at.get("plotly_chart")
+    # The chart shows each method's gain over the blurred input, so its zero is the blurred input itself.
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    np.testing.assert_allclose(_plotly_values(chart["data"][0]["y"]), table["PSNR gain (dB)"], atol=0.01)
+    assert chart["layout"]["yaxis"]["title"]["text"] == "PSNR gain over the blurred input (dB)"
+    assert not chart["layout"].get("annotations")  # no label to overlap a bar
     assert [d.label for d in at.download_button] == ["Download the table (CSV)"]
     assert len(at.get("image")) >= 5  # input, three outputs, ground truth
 
@@ -305,7 +333,10 @@ def test_benchmark_runs_in_the_background_and_draws_its_results(app_env):
     at = _start()
     at.switch_page("pages/benchmark.py")
     at = _ok(at.run())
-    at.multiselect(key="benchmark_samples").set_value(["chelsea", "coffee"])
+    picker = at.multiselect(key="benchmark_samples")
+    assert picker.value == ["chelsea", "astronaut", "coffee"]
+    assert picker.proto.wrap and at.multiselect(key="benchmark_methods").proto.wrap  # no chip cut off
+    picker.set_value(["chelsea", "coffee"])
     at.multiselect(key="benchmark_methods").set_value(["Wiener deconvolution", "tiny-unet (recommended)"])
     at.button(key="benchmark_start").click()
     at.run()
@@ -314,7 +345,11 @@ def test_benchmark_runs_in_the_background_and_draws_its_results(app_env):
     assert list(summary.index) == ["blurred input (no restoration)", "Wiener deconvolution", "tiny-unet (recommended)"]
     assert summary.loc["Wiener deconvolution", "PSNR (dB)"] > summary.loc["blurred input (no restoration)", "PSNR (dB)"]
     assert len(at.dataframe[1].value) == 6  # two images x (blurred + two methods)
-    assert len(at.get("plotly_chart")) == 3
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert len(charts) == 3
+    low, high = charts[0]["layout"]["yaxis"]["range"]  # mean PSNR per method: a whole-dB baseline below the bars
+    lowest = summary["PSNR (dB)"].min()
+    assert low == int(low) and lowest - 1.5 <= low <= lowest - 0.5 and high > summary["PSNR (dB)"].max()
     assert [d.label for d in at.download_button] == ["Download all results (CSV)"]
     assert any("Finished 4 restorations" in s.value for s in at.success)
 
@@ -430,3 +465,92 @@ def test_a_method_for_photos_only_is_not_offered_for_video(app_env, toy_method):
     choices, _ = video_menu(registry)
     assert "toy-sharpen" not in [c.method for c in choices]
     assert {"wiener", "richardson-lucy"} <= {c.method for c in choices}
+
+
+def test_a_heic_photo_from_a_phone_is_accepted_restored_upright_and_downloads_as_png(app_env):
+    """iPhones save HEIC: the upload box takes it, the photo is turned upright, and the result is a full-size PNG."""
+    from tests.heic_photos import band_photo, heic_bytes
+
+    at = _start()
+    uploader = at.file_uploader(key="deblur_upload")
+    assert {".heic", ".heif"} <= set(uploader.proto.type)
+    uploader.set_value(("IMG_0003.HEIC", heic_bytes(band_photo(48, 80), orientation=6), "image/heic"))
+    at = _ok(at.run())
+    assert "Sharpness after" in _metrics(at)
+    assert "Download IMG_0003_deblurred.png" in [d.label for d in at.download_button]
+    (upload,) = at.session_state["deblur_upload_decoded"].values()
+    assert upload.loaded.format == "HEIF"
+    assert upload.rgb.shape == (80, 48, 3)  # the sideways photo, turned upright
+    red = upload.rgb[..., 0] - upload.rgb[..., 2]
+    assert red[:, -3:].mean() > 0.5 > red[:, :3].mean()
+
+
+@pytest.fixture
+def picker_models(tmp_path, monkeypatch):
+    """A good recommended model, one worse than its blurred input, and an enlarging DBSRCNN, all tiny."""
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
+
+    shipped = tmp_path / "shipped"
+    unet = {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}}
+    good = {**unet, "recommended": True, "description": "Blind deblurring of photos: every blur."}
+    save_model(build("unet", base_filters=4, depth=2), shipped / "good.keras", good)
+    weak = {**unet, "description": "The classic autoencoder recipe, kept for comparison."}
+    weak["validation"] = {"psnr": 21.91, "blurred_psnr": 23.75}
+    save_model(build("unet", base_filters=4, depth=2), shipped / "weak.keras", weak)
+    sr = {"architecture": "dbsrcnn", "arch_args": {"filters": 4}, "description": "DBSRCNN: deblur and enlarge 3x."}
+    save_model(build("dbsrcnn", filters=4), shipped / "sr-x3.keras", sr)
+    monkeypatch.setenv("DEBLUR_STUDIO_SHIPPED_MODELS", str(shipped))
+    monkeypatch.setenv("DEBLUR_STUDIO_MODELS", str(tmp_path / "user"))
+    monkeypatch.setenv("DEBLUR_STUDIO_DATA", str(tmp_path / "no-shared-data"))
+    return shipped
+
+
+def test_the_photo_picker_says_what_each_model_is_for_and_marks_the_weak_one(picker_models):
+    """A picture too large to enlarge 3x: the enlarging note appears only once that model is selected."""
+    big = np.random.default_rng(0).random((1640, 1640, 3)).astype(np.float32)  # 2.7 MP, 24.2 MP enlarged
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("big.png", encode_image(big), "image/png"))
+    at = _ok(at.run())
+    picker = at.selectbox(key="deblur_method")
+    assert picker.value == "good (recommended)"
+    assert "good (recommended) — blind deblurring of photos" in picker.options
+    assert "weak · worse than its input — the classic autoencoder recipe, kept for comparison" in picker.options
+    assert not any("enlarge" in box.value for box in at.info)
+    picker.set_value("weak")
+    at = _ok(at.run())
+    assert any("does not beat its blurred input" in w.value for w in at.warning)
+    assert "Sharpness after" in _metrics(at)  # still selectable, and it runs
+    at.selectbox(key="deblur_method").set_value("sr-x3: deblur only")
+    at = _ok(at.run())
+    assert any("can also enlarge 3x" in box.value for box in at.info)
+
+
+def test_a_20000_by_20_strip_gets_a_readable_preview(app_env):
+    strip = np.full((20, 20000, 3), 0.5, np.float32)
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("strip.png", encode_image(strip), "image/png"))
+    at = _ok(at.run())
+    assert any(c.value.startswith("This picture is very wide (20000 × 20 px)") for c in at.caption)
+
+
+def _metric_row_of_a_tiny_change():
+    import numpy as np
+
+    from studio.tasks import Restored
+    from studio.widgets import metric_row
+
+    flat = np.zeros((8, 8, 3), np.float32)
+    metric_row(Restored(flat, 0.1, sharp_in=0.12340, sharp_out=0.12337), has_truth=False)
+    metric_row(Restored(flat, 0.1, psnr_in=30.0, psnr_out=29.998, ssim_in=0.9, ssim_out=0.8996), has_truth=True)
+
+
+def test_a_change_that_rounds_to_zero_is_not_shown_red():
+    at = _ok(AppTest.from_function(_metric_row_of_a_tiny_change).run())
+    deltas = {m.label: m.proto for m in at.metric if m.proto.delta}
+    assert {label: proto.delta for label, proto in deltas.items()} == {
+        "Sharpness after": "0.000",
+        "PSNR": "0.00 dB",
+        "SSIM": "0.000",
+    }
+    assert all(proto.color != proto.MetricColor.RED for proto in deltas.values())

@@ -54,6 +54,23 @@ def _ok(at: AppTest) -> AppTest:
     return at
 
 
+def _samples(at: AppTest, last: str = "") -> AppTest:
+    """Press every model's "Run it on a sample" (``last`` at the end); a sample once run stays shown."""
+    keys = [b.key for b in at.button if b.key.startswith("models_sample_")]
+    for key in sorted(keys, key=lambda k: k == last):
+        at.button(key=key).click().run()
+    return at
+
+
+def test_the_list_of_models_loads_no_model(installed):
+    """Cards come from the card files alone; a fresh server lists its models without TensorFlow's seconds."""
+    from studio import services
+
+    at = _ok(AppTest.from_file(PAGE, default_timeout=120).run())
+    assert [e.label for e in at.expander] == ["tiny-default (shipped, the default)", "mine (yours)"]
+    assert services.get_registry().loaded() == []
+
+
 def _card(at: AppTest, index: int) -> dict:
     table = at.table[index].value
     return dict(zip(table.iloc[:, 0], table.iloc[:, 1], strict=True))
@@ -71,6 +88,12 @@ def test_every_model_with_its_card_and_a_sample(installed):
     assert mine["Loss"] == "l1" and mine["Epochs"] == "2 of 3"
     assert mine["Validation PSNR"] == "27.50 dB (blurred input: 24.25 dB)"
     assert mine["Validation SSIM"] == "0.812"
+    # The cards are listed without loading a model; each sample runs on request.
+    assert not at.image and [b.key for b in at.button if b.key.startswith("models_sample_")] == [
+        "models_sample_tiny-default",
+        "models_sample_mine",
+    ]
+    at = _samples(at)
     captions = [c for img in at.image for c in img.captions]
     assert sum("dB PSNR" in c for c in captions) == 4  # blurred and restored, for each model
     # Shipped models are read-only: only the user model has management widgets.
@@ -163,6 +186,7 @@ def test_a_model_file_that_does_not_load_is_named_and_the_rest_still_works(insta
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     assert not at.exception
     assert [e.label for e in at.expander] == ["tiny-default (shipped, the default)", "corrupt (yours)", "mine (yours)"]
+    at = _samples(at, last="models_sample_corrupt")  # the error shows in the run that asked for the sample
     assert len(at.error) == 1 and "corrupt.keras" in at.error[0].value
     captions = [c for img in at.image for c in img.captions]
     assert sum("dB PSNR" in c for c in captions) == 4  # the two good models still show their samples

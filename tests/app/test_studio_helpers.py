@@ -142,6 +142,63 @@ def test_build_zip_keeps_every_file_under_a_unique_name():
 # -- pictures --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shape", [(20, 20000), (20000, 20), (12, 900)])
+def test_a_very_long_strip_previews_its_middle_at_a_sensible_size_and_says_so(shape):
+    height, width = shape
+    strip = np.zeros((height, width, 3), np.float32)
+    strip[..., 0] = np.linspace(0, 1, width)[None, :]  # left to right: dark to red
+    strip[..., 1] = np.linspace(0, 1, height)[:, None]  # top to bottom: dark to green
+    shown = images.preview(strip)
+    ph, pw = shown.pixels.shape[:2]
+    assert min(ph, pw) >= images.MIN_PREVIEW_SIDE
+    assert max(ph, pw) <= images.MAX_PREVIEW_ASPECT * min(ph, pw) and max(ph, pw) <= images.PREVIEW_MAX_SIDE
+    # The middle of the strip: its centre pixel is the strip's centre pixel.
+    centre = shown.pixels[ph // 2, pw // 2].astype(float) / 255
+    np.testing.assert_allclose(centre[:2], strip[height // 2, width // 2, :2], atol=0.05)
+    shape_word = "wide" if width > height else "tall"
+    assert shown.note().startswith(f"This picture is very {shape_word} ({width} × {height} px)")
+    assert "the preview shows its middle" in shown.note() and "the download is the whole picture" in shown.note()
+
+
+def test_a_change_that_rounds_to_zero_is_grey_not_red():
+    from studio.widgets import delta_args
+
+    assert delta_args(-0.0004, 3) == {"delta": "0.000", "delta_color": "off", "delta_arrow": "off"}
+    assert delta_args(0.004, 2, " dB") == {"delta": "0.00 dB", "delta_color": "off", "delta_arrow": "off"}
+    assert delta_args(-0.0006, 3) == {"delta": "-0.001"}
+    assert delta_args(1.234, 2, " dB") == {"delta": "+1.23 dB"}
+
+
+def test_the_video_progress_line_names_the_step_and_frame_and_no_disagreeing_percentage():
+    from studio.video_text import progress_line
+
+    # 42 frames with ground truth: 42 restorations, 84 measurements, 2 encodings; frame 20 is 15 % of it all.
+    line = progress_line(42, True, 19, 12.4)
+    assert line == "Step 1 of 3: restoring frame 20 of 42… (12 s)" and "%" not in line
+    assert progress_line(42, True, 42 + 42 + 8, 30) == "Step 2 of 3: measuring PSNR and SSIM, frame 9 of 42… (30 s)"
+    assert progress_line(42, True, 126, 31) == "Step 3 of 3: encoding the videos… (31 s)"
+    assert progress_line(42, False, 42, 31) == "Step 2 of 2: encoding the videos… (31 s)"
+
+
+def test_the_video_summary_says_once_how_the_frames_are_used():
+    from studio.video_text import summary
+
+    label = "video-unet3 (uses the previous and next frames)"
+    assert summary(42, "clip.mp4", label, 3, 12.34) == f"Restored 42 frames of clip.mp4 with {label} in 12.3 s."
+    assert summary(9, "a.mp4", "Wiener deconvolution", 1, 2.0) == (
+        "Restored 9 frames of a.mp4 with Wiener deconvolution, one frame at a time, in 2.0 s."
+    )
+
+
+def test_psnr_bars_start_from_a_whole_decibel_below_the_lowest():
+    from studio.charts import psnr_axis
+
+    assert psnr_axis([22.47, 26.84, 25.97]) == (21.0, 27.42)
+    assert psnr_axis([22.6, 22.9]) == (22.0, 22.99)  # half a dB or more below the lowest bar
+    assert psnr_axis([30.0, float("inf")]) == (29.0, 30.1)  # an identical image's infinite PSNR is left out
+    assert psnr_axis([]) == (0.0, 1.0)
+
+
 def test_preview_is_scaled_only_when_large_and_says_so():
     small = images.preview(np.zeros((300, 400, 3), np.float32))
     assert small.pixels.shape == (300, 400, 3) and small.note() == ""
@@ -277,7 +334,52 @@ def test_menu_offers_still_image_models_and_the_enlarging_model_while_it_fits(mo
     big = method_menu(registry, (3000, 4000))  # 12 MP x 9 would exceed the 24 MP limit
     sr = big.by_method("sr")
     assert sr.label == "sr: deblur only" and not sr.upscale
-    assert any("exceed 24 megapixels" in note for note in big.notes)
+    # The note is the enlarging model's own: said while it is selected, not above every method.
+    assert "exceed 24 megapixels" in sr.note and not big.notes
+    assert not any(c.note for c in big.choices if c.method != "sr")
+
+
+def _save_tiny_unet(folder, name: str, card: dict) -> None:
+    from deblur_core.learned.architectures import build
+    from deblur_core.learned.registry import save_model
+
+    arch = {"architecture": "unet", "arch_args": {"base_filters": 4, "depth": 2}}
+    save_model(build("unet", base_filters=4, depth=2), folder / f"{name}.keras", {**arch, **card})
+
+
+def test_each_model_says_what_it_is_for_and_one_worse_than_its_input_is_marked(tmp_path):
+    from deblur_core.learned.registry import Registry
+
+    shipped = tmp_path / "shipped"
+    good = {"validation": {"psnr": 24.73, "blurred_psnr": 23.75}}
+    weak = {"validation": {"psnr": 21.91, "blurred_psnr": 23.75}}
+    _save_tiny_unet(
+        shipped, "good", {"recommended": True, "description": "Blind deblurring of photos: all blurs.", **good}
+    )
+    _save_tiny_unet(shipped, "old", {"description": "The classic autoencoder recipe, kept for comparison.", **weak})
+    menu = method_menu(Registry(shipped, tmp_path / "user"), (100, 100))
+    texts = {c.method: c.picker_text for c in menu.choices}
+    assert texts["good"] == "good (recommended) — blind deblurring of photos"
+    assert texts["old"] == "old · worse than its input — the classic autoencoder recipe, kept for comparison"
+    assert texts["wiener"] == "Wiener deconvolution"  # the catalogue's titles say what they are already
+    old = menu.by_method("old")
+    assert old.weak and not menu.by_method("good").weak  # still offered, for comparison
+    assert "1.84 dB below" in old.weak_warning() and menu.by_method("good").weak_warning() == ""
+    assert menu.default.method == "good"
+
+
+def test_a_recommended_model_worse_than_its_input_is_never_preselected(tmp_path):
+    from deblur_core.learned.registry import Registry
+
+    shipped = tmp_path / "shipped"
+    weak = {"validation": {"psnr": 21.0, "blurred_psnr": 23.0}}
+    _save_tiny_unet(shipped, "bad", {"recommended": True, "description": "Worse.", **weak})
+    menu = method_menu(Registry(shipped, tmp_path / "user"), (100, 100))
+    bad = menu.by_method("bad")
+    assert bad is not None and bad.weak and not bad.recommended and bad.label == "bad"
+    assert menu.default.method == "wiener"
+    assert menu.notes[0].startswith("The default model does not beat its input, so the default method is Wiener")
+    assert menu.featured()[0].method == "wiener"  # Compare and Benchmark start from the default too
 
 
 def test_menu_without_a_model_defaults_to_wiener_with_a_note(tmp_path):

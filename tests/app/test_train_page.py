@@ -182,6 +182,9 @@ def test_stop_ends_the_job_and_keeps_the_best_epoch(folders, fake_trainer):
     at = _poll(at, lambda a: "was stopped" in _texts(a.success) + _texts(a.warning), timeout=60)
     _ok(at)
     assert "best version so far is saved" in _texts(at.success)
+    # The bar says what happened: 1 of 200 epochs, not "100 %: epoch 1 of 200".
+    bar = at.get("progress")[0].proto
+    assert bar.text == "stopped after 1 of 200 epochs" and bar.value == 0
     assert (user / "stopped-app.keras").is_file()
     # A fresh visit (a new session, as after a server restart) still shows the last job.
     again = _ok(AppTest.from_file(TRAIN, default_timeout=120).run())
@@ -198,3 +201,22 @@ def test_stop_before_the_first_epoch_says_so(folders, fake_trainer):
     at = _poll(at, lambda a: "was stopped" in _texts(a.warning), timeout=60)
     _ok(at)
     assert "before its first epoch finished, so no model was saved" in _texts(at.warning)
+
+
+def test_a_model_worse_than_its_input_is_announced_with_a_warning(folders, fake_trainer):
+    at = _tiny_settings(AppTest.from_file(TRAIN, default_timeout=120).run(), "weak-app", epochs=1, steps=2)
+    at.text_input(key="train_description").set_value("finish-weak")
+    at.button(key="train_start").click().run()
+    at = _poll(at, lambda a: "trained and saved" in _texts(a.success), timeout=60)
+    _ok(at)
+    assert "**weak-app** does not beat its blurred input yet: 20.50 dB" in _texts(at.warning)
+    assert "22.00 dB" in _texts(at.warning)
+
+
+def test_a_good_model_is_announced_without_a_warning(folders, fake_trainer):
+    at = _tiny_settings(AppTest.from_file(TRAIN, default_timeout=120).run(), "good-app", epochs=1, steps=2)
+    at.text_input(key="train_description").set_value("finish")
+    at.button(key="train_start").click().run()
+    at = _poll(at, lambda a: "trained and saved" in _texts(a.success), timeout=60)
+    assert not at.warning
+    assert at.get("progress")[0].proto.text == "100%: 1 of 1 epochs"

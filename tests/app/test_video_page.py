@@ -78,7 +78,9 @@ def test_a_three_frame_model_is_offered_and_used(small_sample):
     assert at.selectbox(key="video_method").value.startswith("video-unet3")
     at.radio(key="video_blur_sample").set_value("kernel").run()
     _run_to_the_end(at)
-    assert any("with the previous and next frames" in s.value for s in at.success)
+    (done,) = [s.value for s in at.success if s.value.startswith("Restored")]
+    assert "with video-unet3 (uses the previous and next frames) in " in done
+    assert done.count("previous and next frames") == 1  # said once, not twice
     table = at.dataframe[0].value
     assert list(table["frames"]) == [9, 9]
     # The untrained model starts as the identity, so the result measures like its input.

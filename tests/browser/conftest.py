@@ -58,14 +58,17 @@ class AppServer:
 
     url: str
     log_path: Path
+    pid: int
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
 @contextlib.contextmanager
-def running_app(folder: Path, env: dict[str, str], extra_args: tuple[str, ...] = ()) -> Iterator[AppServer]:
-    """``streamlit run app.py`` on a free port with ``env`` added to the environment; stopped on exit.
+def running_app(
+    folder: Path, env: dict[str, str], extra_args: tuple[str, ...] = (), cwd: Path = ROOT
+) -> Iterator[AppServer]:
+    """``streamlit run app.py`` in ``cwd`` on a free port with ``env`` added to the environment; stopped on exit.
 
     The server's output goes to ``folder/streamlit.log``. It fails the test if the server does not
     answer its health check within 90 seconds.
@@ -76,8 +79,8 @@ def running_app(folder: Path, env: dict[str, str], extra_args: tuple[str, ...] =
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.headless", "true", *extra_args]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-        server = AppServer(f"http://127.0.0.1:{port}", log_path)
+        proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        server = AppServer(f"http://127.0.0.1:{port}", log_path, proc.pid)
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:

@@ -140,3 +140,51 @@ def test_example_blur_on_purpose_upload_and_download(app_url, browser, tmp_path)
     assert page.get_by_test_id("stException").count() == 0
     assert not elsewhere, f"the page fetched from the internet: {elsewhere}"  # works offline
     page.close()
+
+
+def test_a_heic_photo_uploads_and_downloads_upright_as_png(app_url, browser, tmp_path):
+    """A phone's HEIC photo, taken sideways: the upload box takes it, the PNG result is upright at its size."""
+    from tests.heic_photos import band_photo, heic_bytes
+
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    page.get_by_text("Worked example", exact=True).wait_for(timeout=120_000)
+    photo = tmp_path / "IMG_0004.HEIC"
+    photo.write_bytes(heic_bytes(band_photo(120, 200), orientation=6))
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    download_button = page.get_by_role("button", name="Download IMG_0004_deblurred.png")
+    download_button.wait_for(timeout=120_000)
+    assert page.get_by_text("files are not allowed").count() == 0
+    _settled(page)
+    whole_page(page, shots_dir(tmp_path) / "deblur-heic-desktop.png", 1366)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    with page.expect_download(timeout=120_000) as info:
+        download_button.click()
+    saved = tmp_path / "downloaded.png"
+    info.value.save_as(saved)
+    with Image.open(saved) as result:
+        assert result.format == "PNG" and result.size == (120, 200)  # turned upright: taller than wide
+        pixels = np.asarray(result.convert("RGB"), np.float32) / 255
+    red = pixels[..., 0] - pixels[..., 2]
+    assert red[:, -5:].mean() > 0.3 > red[:, :5].mean()  # the band that was at the top is on the right
+    assert page.get_by_test_id("stException").count() == 0
+    page.close()
+
+
+def test_the_full_screen_button_of_the_sample_keeps_clear_of_the_sample_picker(app_url, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    page.get_by_text("Worked example", exact=True).wait_for(timeout=120_000)
+    page.get_by_test_id("stRadioGroup").get_by_text("Blur it for me", exact=True).click()
+    page.get_by_text("Sharp original:").first.wait_for()
+    _settled(page)
+    picture = page.get_by_test_id("stImage").filter(has_text="Sharp original").first
+    picture.hover()
+    toolbar = page.get_by_test_id("stElementToolbar").first
+    toolbar.wait_for()
+    page.wait_for_timeout(1000)  # the toolbar slides into place
+    button, picker = toolbar.bounding_box(), page.get_by_test_id("stSelectbox").first.bounding_box()
+    assert button["y"] >= picker["y"] + picker["height"], (button, picker)
+    page.close()

@@ -105,6 +105,7 @@ def test_a_job_started_in_the_page_draws_its_epochs_live(app, browser, tmp_path)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Models").click()
     page.get_by_text("browser-tiny (yours)").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Run it on a sample").first.click()  # samples run on request
     page.get_by_text("dB PSNR").first.wait_for(timeout=60_000)  # the before/after sample has run
     _no_exception(page)
     whole_page(page, shots / "models-desktop.png", 1280)
