@@ -219,6 +219,8 @@ def step_learning(lesson: Lesson) -> None:
                 noisy, choice, kernel if choice.needs_kernel else None, lesson.sharp, {}, key_parts
             )
             caption = f"{choice.label}: PSNR {format_psnr(res.psnr_out)}, SSIM {format_ssim(res.ssim_out)}"
+            if res.kernel_source == "estimated" and res.kernel is not None and res.kernel.shape == (1, 1):
+                caption += " (no clear blur found: left as it was)"
             tiles.append((caption, res.output, res.kernel if res.kernel_source == "estimated" else None))
     with grid, st.container(key="classroom_grid"):
         for start in range(0, len(tiles), 3):
@@ -226,9 +228,7 @@ def step_learning(lesson: Lesson) -> None:
             for column, (caption, picture, estimated) in zip(columns, tiles[start : start + 3], strict=False):
                 shown = classroom.error_picture(picture, lesson.sharp) if errors else picture
                 view.show(column, shown, caption)
-                if estimated is not None and estimated.shape == (1, 1):
-                    column.caption("It found no clear blur, so it left the picture as it was.")
-                elif estimated is not None:
+                if estimated is not None and estimated.shape != (1, 1):
                     true, guess = classroom.same_scale(kernel, estimated)
                     pair = np.concatenate([images.kernel_picture(true, 72), images.kernel_picture(guess, 72)], axis=1)
                     column.image(pair, caption="True kernel, estimated kernel", width=150)
