@@ -118,6 +118,7 @@ def train(
         if init is not None:
             model.set_weights(keras.models.load_model(init, compile=False).get_weights())
             _log(run, f"started from the weights of {init}")
+            state["init"] = str(init)
         # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
         model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
         state["step"] = 0
@@ -221,6 +222,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             "learning_rate": state["peak_lr"],
             "schedule": "linear warm-up over 500 steps, then cosine to 1e-5",
             "best_step": best["step"],
+            "started_from": state.get("init"),
             "minutes": round(training_minutes(state["history"]), 1),
             "history": state["history"],
         },
