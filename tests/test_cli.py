@@ -848,3 +848,22 @@ def test_video_asks_before_replacing_its_output(capsys, tmp_path):
     code, _, err = run(capsys, "video", tmp_path / "clip.mp4", "--out", existing, "--method", "wiener")
     assert code == 2 and f"error: {existing} already exists; add --overwrite" in err
     assert existing.read_bytes() == b"an earlier video"
+
+
+def test_a_broken_model_file_is_one_error_for_the_whole_command(capsys, private_model_folder, tmp_path):
+    """The model loads beside the first photo's decoding; a file that will not load stops the command once."""
+    from deblur_core.io import save_image
+    from deblur_core.settings import SHIPPED_MODELS_DIR
+
+    private_model_folder.mkdir(parents=True)
+    card = json.loads((SHIPPED_MODELS_DIR / "deblur-unet.json").read_text())
+    card["name"] = "broken"
+    (private_model_folder / "broken.json").write_text(json.dumps(card))
+    (private_model_folder / "broken.keras").write_bytes(b"not a model")
+    for name in ("a", "b"):
+        save_image(texture(40, 48), tmp_path / f"{name}.png")
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "deblur", tmp_path / "a.png", tmp_path / "b.png", "--out", out_dir, "--method", "broken")
+    assert code != 0 and "Traceback" not in err
+    assert err.count("error: ") == 1 and "skipped" not in err, err
+    assert not list(out_dir.glob("*.png"))

@@ -208,7 +208,8 @@ def process_files(
 ) -> int:
     """``work(item, target, bar)`` for every input, its returned line printed; returns how many failed.
 
-    One bad file is reported in one ``skipped NAME: why`` line and the others go on; Ctrl-C stops all.
+    One bad file is reported in one ``skipped NAME: why`` line and the others go on; Ctrl-C, and a
+    :class:`CommandError` (a failure of the whole command, such as a broken model file), stop all.
     """
     bar = ProgressBar(len(files))
     failed = 0
@@ -216,7 +217,8 @@ def process_files(
         bar.begin(index, item.label)
         try:
             line = work(item, target, bar)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, CommandError):
+            bar.clear()
             raise
         except Exception as exc:  # noqa: BLE001 - one bad file is reported in one line; the rest go on
             failed += 1

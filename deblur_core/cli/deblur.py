@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 
 from deblur_core.cli.console import (
@@ -88,18 +89,34 @@ def _check_method(args: argparse.Namespace):
     return kernel, registry, entry
 
 
-def _load_model(entry, registry) -> None:
-    """Load the model once, up front (this imports TensorFlow), so that a broken file is one error."""
-    from deblur_core.learned.registry import get_runner
+class _ModelLoading:
+    """The model loading on a thread (this imports TensorFlow: seconds) while the first photo is decoded.
 
-    bar = ProgressBar(1)
-    bar.status(f"loading model {entry.name} ...")
-    try:
-        get_runner(entry, registry)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        bar.clear()
+    :meth:`wait` is called before each restoration: it returns at once once the model is in the
+    registry's cache, and turns a broken model file into one :class:`CommandError` for the command
+    (not one skipped line per photo).
+    """
+
+    def __init__(self, entry, registry) -> None:
+        self.entry, self.registry = entry, registry
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._load, name="model-loader", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        from deblur_core.learned.registry import get_runner
+
+        try:
+            get_runner(self.entry, self.registry)
+        except Exception as exc:  # noqa: BLE001 - raised on the main thread by wait()
+            self.error = exc
+
+    def wait(self, bar: ProgressBar) -> None:
+        if self._thread.is_alive():
+            bar.status(f"loading model {self.entry.name} ...")
+            self._thread.join()
+        if self.error is not None:
+            raise CommandError(str(self.error))
 
 
 def cmd_deblur(args: argparse.Namespace) -> int:
@@ -119,12 +136,13 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     if not files:
         err(f"0 of {len(found)} image(s) restored: none of the inputs could be read.")
         return EXIT_FAILED
-    if entry is not None:
-        _load_model(entry, registry)
+    loading = _ModelLoading(entry, registry) if entry is not None else None
 
     def work(item, target, bar) -> str:
         t0 = time.monotonic()
         loaded = load_image(item.path, name=item.label)
+        if loading is not None:
+            loading.wait(bar)
         result = restoration.restore(
             loaded.rgb,
             args.method,
