@@ -303,7 +303,9 @@ def memory(models, log=print, registry=None) -> dict:
         src = Path(tmp) / "photo1mp.png"
         save_image(photo, src)
         for name, extra in runs.items():
-            _, peak_mb, code, err = run_cli_measured(["deblur", str(src), "--out", str(Path(tmp) / "out"), *extra])
+            _, peak_mb, code, err = run_cli_measured(
+                ["deblur", str(src), "--out", str(Path(tmp) / "out"), "--overwrite", *extra]
+            )
             if code == 0:
                 out[name] = peak_mb
                 log(f"  {name}: peak {peak_mb:.0f} MB")
