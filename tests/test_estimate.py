@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from deblur_core.classical.estimate import KernelEstimate, choose_region, estimate_kernel
+from deblur_core.classical.estimate import KernelEstimate, choose_region, estimate_kernel, kernel_axes
 from deblur_core.degrade import degrade
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
 from deblur_core.progress import Cancelled
@@ -22,18 +22,8 @@ def photo() -> np.ndarray:
 
 def _moments(k: np.ndarray) -> tuple[float, float, float]:
     """(largest and smallest standard deviation in px, angle of the long axis in degrees, counter-clockwise)."""
-    k = k / k.sum()
-    yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
-    cy, cx = (k * yy).sum(), (k * xx).sum()
-    cov = np.array(
-        [
-            [(k * (xx - cx) ** 2).sum(), -(k * (xx - cx) * (yy - cy)).sum()],
-            [-(k * (xx - cx) * (yy - cy)).sum(), (k * (yy - cy) ** 2).sum()],
-        ]
-    )
-    values, vectors = np.linalg.eigh(cov)
-    angle = math.degrees(math.atan2(vectors[1, 1], vectors[0, 1])) % 180
-    return math.sqrt(values[1]), math.sqrt(max(values[0], 0)), angle
+    values, angle = kernel_axes(k)
+    return math.sqrt(values[1]), math.sqrt(max(values[0], 0)), angle % 180
 
 
 def _blurred(photo, kernel):

@@ -40,7 +40,7 @@ from scipy import fft as sfft
 from scipy import ndimage
 
 from deblur_core.classical.fourier import psf2otf
-from deblur_core.image import check_image
+from deblur_core.image import check_image, rgb_to_luma
 from deblur_core.kernels import (
     MAX_KERNEL_SIZE,
     defocus_kernel,
@@ -51,7 +51,7 @@ from deblur_core.kernels import (
 )
 from deblur_core.progress import CancelFn, ProgressFn, check_callbacks, check_cancel
 
-__all__ = ["KernelEstimate", "choose_region", "estimate_kernel"]
+__all__ = ["KernelEstimate", "choose_region", "estimate_kernel", "kernel_axes"]
 
 MIN_REGION = 64
 MAX_ESTIMATE_SIZE = 51
@@ -122,10 +122,6 @@ class KernelEstimate:
         return f"{w} x {h} px"
 
 
-def _luminance(image: np.ndarray) -> np.ndarray:
-    return (image[..., 0] * 0.299 + image[..., 1] * 0.587 + image[..., 2] * 0.114).astype(np.float64)
-
-
 def choose_region(grey: np.ndarray, size: int = REGION, exclude: tuple[int, int, int, int] | None = None):
     """The ``size`` x ``size`` square with the most edge strength and the fewest clipped pixels.
 
@@ -190,9 +186,9 @@ class _Spectra:
     """The FFTs one pyramid level reuses: the photo's and the two difference operators'."""
 
     def __init__(self, grey: np.ndarray, pad: int):
-        padded = _periodic(grey, pad)
-        self.shape = padded.shape
-        self.photo = sfft.rfft2(padded)
+        self.padded = _periodic(grey, pad)
+        self.shape = self.padded.shape
+        self.photo = sfft.rfft2(self.padded)
         self.dx = psf2otf(np.array([[0.0, -1.0, 1.0]]), self.shape)
         self.dy = psf2otf(np.array([[0.0], [-1.0], [1.0]]), self.shape)
         self.dd = np.abs(self.dx) ** 2 + np.abs(self.dy) ** 2
@@ -275,8 +271,9 @@ def _coarse_to_fine(grey: np.ndarray, max_size: int, cancel: CancelFn | None, ti
     return kernel
 
 
-def _parametric_fits(kernel: np.ndarray) -> dict[str, np.ndarray]:
-    """Gaussian, disk and line kernels with the estimate's second moments."""
+def kernel_axes(kernel: np.ndarray) -> tuple[np.ndarray, float]:
+    """The kernel's second moments: the variances along its two principal axes (smaller first, px^2)
+    and the direction of the longer axis in degrees, counter-clockwise on screen (rows grow downwards)."""
     k = kernel / kernel.sum()
     yy, xx = np.mgrid[0 : k.shape[0], 0 : k.shape[1]].astype(np.float64)
     cy, cx = (k * yy).sum(), (k * xx).sum()
@@ -287,8 +284,13 @@ def _parametric_fits(kernel: np.ndarray) -> dict[str, np.ndarray]:
         ]
     )
     values, vectors = np.linalg.eigh(cov)
+    return values, math.degrees(math.atan2(vectors[1, 1], vectors[0, 1]))
+
+
+def _parametric_fits(kernel: np.ndarray) -> dict[str, np.ndarray]:
+    """Gaussian, disk and line kernels with the estimate's second moments."""
+    values, angle = kernel_axes(kernel)
     small, large = (math.sqrt(max(v, 1e-6)) for v in values)
-    angle = math.degrees(math.atan2(vectors[1, 1], vectors[0, 1]))
     fits = {}
     limit = (MAX_KERNEL_SIZE - 1) / 7
     if large <= limit:
@@ -331,7 +333,7 @@ def _map_energy(grey: np.ndarray, kernel: np.ndarray) -> float:
     x = sfft.irfft2(latent, s=spec.shape)
     fit = sfft.irfft2(latent * psf2otf(kernel, spec.shape), s=spec.shape)
     inside = (slice(pad, -pad), slice(pad, -pad))
-    data_term = float(((fit - sfft.irfft2(spec.photo, s=spec.shape))[inside] ** 2).sum())
+    data_term = float(((fit - spec.padded)[inside] ** 2).sum())
     gx = np.diff(x, axis=1)[inside][:-1]
     gy = np.diff(x, axis=0)[inside][:, :-1]
     return data_term + LAMBDA_FLOOR * float(((gx**2 + gy**2) > 1e-4).sum())
@@ -388,7 +390,7 @@ def estimate_kernel(
     max_size = _odd(max_size)
     if min(img.shape[:2]) < MIN_REGION:
         raise ValueError(f"Kernel estimation needs a photo of at least {MIN_REGION} pixels a side.")
-    grey = _luminance(img)
+    grey = rgb_to_luma(img).astype(np.float64)
     box = _check_region(region, grey.shape) if region is not None else choose_region(grey)
     held = choose_region(grey, min(256, box[2]), exclude=box)
     x, y, w, h = box

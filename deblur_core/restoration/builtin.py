@@ -157,15 +157,20 @@ def _runner_in_background(call: MethodCall):
     return wait
 
 
-def _run_deconvolver(call: MethodCall) -> np.ndarray:
-    """Wiener with the given kernel, then the network that refines it (deblur_core.learned.deconvolver)."""
+def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Wiener with ``kernel``, then the network that refines it (deblur_core.learned.deconvolver)."""
     from deblur_core.learned.deconvolver import network_input
 
     runner = _runner_in_background(call)
     with call.stage("Wiener deconvolution"):
-        stack = network_input(call.image, call.kernel, on_progress=call.on_progress, cancel=call.cancel)
+        stack = network_input(image, kernel, on_progress=call.on_progress, cancel=call.cancel)
     with call.stage("Refining network"):
         return runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
+
+
+def _run_deconvolver(call: MethodCall) -> np.ndarray:
+    """The learned deconvolver with the given kernel."""
+    return _deconvolve_and_refine(call, call.image, call.kernel)
 
 
 DECONVOLVER = register(
@@ -197,18 +202,13 @@ DECONVOLVER = register(
 def _run_estimated_deconvolver(call: MethodCall):
     """Estimate the kernel from the photo, then the learned deconvolver with it; the photo as it is if no blur is found."""
     from deblur_core.classical.estimate import estimate_kernel
-    from deblur_core.learned.deconvolver import network_input
 
     image = check_image(call.image)
     with call.stage("Estimating the blur kernel"):
         found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
     if found.fallback:
         return image, found.kernel
-    runner = _runner_in_background(call)
-    with call.stage("Wiener deconvolution"):
-        stack = network_input(image, found.kernel, on_progress=call.on_progress, cancel=call.cancel)
-    with call.stage("Refining network"):
-        return runner()(stack, on_progress=call.on_progress, cancel=call.cancel), found.kernel
+    return _deconvolve_and_refine(call, image, found.kernel), found.kernel
 
 
 ESTIMATED_DECONVOLVER = register(
