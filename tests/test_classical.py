@@ -217,6 +217,15 @@ def test_noise_estimate_follows_the_noise():
         assert classical.estimate_noise_sigma(noisy) == pytest.approx(sigma, rel=0.15)
 
 
+def test_noise_estimate_does_not_call_texture_noise():
+    """A photo that is all gravel has fine detail everywhere; the estimate still reads its noise, not its texture."""
+    gravel = np.repeat(data.gravel()[..., None], 3, axis=2).astype(np.float32) / 255.0
+    clean = classical.estimate_noise_sigma(gravel)
+    assert clean < 0.01  # a block-wise wavelet median read 0.019 here
+    noisy = np.clip(gravel + np.random.default_rng(3).normal(0, 0.01, gravel.shape), 0, 1).astype(np.float32)
+    assert np.hypot(clean, 0.01) * 0.9 < classical.estimate_noise_sigma(noisy) < 0.016  # block-wise: 0.022
+
+
 @pytest.mark.parametrize("kernel_name", ["gaussian:sigma=1", "gaussian:sigma=3", "motion:length=9,angle=45"])
 def test_auto_nsr_is_close_to_the_best_fixed_ratio(kernel_name):
     """'auto' must be within 1 dB of the best of a wide grid of ratios, for noise from 0 to 0.02."""

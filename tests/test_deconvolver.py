@@ -11,7 +11,14 @@ from skimage import data as skdata
 from deblur_core.classical import auto_nsr, estimate_noise_sigma, wiener
 from deblur_core.degrade import degrade
 from deblur_core.kernels import gaussian_kernel, motion_kernel, random_kernel
-from deblur_core.learned.deconvolver import INPUT_CHANNELS, NSR_FACTOR, SIGMA_SCALE, network_input
+from deblur_core.learned.deconvolver import (
+    INPUT_CHANNELS,
+    NSR_FACTOR,
+    SIGMA_SCALE,
+    data_consistency,
+    network_input,
+)
+from deblur_core.metrics import psnr
 from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
 from deblur_core.training.deconv_train import export, learning_rate, train
 from deblur_core.training.scenes import SCENE_KINDS, drawn_scene
@@ -33,6 +40,24 @@ def test_network_input_stacks_blurred_wiener_and_noise(photo):
     sigma = estimate_noise_sigma(blurred)
     assert 0.007 < sigma < 0.013
     np.testing.assert_allclose(stack[..., 6], sigma * SIGMA_SCALE)
+
+
+def test_the_consistency_step_gives_back_an_unblurred_photo_and_mends_what_the_kernel_keeps(photo):
+    """With the identity kernel the photo is its own best answer; with a blur, the step restores the
+    frequencies the kernel passes and leaves the ones it wipes out to the network."""
+    rng = np.random.default_rng(5)
+    smeared = np.clip(photo + rng.normal(0, 0.03, photo.shape), 0, 1).astype(np.float32)  # a "network" gone wrong
+    one = np.ones((1, 1), np.float32)
+    back = data_consistency(photo, smeared, one, sigma=0.002)
+    assert psnr(photo, back) > psnr(photo, smeared) + 20
+    assert psnr(photo, data_consistency(photo, photo, one, sigma=0.01)) > 60  # a right answer stays put
+
+    kernel = gaussian_kernel(1.5)
+    blurred = degrade(photo, kernel, 0.0, rng)
+    wrong = np.clip(photo + 0.05 * (rng.uniform(size=photo.shape) > 0.5), 0, 1).astype(np.float32)  # off by a bias
+    mended = data_consistency(blurred, wrong, kernel, sigma=0.002)
+    assert psnr(photo, mended) > psnr(photo, wrong) + 3
+    assert mended.shape == photo.shape and mended.dtype == np.float32
 
 
 def test_network_input_refuses_a_missing_or_bad_kernel(photo):
@@ -139,7 +164,7 @@ def _shipped_registry():
     return registry
 
 
-def test_the_method_restores_with_the_given_kernel_in_two_stages(photo):
+def test_the_method_restores_with_the_given_kernel_in_three_stages(photo):
     from deblur_core.restoration import restore
 
     kernel = motion_kernel(11, 45)
@@ -147,7 +172,7 @@ def test_the_method_restores_with_the_given_kernel_in_two_stages(photo):
     result = restore(blurred, "deconvolver", kernel=kernel, registry=_shipped_registry())
     assert result.image.shape == photo.shape and result.image.dtype == np.float32
     assert result.kernel_source == "given" and result.kernel.shape == kernel.shape
-    assert [s.name for s in result.stages] == ["Wiener deconvolution", "Refining network"]
+    assert [s.name for s in result.stages] == ["Wiener deconvolution", "Refining network", "Consistency with the photo"]
 
 
 @pytest.mark.parametrize("method", ["default", "deconv-unet"])

@@ -127,7 +127,7 @@ def auto_nsr(image: np.ndarray, kernel: np.ndarray) -> float:
         A   = (mean |grad y|^2 - 4 sigma^2) / sum(kernel ** 2)
         nsr = 2 * sigma^2 / A
 
-    with ``sigma`` from :func:`estimate_noise_sigma` (at least the 8-bit rounding noise). The Wiener
+    with ``sigma`` from :func:`estimate_noise_sigma`, read as at least 0.003 (``NSR_SIGMA_FLOOR``). The Wiener
     filter divides by ``|H|^2 + nsr * |D|^2``: for the factor 1 that is the minimum-mean-square-error
     filter of the model; the factor 2 corrects for photos having less fine detail than the model
     (see ``AUTO_NSR_FACTOR``). The estimate follows the noise (0 to 0.02 and beyond) and the kernel's
@@ -286,7 +286,10 @@ def _wiener_canvas(
 ) -> tuple[_Canvas, np.ndarray]:
     """Wiener deconvolution on the whole padded canvas; returns the canvas and the C x Hp x Wp result."""
     _check_cancel(cancel, method)
-    canvas, data = _tapered_canvas(img, k)
+    # Where conjugate gradients refine the borders afterwards, one taper pass starts them as well as three
+    # (within 0.004 dB on training photos with skewed kernels) for four fewer FFTs.
+    refine = boundary == "unknown" and not _mirror_symmetric(k)
+    canvas, data = _tapered_canvas(img, k, passes=1 if refine else 3)
     reg = np.float32(ratio) * (
         _gradient_filter(canvas.shape) if regularizer == "gradient" else np.ones(canvas.otf.shape, np.float32)
     )
@@ -295,7 +298,7 @@ def _wiener_canvas(
     x = sfft.irfft2(sfft.rfft2(data, workers=FFT_WORKERS) * gain, s=canvas.shape, workers=FFT_WORKERS)
     # Mirror padding is the exact continuation for a kernel that is its own mirror image along both axes
     # (Gaussian, defocus, horizontal or vertical motion): the refinement would change nothing.
-    if boundary == "unknown" and not _mirror_symmetric(k):
+    if refine:
         x = _refine_unknown_boundary(img, canvas, x, reg, precond, method, on_progress, cancel)
     elif on_progress is not None:
         on_progress(1, 1, {"message": "Wiener: done"})

@@ -115,13 +115,13 @@ def _ramp(n: int, width: int) -> np.ndarray:
     return weight
 
 
-def _tapered_canvas(image: np.ndarray, kernel: np.ndarray) -> tuple[_Canvas, np.ndarray]:
+def _tapered_canvas(image: np.ndarray, kernel: np.ndarray, passes: int = 3) -> tuple[_Canvas, np.ndarray]:
     """Mirror-pad by twice the kernel size (at least 16 px) and taper the outer padding; float32 C x Hp x Wp.
 
     Like MATLAB's ``edgetaper``: at the wrap-around seam the canvas equals its own circular blur with
     the kernel, which circular deconvolution reproduces without ringing, and the blend weight rises
-    smoothly to 1 inside the padding, so the picture itself is untouched. Three passes smooth the
-    seam further each time.
+    smoothly to 1 inside the padding, so the picture itself is untouched. Each of the ``passes``
+    smooths the seam further.
     """
     kh, kw = kernel.shape
     canvas = _Canvas(image.shape, kernel, max(16, 2 * kh), max(16, 2 * kw))
@@ -130,7 +130,7 @@ def _tapered_canvas(image: np.ndarray, kernel: np.ndarray) -> tuple[_Canvas, np.
         _ramp(canvas.shape[0], kh + canvas.top // 2).astype(np.float32),
         _ramp(canvas.shape[1], kw + canvas.left // 2).astype(np.float32),
     )
-    for _ in range(3):
+    for _ in range(passes):
         blurred = sfft.irfft2(sfft.rfft2(data, workers=FFT_WORKERS) * canvas.otf, s=canvas.shape, workers=FFT_WORKERS)
         data = alpha * data + (1 - alpha) * blurred
     return canvas, data

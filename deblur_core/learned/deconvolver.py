@@ -12,8 +12,15 @@ sees a stack of three things per pixel:
 - the estimated noise level as a constant map (``sigma * SIGMA_SCALE``), so the network knows how
   hard to denoise.
 
-The network (:func:`deblur_core.learned.architectures.deconv_unet`) predicts the correction to add to the Wiener result. Training and
-inference build the stack with the same function, :func:`network_input`, on the whole photo.
+The network (:func:`deblur_core.learned.architectures.deconv_unet`) predicts the correction to add to the
+Wiener result. Training and inference build the stack with the same function, :func:`network_input`, on
+the whole photo.
+
+A last step, :func:`data_consistency`, pulls the network's result back towards what the photo itself
+says wherever the kernel lets it through: the proximal step of half-quadratic splitting (as in
+USRNet and DPIR's data module). Where the kernel keeps a frequency, the photo knows it better than
+the network; where the kernel wipes it out, the network's answer stays. With the identity kernel
+(nothing to undo) it gives back the photo, up to its noise.
 
 References
 ----------
@@ -22,13 +29,17 @@ References
 2. Kruse, Rother and Schmidt, "Learning to push the limits of efficient FFT-based image
    deconvolution", ICCV 2017.
 3. Zhang, Zuo, Gu and Zhang, "Learning deep CNN denoiser prior for image restoration", CVPR 2017.
+4. Zhang, Van Gool and Timofte, "Deep unfolding network for image super-resolution", CVPR 2020.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import scipy.fft as sfft
 
 from deblur_core.classical.deconvolution import _check_inputs, wiener
+from deblur_core.classical.fourier import FFT_WORKERS, psf2otf
 from deblur_core.classical.noise import _nsr_from, estimate_noise_sigma
 from deblur_core.progress import CancelFn, ProgressFn
 
@@ -37,10 +48,22 @@ NSR_FACTOR = 0.5
 # The noise map's value is sigma (in [0, 1] units) times this: 0.01 -> 0.1, a typical activation size.
 SIGMA_SCALE = 10.0
 INPUT_CHANNELS = 7
+# The typical error of the network's result (in [0, 1] units), against which the consistency step weighs
+# the photo's noise. On held-out training photos 0.015-0.02 scored best (+0.02-0.03 dB over none), on
+# held-out drawn scenes 0.02-0.03 (+0.3 dB); with a perturbed kernel it costs 0.06 dB at 0.02.
+CONSISTENCY_SIGMA = 0.02
 MODEL_NAME = "deconv-unet"
 """The shipped model the learned deconvolver runs."""
 
-__all__ = ["INPUT_CHANNELS", "MODEL_NAME", "NSR_FACTOR", "SIGMA_SCALE", "network_input"]
+__all__ = [
+    "CONSISTENCY_SIGMA",
+    "INPUT_CHANNELS",
+    "MODEL_NAME",
+    "NSR_FACTOR",
+    "SIGMA_SCALE",
+    "data_consistency",
+    "network_input",
+]
 
 
 def network_input(
@@ -76,3 +99,57 @@ def network_input(
     deconvolved = wiener(img, k, nsr=ratio, on_progress=on_progress, cancel=cancel)
     noise_map = np.full(img.shape[:2] + (1,), sigma * SIGMA_SCALE, np.float32)
     return np.concatenate([img, deconvolved, noise_map], axis=2)
+
+
+def data_consistency(
+    blurred: np.ndarray, refined: np.ndarray, kernel: np.ndarray, sigma: float, trust: float = CONSISTENCY_SIGMA
+) -> np.ndarray:
+    """The result closest to ``refined`` that the blurred photo also agrees with; H x W x 3 float32.
+
+    Minimises ``|k * x - y|^2 / sigma^2 + |x - refined|^2 / trust^2`` over x (y the photo, k the
+    kernel) in the Fourier domain: ``x = refined + conj(K) R / (|K|^2 + (sigma / trust)^2)`` with R
+    the spectrum of ``y - k * refined``. The residual is tapered to zero over one kernel size at the
+    photo's border, where the blur reached pixels outside the frame and the residual says nothing
+    reliable; there the network's result stays. One channel at a time, in float32.
+
+    Parameters
+    ----------
+    blurred, refined : ndarray
+        The blurred photo and the network's result, float32 RGB, H x W x 3 in [0, 1].
+    kernel : ndarray
+        The blur kernel the result was made with.
+    sigma : float
+        The photo's noise level (:func:`deblur_core.classical.estimate_noise_sigma`).
+    trust : float
+        The network's typical error: smaller trusts the network more.
+    """
+    k = np.asarray(kernel, np.float32)
+    h, w = blurred.shape[:2]
+    pad_y, pad_x = max(8, k.shape[0]), max(8, k.shape[1])
+    shape = (sfft.next_fast_len(h + 2 * pad_y, real=True), sfft.next_fast_len(w + 2 * pad_x, real=True))
+    otf = psf2otf(k, shape).astype(np.complex64)
+    gain = np.conj(otf) / (np.abs(otf) ** 2 + np.float32((sigma / trust) ** 2))
+    taper = np.outer(_edge_weight(h, k.shape[0]), _edge_weight(w, k.shape[1])).astype(np.float32)
+    flipped = np.ascontiguousarray(k[::-1, ::-1])  # filter2D correlates
+    out = np.empty_like(refined, dtype=np.float32)
+    for c in range(refined.shape[2]):
+        x = np.ascontiguousarray(refined[..., c], dtype=np.float32)
+        residual = np.zeros(shape, np.float32)
+        reblurred = cv2.filter2D(x, -1, flipped, borderType=cv2.BORDER_REFLECT)
+        residual[pad_y : pad_y + h, pad_x : pad_x + w] = taper * (blurred[..., c] - reblurred)
+        spectrum = sfft.rfft2(residual, workers=FFT_WORKERS)
+        spectrum *= gain
+        correction = sfft.irfft2(spectrum, s=shape, workers=FFT_WORKERS)[pad_y : pad_y + h, pad_x : pad_x + w]
+        out[..., c] = x + correction
+    return np.clip(out, 0.0, 1.0)
+
+
+def _edge_weight(n: int, width: int) -> np.ndarray:
+    """0 at both ends of an axis of ``n`` pixels, rising as a raised cosine to 1 over ``width`` pixels."""
+    weight = np.ones(n, np.float64)
+    ramp = min(width, n // 2)
+    if ramp > 1:
+        t = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
+        weight[:ramp] = t
+        weight[n - ramp :] = np.minimum(weight[n - ramp :], t[::-1])
+    return weight

@@ -158,14 +158,19 @@ def _runner_in_background(call: MethodCall):
 
 
 def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Wiener with ``kernel``, then the network that refines it (deblur_core.learned.deconvolver)."""
-    from deblur_core.learned.deconvolver import network_input
+    """Wiener with ``kernel``, the network that refines it, and the consistency step (deblur_core.learned.deconvolver)."""
+    from deblur_core.classical.noise import estimate_noise_sigma
+    from deblur_core.learned.deconvolver import data_consistency, network_input
 
     runner = _runner_in_background(call)
     with call.stage("Wiener deconvolution"):
-        stack = network_input(image, kernel, on_progress=call.on_progress, cancel=call.cancel)
+        sigma = estimate_noise_sigma(image)
+        stack = network_input(image, kernel, sigma, on_progress=call.on_progress, cancel=call.cancel)
     with call.stage("Refining network"):
-        return runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
+        refined = runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
+        del stack
+    with call.stage("Consistency with the photo"):
+        return data_consistency(image, refined, kernel, sigma)
 
 
 def _run_deconvolver(call: MethodCall) -> np.ndarray:

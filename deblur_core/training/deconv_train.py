@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from deblur_core.classical.noise import estimate_noise_sigma
 from deblur_core.files import atomic_write_json, atomic_write_with
-from deblur_core.learned.deconvolver import network_input
+from deblur_core.learned.deconvolver import data_consistency, network_input
 from deblur_core.settings import data_dir
 from deblur_core.training.data import find_images, load_images, split_holdout
 
@@ -62,14 +63,15 @@ def _save_atomic(model, path: Path) -> None:
 
 
 class Validator:
-    """PSNR of the network, of plain Wiener (auto) and of the input on the held-out photos."""
+    """PSNR of the method (the network and the consistency step), of plain Wiener (auto) and of the input on the held-out photos."""
 
     def __init__(self, cases: list[dict]):
         from deblur_core.classical.deconvolution import wiener
         from deblur_core.metrics import psnr
 
         self.cases = cases
-        self.stacks = [network_input(c["blurred"], c["kernel"]) for c in cases]
+        self.sigmas = [estimate_noise_sigma(c["blurred"]) for c in cases]
+        self.stacks = [network_input(c["blurred"], c["kernel"], s) for c, s in zip(cases, self.sigmas, strict=True)]
         self.wiener = float(np.mean([psnr(c["sharp"], wiener(c["blurred"], c["kernel"])) for c in cases]))
         self.blurred = float(np.mean([psnr(c["sharp"], c["blurred"]) for c in cases]))
 
@@ -78,10 +80,10 @@ class Validator:
         from deblur_core.metrics import psnr
 
         scores = []
-        for case, stack in zip(self.cases, self.stacks, strict=True):
+        for case, stack, sigma in zip(self.cases, self.stacks, self.sigmas, strict=True):
             padded, size = pad_to_multiple(stack, 8)
-            out = crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size)
-            scores.append(psnr(case["sharp"], np.clip(out, 0, 1)))
+            out = np.clip(crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size), 0, 1)
+            scores.append(psnr(case["sharp"], data_consistency(case["blurred"], out, case["kernel"], sigma)))
         return float(np.mean(scores))
 
 
