@@ -41,7 +41,7 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	@touch $@
 
 run: $(RUNTIME_STAMP)
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m studio.serve --server.port $(PORT)
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .

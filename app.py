@@ -1,7 +1,8 @@
 """Deblur Studio: the entry point. Page settings, navigation over pages/, and the shared sidebar.
 
-Run with ``streamlit run app.py`` (or ``make run``). Pages that are not installed are simply left out
-of the navigation, so a page file added to pages/ and listed below appears without other changes.
+Run with ``make run`` (``python -m studio.serve``, which preloads the libraries) or ``streamlit run app.py``.
+Pages that are not installed are simply left out of the navigation, so a page file added to pages/ and
+listed below appears without other changes.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def test_dockerfile_serves_the_app_on_8501_as_an_ordinary_user():
     assert any("curl" in run for run in by_keyword["RUN"]), "the health check needs curl installed"
 
     (entrypoint,) = by_keyword["ENTRYPOINT"]
-    assert "app.py" in entrypoint and "--server.port=8501" in entrypoint and "0.0.0.0" in entrypoint
+    assert "studio.serve" in entrypoint and "--server.port=8501" in entrypoint and "0.0.0.0" in entrypoint
 
     # requirements.txt is copied and installed before the rest of the project (a cached layer).
     keywords = [k for k, _ in instructions]

@@ -68,7 +68,7 @@ class AppServer:
 def running_app(
     folder: Path, env: dict[str, str], extra_args: tuple[str, ...] = (), cwd: Path = ROOT
 ) -> Iterator[AppServer]:
-    """``streamlit run app.py`` in ``cwd`` on a free port with ``env`` added to the environment; stopped on exit.
+    """The app server (``python -m studio.serve``, as ``make run`` starts it) in ``cwd`` on a free port with ``env`` added to the environment; stopped on exit.
 
     The server's output goes to ``folder/streamlit.log``. It fails the test if the server does not
     answer its health check within 90 seconds.
@@ -76,7 +76,7 @@ def running_app(
     chromium()
     port = free_port()
     log_path = folder / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command = [sys.executable, "-m", "studio.serve", "--server.port", str(port)]
     command += ["--server.headless", "true", *extra_args]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
