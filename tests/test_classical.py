@@ -301,19 +301,42 @@ def test_set5_gaussian_blur_is_restored(set5_blurred, method):
     assert min(gains) > 0, f"{method} made an image worse ({report})"
 
 
-def test_a_large_photo_solved_channel_by_channel_matches_the_joint_solve(monkeypatch):
+def test_a_large_photo_solved_in_tiles_matches_the_whole_solve(monkeypatch):
     from deblur_core.classical import deconvolution
     from deblur_core.kernels import motion_kernel
 
-    rng = np.random.default_rng(5)
-    photo = rng.random((40, 56, 3), dtype=np.float32)
-    kernel = motion_kernel(7, 30)
-    joint = deconvolution.wiener(photo, kernel, nsr=0.01)
-    monkeypatch.setattr(deconvolution, "CHANNELWISE_PIXELS", 100)
+    sharp = IMAGES["astronaut"]
+    photo = np.concatenate([np.concatenate([sharp, sharp[:, ::-1]], axis=1)] * 2, axis=0)  # 320 x 320
+    kernel = motion_kernel(9, 30)
+    b = blurred(photo, kernel, 0.01)
+    whole = deconvolution.wiener(b, kernel, nsr=0.01)
+    monkeypatch.setattr(deconvolution, "TILED_PIXELS", 1000)
+    monkeypatch.setattr(deconvolution, "TILE_SIDE", 150)
+    assert len(deconvolution._tile_grid(320, 320, kernel)) == 4
     steps = []
-    apart = deconvolution.wiener(photo, kernel, nsr=0.01, on_progress=lambda d, t, _i: steps.append((d, t)))
-    np.testing.assert_allclose(apart, joint, atol=2e-5)
-    assert steps[-1][0] == steps[-1][1] and steps[-1][1] == 3 * deconvolution.WIENER_STEPS
+    tiled = deconvolution.wiener(b, kernel, nsr=0.01, on_progress=lambda d, t, _i: steps.append((d, t)))
+    assert psnr(whole, tiled) > 45, "the tiles' seams must not show"
+    assert abs(psnr(photo, tiled) - psnr(photo, whole)) < 0.05
+    assert steps == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(Cancelled):
+        deconvolution.wiener(b, kernel, nsr=0.01, cancel=lambda: True)
+
+
+def test_the_tile_blend_weights_add_up_to_one_everywhere():
+    from deblur_core.classical import deconvolution
+    from deblur_core.kernels import motion_kernel
+
+    # About one tile's worth: two halves, for two threads; a 12-MP photo: 3 x 4 tiles with corners.
+    for (height, width), count in [((700, 1000), 2), ((3000, 4000), 12)]:
+        total = np.zeros((height, width), np.float32)
+        tiles = deconvolution._tile_grid(height, width, motion_kernel(15, 30))
+        assert len(tiles) == count
+        for tile in tiles:
+            wy = deconvolution._blend_weight(tile.span[0], tile.core[0], height)
+            wx = deconvolution._blend_weight(tile.span[1], tile.core[1], width)
+            total[tile.span] += np.outer(wy, wx)
+        np.testing.assert_allclose(total, 1.0, atol=1e-5)
+    assert deconvolution._tile_grid(100, 100, motion_kernel(15, 30)) == []  # too small to split
 
 
 def test_a_mirror_symmetric_kernel_needs_no_boundary_refinement():

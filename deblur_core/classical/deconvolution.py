@@ -33,18 +33,21 @@ the transfer function live in :mod:`deblur_core.classical.fourier`, the noise es
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import fft as sfft
 from skimage import restoration
 
 from deblur_core.classical.fourier import (
-    FFT_WORKERS,
     _Canvas,
     _channels_first,
     _gradient_filter,
     _masked_canvas,
     _tapered_canvas,
+    fft_workers,
+    one_fft_worker,
 )
 from deblur_core.classical.noise import _nsr_from, estimate_noise_sigma
 from deblur_core.image import check_image
@@ -58,8 +61,11 @@ __all__ = ["auto_nsr", "richardson_lucy", "unsupervised_wiener", "wiener"]
 # 3 steps come within 0.1 dB of 15 on training images (oblique motion and camera shake, noise 0.01) and 4
 # within 0.03 dB; each step costs two FFTs per channel, so the default stops there.
 WIENER_STEPS = 4
-# Above this many pixels Wiener works one colour channel at a time, to bound its memory.
-CHANNELWISE_PIXELS = 3_000_000
+# Photos of at least this many pixels are solved in overlapping tiles, several at once (see _wiener_tiled).
+TILED_PIXELS = 500_000
+# The side of a tile's own part (before its margin); a 12-MP photo makes 12 of them.
+TILE_SIDE = 1024
+TILE_THREADS = max(1, min(4, os.cpu_count() or 1))
 BOUNDARIES = ("unknown", "reflect")
 REGULARIZERS = ("gradient", "none")
 # Richardson-Lucy divides by the predicted image; this offset keeps black regions finite.
@@ -205,9 +211,9 @@ def wiener(
     padding is unknown. Each step costs one FFT pair per channel. For a kernel that is its own mirror
     image along both axes (Gaussian, defocus, horizontal or vertical motion) mirror padding is exact
     and the refinement is skipped; for oblique motion or camera shake only the refined result keeps
-    the borders clean (about 2 dB better for 21-pixel motion at 45 degrees). A photo over 3 megapixels
-    is solved one channel at a time, which gives the same result in a third of the memory. See the
-    module notes.
+    the borders clean (about 2 dB better for 21-pixel motion at 45 degrees). A photo of half a
+    megapixel or more is solved in overlapping tiles, several at once, within 0.01 dB of one solve of
+    the whole photo and in half the time or less. See the module notes.
 
     Parameters
     ----------
@@ -251,27 +257,91 @@ def wiener(
         raise ValueError(f"Unknown boundary handling '{boundary}'; use one of: {', '.join(BOUNDARIES)}.")
     check_callbacks(on_progress, cancel)
     ratio = _wiener_ratio(nsr, img, k, regularizer)
-    if img.shape[0] * img.shape[1] <= CHANNELWISE_PIXELS:
+    tiles = _tile_grid(img.shape[0], img.shape[1], k) if img.shape[0] * img.shape[1] >= TILED_PIXELS else []
+    if len(tiles) < 2:
         canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
         return canvas.crop(x)
-    return _wiener_by_channel(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
+    return _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel)
 
 
-def _wiener_by_channel(img, k, ratio, regularizer, boundary, method, on_progress, cancel) -> np.ndarray:
-    """Wiener one colour channel at a time: the channels are independent, so the result is the same in a
-    third of the memory."""
-    out = np.empty_like(img)
-    channels = img.shape[2]
-    for c in range(channels):
-        report = None
-        if on_progress is not None:
+class _Tile:
+    """One tile of a photo: its own part ``core`` and, around it, the ``span`` it is solved on (slices)."""
 
-            def report(done: int, total: int, info: dict, c: int = c) -> None:
-                on_progress(c * total + done, channels * total, info)
+    def __init__(self, core: tuple[slice, slice], span: tuple[slice, slice]) -> None:
+        self.core, self.span = core, span
 
-        canvas, x = _wiener_canvas(img[..., c : c + 1], k, ratio, regularizer, boundary, method, report, cancel)
-        out[..., c : c + 1] = canvas.crop(x)
-    return out
+
+def _tile_grid(height: int, width: int, kernel: np.ndarray) -> list[_Tile]:
+    """Tiles of about TILE_SIDE px covering the photo (at least two), each with a margin of four kernel sizes.
+
+    The margin (at least 64 px) is solved with the tile and blended with its neighbour's: the Wiener
+    solution at a pixel depends on the photo within a few kernel sizes of it, so each tile's unknown
+    borders, solved as the photo's own borders are, lie far enough out not to show.
+    """
+    margin = max(64, 4 * max(kernel.shape))
+    rows, cols = max(1, round(height / TILE_SIDE)), max(1, round(width / TILE_SIDE))
+    if rows * cols == 1:  # a photo of about one tile: two halves, for two threads
+        rows, cols = (2, 1) if height >= width else (1, 2)
+    if min(height / rows, width / cols) < 2 * margin:
+        return []
+
+    def cuts(n: int, parts: int) -> list[tuple[int, int]]:
+        edges = [round(i * n / parts) for i in range(parts + 1)]
+        return list(zip(edges[:-1], edges[1:], strict=True))
+
+    tiles = []
+    for y0, y1 in cuts(height, rows):
+        for x0, x1 in cuts(width, cols):
+            span = (
+                slice(max(0, y0 - margin), min(height, y1 + margin)),
+                slice(max(0, x0 - margin), min(width, x1 + margin)),
+            )
+            tiles.append(_Tile((slice(y0, y1), slice(x0, x1)), span))
+    return tiles
+
+
+def _blend_weight(span: slice, core: slice, n: int) -> np.ndarray:
+    """1-D weight over a tile's span: 1 on its core, falling linearly to 0 across the margins that have a neighbour."""
+    length = span.stop - span.start
+    weight = np.ones(length, np.float32)
+    before, after = core.start - span.start, span.stop - core.stop
+    if span.start > 0:  # a neighbour before: ramp over the overlap, centred on the core's edge
+        ramp = (np.arange(2 * before, dtype=np.float32) + 0.5) / (2 * before)
+        weight[: 2 * before] = np.minimum(weight[: 2 * before], ramp)
+    if span.stop < n:
+        ramp = (np.arange(2 * after, dtype=np.float32) + 0.5) / (2 * after)
+        weight[length - 2 * after :] = np.minimum(weight[length - 2 * after :], ramp[::-1])
+    return weight
+
+
+def _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel) -> np.ndarray:
+    """Wiener on overlapping tiles, TILE_THREADS at a time, blended across the overlaps.
+
+    Every tile uses the whole photo's ratio and is solved as a photo of its own (tapered, and its
+    unknown borders refined), so a tile's edge is handled like the photo's. Smaller transforms stay in
+    the processor's caches and the tiles run in parallel (NumPy and the FFTs release Python's lock):
+    on two cores a 12-MP photo takes 4.2 s instead of 9.1 s, a 1-MP photo 0.44 s instead of 0.53 s,
+    within 0.01 dB of the whole-photo solve. Memory is bounded by the tiles in flight.
+    """
+    h, w = img.shape[:2]
+    out = np.zeros_like(img)  # the blend weights of overlapping tiles add up to 1 at every pixel
+
+    def solve(tile: _Tile) -> np.ndarray:
+        with one_fft_worker():
+            canvas, x = _wiener_canvas(img[tile.span], k, ratio, regularizer, boundary, method, None, cancel)
+            return canvas.crop(x)
+
+    with ThreadPoolExecutor(max_workers=min(TILE_THREADS, len(tiles)), thread_name_prefix="wiener-tile") as pool:
+        for done, (tile, part) in enumerate(zip(tiles, pool.map(solve, tiles), strict=True), start=1):
+            weight = np.outer(
+                _blend_weight(tile.span[0], tile.core[0], h), _blend_weight(tile.span[1], tile.core[1], w)
+            )
+            part *= weight[..., None]
+            out[tile.span] += part
+            del part
+            if on_progress is not None:
+                on_progress(done, len(tiles), {"message": f"Wiener: part {done} of {len(tiles)}"})
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def _wiener_canvas(
@@ -295,7 +365,7 @@ def _wiener_canvas(
     )
     precond = 1.0 / (canvas.otf.real**2 + canvas.otf.imag**2 + reg)
     gain = np.conj(canvas.otf) * precond
-    x = sfft.irfft2(sfft.rfft2(data, workers=FFT_WORKERS) * gain, s=canvas.shape, workers=FFT_WORKERS)
+    x = sfft.irfft2(sfft.rfft2(data, workers=fft_workers()) * gain, s=canvas.shape, workers=fft_workers())
     # Mirror padding is the exact continuation for a kernel that is its own mirror image along both axes
     # (Gaussian, defocus, horizontal or vertical motion): the refinement would change nothing.
     if refine:
@@ -346,14 +416,14 @@ def _refine_unknown_boundary(
         return np.einsum("chw,w->c", (np.conj(a) * b).real, weights, dtype=np.float64)[:, None, None]
 
     def normal_operator(spectrum: np.ndarray) -> np.ndarray:
-        blurred = sfft.irfft2(spectrum * otf, s=shape, workers=FFT_WORKERS)
+        blurred = sfft.irfft2(spectrum * otf, s=shape, workers=fft_workers())
         blurred *= mask
-        return sfft.rfft2(blurred, workers=FFT_WORKERS) * otf_adj + reg32 * spectrum
+        return sfft.rfft2(blurred, workers=fft_workers()) * otf_adj + reg32 * spectrum
 
     observed = np.zeros((img.shape[2], *shape), np.float32)
     observed[(slice(None), *canvas.picture)] = _channels_first(img, np.float32)
-    solution = sfft.rfft2(x.astype(np.float32), workers=FFT_WORKERS)
-    residual = sfft.rfft2(observed, workers=FFT_WORKERS) * otf_adj - normal_operator(solution)
+    solution = sfft.rfft2(x.astype(np.float32), workers=fft_workers())
+    residual = sfft.rfft2(observed, workers=fft_workers()) * otf_adj - normal_operator(solution)
     z = residual * pre32
     direction = z.copy()
     rz = dot(residual, z)
@@ -377,7 +447,7 @@ def _refine_unknown_boundary(
             on_progress(step + 1, total, {"message": f"Wiener: step {step + 1} of {total}"})
     if on_progress is not None:
         on_progress(total, total, {"message": "Wiener: done"})
-    return sfft.irfft2(solution, s=shape, workers=FFT_WORKERS)
+    return sfft.irfft2(solution, s=shape, workers=fft_workers())
 
 
 def richardson_lucy(
@@ -439,7 +509,7 @@ def richardson_lucy(
     mask = canvas.mask(np.float32)
     # K^T applied to the mask: how much of each canvas pixel's light reaches the photo. Pixels whose
     # light misses it entirely are not determined by the data; their update is 0 and they stay out.
-    reach = sfft.irfft2(sfft.rfft2(mask, workers=FFT_WORKERS) * otf_adj, s=shape, workers=FFT_WORKERS)
+    reach = sfft.irfft2(sfft.rfft2(mask, workers=fft_workers()) * otf_adj, s=shape, workers=fft_workers())
     inv_reach = np.where(reach > 1e-3, 1.0 / np.maximum(reach, 1e-3), 0.0).astype(np.float32)
     picture = _channels_first(img, np.float32) + _RL_OFFSET
     observed = np.zeros((img.shape[2], *shape), np.float32)
@@ -448,10 +518,10 @@ def richardson_lucy(
     total = int(iterations)
     for i in range(total):
         _check_cancel(cancel, method)
-        predicted = sfft.irfft2(sfft.rfft2(estimate, workers=FFT_WORKERS) * otf, s=shape, workers=FFT_WORKERS)
+        predicted = sfft.irfft2(sfft.rfft2(estimate, workers=fft_workers()) * otf, s=shape, workers=fft_workers())
         np.maximum(predicted, 1e-6, out=predicted)
         np.divide(observed, predicted, out=predicted)  # 0 outside the photo, where observed is 0
-        correction = sfft.irfft2(sfft.rfft2(predicted, workers=FFT_WORKERS) * otf_adj, s=shape, workers=FFT_WORKERS)
+        correction = sfft.irfft2(sfft.rfft2(predicted, workers=fft_workers()) * otf_adj, s=shape, workers=fft_workers())
         np.maximum(correction, 0.0, out=correction)  # FFT round-off can dip a hair below zero
         estimate *= correction * inv_reach
         if on_progress is not None:
@@ -525,7 +595,7 @@ def unsupervised_wiener(
         img, k, _nsr_from(img, k, estimate_noise_sigma(img)), "gradient", "unknown", method, None, cancel
     )
     data = sfft.irfft2(
-        sfft.rfft2(estimate, workers=FFT_WORKERS) * canvas.otf, s=canvas.shape, workers=FFT_WORKERS
+        sfft.rfft2(estimate, workers=fft_workers()) * canvas.otf, s=canvas.shape, workers=fft_workers()
     ).astype(np.float64)
     data[(slice(None), *canvas.picture)] = _channels_first(img, np.float64)
     params = {"callback": (lambda _sample: _check_cancel(cancel, method)) if cancel is not None else None}

@@ -10,14 +10,37 @@ shifted so that its centre pixel sits at (0, 0); the image itself is never shift
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from scipy import fft as sfft
 
-__all__ = ["FFT_WORKERS", "kernel_on_canvas", "psf2otf"]
+__all__ = ["FFT_WORKERS", "fft_workers", "kernel_on_canvas", "one_fft_worker", "psf2otf"]
 
 # Threads for each FFT: pocketfft splits the colour channels (and the rows of a large transform) across them.
 FFT_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_threads = threading.local()
+
+
+def fft_workers() -> int:
+    """Threads for one FFT: :data:`FFT_WORKERS`, or 1 inside :func:`one_fft_worker` (work already split over threads)."""
+    return getattr(_threads, "workers", FFT_WORKERS)
+
+
+@contextmanager
+def one_fft_worker() -> Iterator[None]:
+    """Within this block, this thread's FFTs use one worker each: for work that runs on several threads itself."""
+    previous = getattr(_threads, "workers", None)
+    _threads.workers = 1
+    try:
+        yield
+    finally:
+        if previous is None:
+            del _threads.workers
+        else:
+            _threads.workers = previous
 
 
 def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -131,7 +154,9 @@ def _tapered_canvas(image: np.ndarray, kernel: np.ndarray, passes: int = 3) -> t
         _ramp(canvas.shape[1], kw + canvas.left // 2).astype(np.float32),
     )
     for _ in range(passes):
-        blurred = sfft.irfft2(sfft.rfft2(data, workers=FFT_WORKERS) * canvas.otf, s=canvas.shape, workers=FFT_WORKERS)
+        blurred = sfft.irfft2(
+            sfft.rfft2(data, workers=fft_workers()) * canvas.otf, s=canvas.shape, workers=fft_workers()
+        )
         data = alpha * data + (1 - alpha) * blurred
     return canvas, data
 

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from deblur_core.classical.deconvolution import _check_inputs, richardson_lucy
-from deblur_core.classical.fourier import FFT_WORKERS, kernel_on_canvas, psf2otf
+from deblur_core.classical.fourier import fft_workers, kernel_on_canvas, psf2otf
 from deblur_core.image import check_image, rgb_to_luma
 from deblur_core.metrics import psnr
 
@@ -59,8 +59,8 @@ def _filter(image: np.ndarray, kernel: np.ndarray, gain: Callable[[np.ndarray], 
     img, k = _check_inputs(image, kernel, method)
     h, w = img.shape[:2]
     otf = psf2otf(k, (h, w))
-    spectrum = sfft.rfft2(img.astype(np.float64), axes=(0, 1), workers=FFT_WORKERS)
-    out = sfft.irfft2(spectrum * gain(otf)[..., None], s=(h, w), axes=(0, 1), workers=FFT_WORKERS)
+    spectrum = sfft.rfft2(img.astype(np.float64), axes=(0, 1), workers=fft_workers())
+    out = sfft.irfft2(spectrum * gain(otf)[..., None], s=(h, w), axes=(0, 1), workers=fft_workers())
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
@@ -144,7 +144,7 @@ def log_spectrum(image: np.ndarray) -> np.ndarray:
         If the image does not follow the convention.
     """
     luma = rgb_to_luma(check_image(image)).astype(np.float64)
-    magnitude = np.abs(sfft.fft2(luma, workers=FFT_WORKERS)) / math.sqrt(luma.size)
+    magnitude = np.abs(sfft.fft2(luma, workers=fft_workers())) / math.sqrt(luma.size)
     return np.log10(np.fft.fftshift(magnitude) + 1e-12).astype(np.float32)
 
 
@@ -169,7 +169,7 @@ def transfer_function(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     ValueError
         If the kernel is larger than ``shape``.
     """
-    spectrum = sfft.fft2(kernel_on_canvas(np.asarray(kernel, np.float64), shape), workers=FFT_WORKERS)
+    spectrum = sfft.fft2(kernel_on_canvas(np.asarray(kernel, np.float64), shape), workers=fft_workers())
     return np.fft.fftshift(np.abs(spectrum)).astype(np.float32)
 
 
@@ -238,7 +238,7 @@ def radial_power(image: np.ndarray, bins: int = 48) -> tuple[np.ndarray, np.ndar
     if bins < 2:
         raise ValueError(f"The power spectrum needs at least 2 rings; got {bins}.")
     luma = rgb_to_luma(check_image(image)).astype(np.float64)
-    power = np.abs(sfft.fft2(luma, workers=FFT_WORKERS)) ** 2 / luma.size
+    power = np.abs(sfft.fft2(luma, workers=fft_workers())) ** 2 / luma.size
     fy = np.fft.fftfreq(luma.shape[0])[:, None]
     fx = np.fft.fftfreq(luma.shape[1])[None, :]
     radius = np.hypot(fy, fx).ravel()

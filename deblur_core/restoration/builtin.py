@@ -170,7 +170,7 @@ def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarr
         refined = runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
         del stack
     with call.stage("Consistency with the photo"):
-        return data_consistency(image, refined, kernel, sigma)
+        return data_consistency(image, refined, kernel, sigma, overwrite=True)
 
 
 def _run_deconvolver(call: MethodCall) -> np.ndarray:
