@@ -10,6 +10,7 @@ from scipy import ndimage
 from skimage import data, draw
 
 from deblur_core import classical
+from deblur_core.classical.tiles import tile_grid
 from deblur_core.degrade import add_noise, blur, degrade, quantize
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, identity_kernel, motion_kernel, parse_kernel_spec
 from deblur_core.metrics import psnr
@@ -312,7 +313,7 @@ def test_a_large_photo_solved_in_tiles_matches_the_whole_solve(monkeypatch):
     whole = deconvolution.wiener(b, kernel, nsr=0.01)
     monkeypatch.setattr(deconvolution, "TILED_PIXELS", 1000)
     monkeypatch.setattr(deconvolution, "TILE_SIDE", 150)
-    assert len(deconvolution._tile_grid(320, 320, kernel)) == 4
+    assert len(tile_grid(320, 320, kernel, deconvolution.TILE_SIDE)) == 4
     steps = []
     tiled = deconvolution.wiener(b, kernel, nsr=0.01, on_progress=lambda d, t, _i: steps.append((d, t)))
     assert psnr(whole, tiled) > 45, "the tiles' seams must not show"
@@ -323,20 +324,20 @@ def test_a_large_photo_solved_in_tiles_matches_the_whole_solve(monkeypatch):
 
 
 def test_the_tile_blend_weights_add_up_to_one_everywhere():
-    from deblur_core.classical import deconvolution
+    from deblur_core.classical.tiles import blend_weight
     from deblur_core.kernels import motion_kernel
 
     # About one tile's worth: two halves, for two threads; a 12-MP photo: 3 x 4 tiles with corners.
     for (height, width), count in [((700, 1000), 2), ((3000, 4000), 12)]:
         total = np.zeros((height, width), np.float32)
-        tiles = deconvolution._tile_grid(height, width, motion_kernel(15, 30))
+        tiles = tile_grid(height, width, motion_kernel(15, 30), 1024)
         assert len(tiles) == count
         for tile in tiles:
-            wy = deconvolution._blend_weight(tile.span[0], tile.core[0], height)
-            wx = deconvolution._blend_weight(tile.span[1], tile.core[1], width)
+            wy = blend_weight(tile.span[0], tile.core[0], height)
+            wx = blend_weight(tile.span[1], tile.core[1], width)
             total[tile.span] += np.outer(wy, wx)
         np.testing.assert_allclose(total, 1.0, atol=1e-5)
-    assert deconvolution._tile_grid(100, 100, motion_kernel(15, 30)) == []  # too small to split
+    assert tile_grid(100, 100, motion_kernel(15, 30), 1024) == []  # too small to split
 
 
 def test_a_mirror_symmetric_kernel_needs_no_boundary_refinement():

@@ -33,8 +33,6 @@ the transfer function live in :mod:`deblur_core.classical.fourier`, the noise es
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import fft as sfft
@@ -47,9 +45,9 @@ from deblur_core.classical.fourier import (
     _masked_canvas,
     _tapered_canvas,
     fft_workers,
-    one_fft_worker,
 )
 from deblur_core.classical.noise import _nsr_from, estimate_noise_sigma
+from deblur_core.classical.tiles import solve_in_tiles, tile_grid
 from deblur_core.image import check_image
 from deblur_core.kernels import normalize_kernel
 from deblur_core.progress import CancelFn, ProgressFn, check_callbacks, check_cancel
@@ -65,7 +63,6 @@ WIENER_STEPS = 4
 TILED_PIXELS = 500_000
 # The side of a tile's own part (before its margin); a 12-MP photo makes 12 of them.
 TILE_SIDE = 1024
-TILE_THREADS = max(1, min(4, os.cpu_count() or 1))
 BOUNDARIES = ("unknown", "reflect")
 REGULARIZERS = ("gradient", "none")
 # Richardson-Lucy divides by the predicted image; this offset keeps black regions finite.
@@ -257,91 +254,26 @@ def wiener(
         raise ValueError(f"Unknown boundary handling '{boundary}'; use one of: {', '.join(BOUNDARIES)}.")
     check_callbacks(on_progress, cancel)
     ratio = _wiener_ratio(nsr, img, k, regularizer)
-    tiles = _tile_grid(img.shape[0], img.shape[1], k) if img.shape[0] * img.shape[1] >= TILED_PIXELS else []
+    tiles = tile_grid(img.shape[0], img.shape[1], k, TILE_SIDE) if img.shape[0] * img.shape[1] >= TILED_PIXELS else []
     if len(tiles) < 2:
         canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
         return canvas.crop(x)
     return _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel)
 
 
-class _Tile:
-    """One tile of a photo: its own part ``core`` and, around it, the ``span`` it is solved on (slices)."""
-
-    def __init__(self, core: tuple[slice, slice], span: tuple[slice, slice]) -> None:
-        self.core, self.span = core, span
-
-
-def _tile_grid(height: int, width: int, kernel: np.ndarray) -> list[_Tile]:
-    """Tiles of about TILE_SIDE px covering the photo (at least two), each with a margin of four kernel sizes.
-
-    The margin (at least 64 px) is solved with the tile and blended with its neighbour's: the Wiener
-    solution at a pixel depends on the photo within a few kernel sizes of it, so each tile's unknown
-    borders, solved as the photo's own borders are, lie far enough out not to show.
-    """
-    margin = max(64, 4 * max(kernel.shape))
-    rows, cols = max(1, round(height / TILE_SIDE)), max(1, round(width / TILE_SIDE))
-    if rows * cols == 1:  # a photo of about one tile: two halves, for two threads
-        rows, cols = (2, 1) if height >= width else (1, 2)
-    if min(height / rows, width / cols) < 2 * margin:
-        return []
-
-    def cuts(n: int, parts: int) -> list[tuple[int, int]]:
-        edges = [round(i * n / parts) for i in range(parts + 1)]
-        return list(zip(edges[:-1], edges[1:], strict=True))
-
-    tiles = []
-    for y0, y1 in cuts(height, rows):
-        for x0, x1 in cuts(width, cols):
-            span = (
-                slice(max(0, y0 - margin), min(height, y1 + margin)),
-                slice(max(0, x0 - margin), min(width, x1 + margin)),
-            )
-            tiles.append(_Tile((slice(y0, y1), slice(x0, x1)), span))
-    return tiles
-
-
-def _blend_weight(span: slice, core: slice, n: int) -> np.ndarray:
-    """1-D weight over a tile's span: 1 on its core, falling linearly to 0 across the margins that have a neighbour."""
-    length = span.stop - span.start
-    weight = np.ones(length, np.float32)
-    before, after = core.start - span.start, span.stop - core.stop
-    if span.start > 0:  # a neighbour before: ramp over the overlap, centred on the core's edge
-        ramp = (np.arange(2 * before, dtype=np.float32) + 0.5) / (2 * before)
-        weight[: 2 * before] = np.minimum(weight[: 2 * before], ramp)
-    if span.stop < n:
-        ramp = (np.arange(2 * after, dtype=np.float32) + 0.5) / (2 * after)
-        weight[length - 2 * after :] = np.minimum(weight[length - 2 * after :], ramp[::-1])
-    return weight
-
-
 def _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel) -> np.ndarray:
-    """Wiener on overlapping tiles, TILE_THREADS at a time, blended across the overlaps.
+    """Wiener on overlapping tiles (:mod:`deblur_core.classical.tiles`), each solved as a photo of its own.
 
-    Every tile uses the whole photo's ratio and is solved as a photo of its own (tapered, and its
-    unknown borders refined), so a tile's edge is handled like the photo's. Smaller transforms stay in
-    the processor's caches and the tiles run in parallel (NumPy and the FFTs release Python's lock):
-    on two cores a 12-MP photo takes 4.2 s instead of 9.1 s, a 1-MP photo 0.44 s instead of 0.53 s,
-    within 0.01 dB of the whole-photo solve. Memory is bounded by the tiles in flight.
+    Every tile uses the whole photo's ratio, is tapered and has its unknown borders refined, so a
+    tile's edge is handled like the photo's: within 0.01 dB of one solve of the whole photo, and on
+    two cores a 12-MP photo takes 3.9 s instead of 5.9 s.
     """
-    h, w = img.shape[:2]
-    out = np.zeros_like(img)  # the blend weights of overlapping tiles add up to 1 at every pixel
 
-    def solve(tile: _Tile) -> np.ndarray:
-        with one_fft_worker():
-            canvas, x = _wiener_canvas(img[tile.span], k, ratio, regularizer, boundary, method, None, cancel)
-            return canvas.crop(x)
+    def solve(part: np.ndarray) -> np.ndarray:
+        canvas, x = _wiener_canvas(part, k, ratio, regularizer, boundary, method, None, cancel)
+        return canvas.crop(x)
 
-    with ThreadPoolExecutor(max_workers=min(TILE_THREADS, len(tiles)), thread_name_prefix="wiener-tile") as pool:
-        for done, (tile, part) in enumerate(zip(tiles, pool.map(solve, tiles), strict=True), start=1):
-            weight = np.outer(
-                _blend_weight(tile.span[0], tile.core[0], h), _blend_weight(tile.span[1], tile.core[1], w)
-            )
-            part *= weight[..., None]
-            out[tile.span] += part
-            del part
-            if on_progress is not None:
-                on_progress(done, len(tiles), {"message": f"Wiener: part {done} of {len(tiles)}"})
-    return np.clip(out, 0.0, 1.0, out=out)
+    return solve_in_tiles(img, tiles, solve, on_progress, "Wiener")
 
 
 def _wiener_canvas(
