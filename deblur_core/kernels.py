@@ -325,3 +325,40 @@ def random_kernel(
     if family == "shake":
         return family, shake_kernel(_odd(rng.uniform(9, 31)), rng, rng.uniform(0.3, 1.0))
     raise ValueError(f"Unknown kernel family '{family}'.")
+
+
+def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
+    """The blur kernel as a picture for people: light where it spreads light, each kernel pixel a square.
+
+    Parameters
+    ----------
+    kernel : ndarray
+        A 2-D array of non-negative weights.
+    size : int
+        About the longest side of the picture in pixels: the kernel is enlarged with nearest-neighbour
+        by the largest whole factor that keeps it within ``size`` (at least 1).
+
+    Returns
+    -------
+    ndarray
+        uint8, ``(h * factor, w * factor, 3)``: black where the kernel is 0, white at its peak, with
+        a gamma of 0.6 between so that faint tails stay visible.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is not a non-empty 2-D array.
+
+    Examples
+    --------
+    >>> kernel_picture(gaussian_kernel(1.0), size=63).shape
+    (63, 63, 3)
+    """
+    k = np.asarray(kernel, np.float32)
+    if k.ndim != 2 or k.size == 0:
+        raise ValueError(f"A kernel picture needs a 2-D kernel; got an array of shape {k.shape}.")
+    peak = float(k.max()) or 1.0
+    grey = np.round(np.clip(k / peak, 0.0, 1.0) ** 0.6 * 255).astype(np.uint8)
+    factor = max(1, int(size) // max(k.shape))
+    grey = np.repeat(np.repeat(grey, factor, axis=0), factor, axis=1)
+    return np.repeat(grey[..., None], 3, axis=2)

@@ -19,6 +19,7 @@ from PIL import Image
 
 from deblur_core.image import to_uint8
 from deblur_core.io import encode_image
+from deblur_core.kernels import kernel_picture as kernel_picture  # the library's, for the pages
 
 PREVIEW_MAX_SIDE = 1200
 """Longest side, in pixels, of the pictures sent to the browser; downloads are always full size."""
@@ -237,16 +238,6 @@ def colour_bar(width: int = 256, height: int = 14) -> np.ndarray:
     """A horizontal viridis legend, from no difference (left) to the full scale (right)."""
     row = VIRIDIS[np.linspace(0, 255, width).astype(np.uint8)]
     return np.repeat(row[None], height, axis=0)
-
-
-def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
-    """The blur kernel as a picture: light where it spreads light, enlarged with nearest-neighbour."""
-    k = np.asarray(kernel, np.float32)
-    peak = float(k.max()) or 1.0
-    grey = np.round(np.clip(k / peak, 0.0, 1.0) ** 0.6 * 255).astype(np.uint8)
-    factor = max(1, size // max(k.shape))
-    grey = enlarge_nearest(grey, factor)
-    return np.repeat(grey[..., None], 3, axis=2)
 
 
 def app_icon(size: int = 64) -> np.ndarray:

@@ -95,7 +95,7 @@ def private_model_folder(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["", "deblur", "blur", "models", "train", "video"])
+@pytest.mark.parametrize("command", ["", "deblur", "estimate", "blur", "models", "train", "video"])
 def test_help_explains_every_command(capsys, command):
     argv = [command, "--help"] if command else ["--help"]
     code, out, err = run(capsys, *argv)
@@ -107,7 +107,7 @@ def test_help_explains_every_command(capsys, command):
 
 def test_top_level_help_lists_all_commands(capsys):
     _, out, _ = run(capsys, "--help")
-    for command in ("deblur", "blur", "models", "train", "video"):
+    for command in ("deblur", "estimate", "blur", "models", "train", "video"):
         assert f"\n    {command}" in out
 
 

@@ -78,9 +78,12 @@ CASES = {
     "a named model, empty file": (["deblur", "empty.png", "--out", "o", "--method", "deblur-unet"], 1, "is empty"),
     "unknown method": (["deblur", "empty.png", "--out", "o", "--method", "nosuch"], 2, "no model called 'nosuch'"),
     "unknown option": (["deblur", "empty.png", "--out", "o", "--bogus"], 2, "unrecognized arguments"),
+    "estimate, empty file": (["estimate", "empty.png", "--out", "o"], 1, "skipped empty.png: the file is empty."),
+    "estimate, bad region": (["estimate", "empty.png", "--out", "o", "--region", "1,2"], 2, "--region takes four"),
     "help": (["--help"], 0, ""),
     "deblur help": (["deblur", "--help"], 0, ""),
     "models": (["models"], 0, ""),
+    "estimate help": (["estimate", "--help"], 0, ""),
     "video help": (["video", "--help"], 0, ""),
     "train help": (["train", "--help"], 0, ""),
 }

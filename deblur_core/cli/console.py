@@ -136,9 +136,13 @@ class InputFile:
         self.subdir = subdir
 
 
-def _is_blur_kernel_preview(path: Path) -> bool:
-    """``kernel.png`` beside ``kernel.npy`` is what the blur command writes, not a photo."""
-    return path.name == "kernel.png" and path.with_name("kernel.npy").is_file()
+def _is_kernel_preview(path: Path) -> bool:
+    """``kernel.png`` or ``<stem>_kernel.png`` beside its ``.npy`` is a kernel picture this command line wrote, not a photo."""
+    return (
+        path.suffix == ".png"
+        and (path.stem == "kernel" or path.stem.endswith("_kernel"))
+        and path.with_suffix(".npy").is_file()
+    )
 
 
 def collect_inputs(inputs: Sequence[str], recursive: bool) -> list[InputFile]:
@@ -159,7 +163,7 @@ def collect_inputs(inputs: Sequence[str], recursive: bool) -> list[InputFile]:
                 if p.is_file()
                 and p.suffix.lower() in IMAGE_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and not _is_blur_kernel_preview(p)
+                and not _is_kernel_preview(p)
             )
             for member in members:
                 relative = member.relative_to(path)
@@ -278,6 +282,35 @@ def check_out_dir(out: str) -> Path:
     except OSError as exc:
         raise CommandError(f"cannot create the output folder {out} ({exc.strerror or exc}).") from None
     return path
+
+
+KERNEL_PICTURE_SIDE = 256
+"""A kernel picture written beside its ``.npy`` is at least this many pixels on its longest side."""
+
+
+def kernel_files(target: Path) -> tuple[Path, Path]:
+    """The two files of the kernel that goes with ``target``: ``<stem>_kernel.npy`` and ``<stem>_kernel.png`` beside it."""
+    return target.with_name(f"{target.stem}_kernel.npy"), target.with_name(f"{target.stem}_kernel.png")
+
+
+def save_kernel_files(kernel: np.ndarray, target: Path) -> tuple[Path, Path]:
+    """Write the kernel that goes with ``target`` as :func:`kernel_files` names them; returns both paths.
+
+    The ``.npy`` holds the float32 kernel exactly; the ``.png`` shows it to people, enlarged with
+    nearest-neighbour by a whole factor to at least :data:`KERNEL_PICTURE_SIDE` pixels, so each kernel
+    pixel is a square, white at the kernel's peak on black. Both are written atomically.
+    """
+    from deblur_core.files import atomic_write_with
+    from deblur_core.io import save_image
+    from deblur_core.kernels import kernel_picture
+
+    values = np.asarray(kernel, np.float32)
+    npy, png = kernel_files(target)
+    atomic_write_with(npy, lambda tmp: np.save(tmp, values), suffix=".npy")
+    side = max(values.shape)
+    picture = kernel_picture(values, side * -(-KERNEL_PICTURE_SIDE // side))
+    save_image(picture.astype(np.float32) / 255.0, png, greyscale=True)
+    return npy, png
 
 
 def parse_kernel(spec: str, rng: np.random.Generator | None = None) -> np.ndarray:

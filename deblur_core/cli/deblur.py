@@ -23,9 +23,11 @@ from deblur_core.cli.console import (
     chosen_options,
     err,
     find_inputs,
+    kernel_files,
     methods_help,
     parse_kernel,
     process_files,
+    save_kernel_files,
     usable_inputs,
 )
 
@@ -89,6 +91,19 @@ def _check_method(args: argparse.Namespace):
     return kernel, registry, entry
 
 
+def _saves_kernel(args: argparse.Namespace, kernel, registry) -> bool:
+    """Whether ``--save-kernel`` has a kernel to write (a given one, or one the method estimates); says so once if not."""
+    from deblur_core.restoration import get_method, resolve_method
+
+    if not args.save_kernel:
+        return False
+    record = get_method(resolve_method(args.method, kernel is not None, registry))
+    if kernel is not None or (record is not None and record.kernel == "estimates"):
+        return True
+    err(f"note: --save-kernel writes no kernel with {args.method}: it is blind and uses none.")
+    return False
+
+
 class _ModelLoading:
     """The model loading on a thread (this imports TensorFlow: seconds) while the first photo is decoded.
 
@@ -126,13 +141,16 @@ def cmd_deblur(args: argparse.Namespace) -> int:
 
     options = chosen_options(args, args.method)
     kernel, registry, entry = _check_method(args)
+    save_kernel = _saves_kernel(args, kernel, registry)
     found = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
     suffix = ".jpg" if args.format == "jpeg" else ".png"
-    check_overwrite(assign_outputs(found, out_dir, suffix), args.overwrite)
+    outputs = assign_outputs(found, out_dir, suffix)
+    kernel_outputs = [path for target in outputs for path in kernel_files(target)] if save_kernel else []
+    check_overwrite([*outputs, *kernel_outputs], args.overwrite)
     started = time.monotonic()
     # Every input's header is checked before the model loads: a bad file is answered at once.
-    files, targets, failed_early = usable_inputs(found, assign_outputs(found, out_dir, suffix))
+    files, targets, failed_early = usable_inputs(found, outputs)
     if not files:
         err(f"0 of {len(found)} image(s) restored: none of the inputs could be read.")
         return EXIT_FAILED
@@ -156,7 +174,10 @@ def cmd_deblur(args: argparse.Namespace) -> int:
         atomic_write_bytes(target, output_like(loaded, restored, format=args.format, quality=args.quality))
         size = f"{restored.shape[1]}x{restored.shape[0]}"
         used = f", kernel {result.kernel_text()}" if result.kernel is not None else ""
-        return f"{item.label} -> {target} ({size}{used}, {time.monotonic() - t0:.1f} s)"
+        saved = ""
+        if save_kernel and result.kernel is not None:
+            saved = f"; its kernel -> {save_kernel_files(result.kernel, target)[0]}"
+        return f"{item.label} -> {target} ({size}{used}, {time.monotonic() - t0:.1f} s){saved}"
 
     failed = process_files(files, targets, work) + failed_early
     done = len(found) - failed
@@ -186,6 +207,7 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
             f"  {prog} deblur blurred/ --out restored/ --method wiener --kernel gaussian:sigma=2\n"
             f"  {prog} deblur scans/ --recursive --out restored/ --method richardson-lucy "
             "--kernel motion:length=15,angle=30 --iterations 50\n"
+            f"  {prog} deblur photo.jpg --out restored/ --method estimated-deconvolver --save-kernel\n"
             f"  {prog} deblur small.png --out big/ --method dbsrcnn-x3 --upscale\n\n" + EXIT_CODES_TEXT
         ),
     )
@@ -195,5 +217,11 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="output file format")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality (1-100) with --format jpeg")
+    p.add_argument(
+        "--save-kernel",
+        action="store_true",
+        help="also write the kernel each photo was restored with (given or estimated) beside it, as "
+        "<stem>_kernel.npy and <stem>_kernel.png",
+    )
     add_method_options(p)
     p.set_defaults(handler=cmd_deblur)

@@ -1,9 +1,9 @@
-"""The command line: ``python -m deblur_core deblur|blur|models|train|video ...``.
+"""The command line: ``python -m deblur_core deblur|estimate|blur|models|train|video ...``.
 
-Each command lives in a module of its own (:mod:`deblur_core.cli.deblur`, ``blur``, ``models``,
-``train``, ``video``) with its ``add_parser`` and its ``cmd_*`` handler; :mod:`deblur_core.cli.console`
+Each command lives in a module of its own (:mod:`deblur_core.cli.deblur`, ``estimate``, ``blur``,
+``models``, ``train``, ``video``) with its ``add_parser`` and its ``cmd_*`` handler; :mod:`deblur_core.cli.console`
 holds what they share. TensorFlow is imported only by the commands that need a learned model, so
-``blur`` and the classical methods start in well under a second.
+``blur``, ``estimate`` and the classical methods start in well under a second.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from deblur_core.cli import blur, deblur, models, train, video
+from deblur_core.cli import blur, deblur, estimate, models, train, video
 from deblur_core.cli.console import (
     EXIT_CODES_TEXT,
     EXIT_FAILED,
@@ -28,24 +28,26 @@ from deblur_core.cli.console import (
     err,
 )
 
-COMMANDS = (deblur, blur, models, train, video)
+COMMANDS = (deblur, estimate, blur, models, train, video)
 """The command modules, in the order ``--help`` lists them."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with its five commands."""
+    """The full argument parser with its commands."""
     prog = "python -m deblur_core"
     parser = Parser(
         prog=prog,
         formatter_class=Formatter,
         description=(
             "Deblur Studio on the command line: restore blurry photos with classical deconvolution or a\n"
-            "trained model, blur sharp photos on purpose, list and train models, and deblur videos."
+            "trained model, find the blur kernel of a photo, blur sharp photos on purpose, list and train\n"
+            "models, and deblur videos."
         ),
         epilog=(
             "examples:\n"
             f"  {prog} deblur photo.jpg --out restored/   # the default model\n"
             f"  {prog} deblur shots/ --recursive --out restored/\n"
+            f"  {prog} estimate photo.jpg --out kernels/  # the blur kernel, as .npy and .png\n"
             f"  {prog} blur sharp/ --out blurred/ --kernel gaussian:sigma=2 --noise 0.005 --seed 1\n"
             f"  {prog} deblur blurred/ --out restored/ --method wiener --kernel gaussian:sigma=2\n"
             f"  {prog} models\n"
