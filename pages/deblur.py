@@ -7,10 +7,10 @@ import streamlit as st
 
 from deblur_core import kernels
 from deblur_core.io import ALLOWED_TEXT, IMAGE_SUFFIXES, LoadedImage, output_like
-from studio import archives, images, router, samples, services, widgets
+from studio import archives, images, kernel_panel, router, samples, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE, worked_example
 from studio.methods import MethodChoice, cli_command
-from studio.tasks import KernelSettings, blur_picture, digest, preview_restore
+from studio.tasks import EstimateSettings, KernelSettings, blur_picture, digest, preview_restore
 
 router.require_app()
 
@@ -161,18 +161,25 @@ def _sharp_originals(uploaded: list[dict]) -> None:
                     item["truth"], item["truth_key"] = truth.rgb, truth.key
 
 
-def _method_and_kernel(first: np.ndarray) -> tuple[MethodChoice, dict, np.ndarray | None, str | None]:
-    """The method picker and, for a method that needs it, the kernel sliders with the live preview."""
-    menu = services.get_menu(first.shape[:2])
+def _method_and_kernel(
+    first: dict,
+) -> tuple[MethodChoice, dict, np.ndarray | None, str | None, EstimateSettings | None]:
+    """The method picker and, for a method that needs it, the kernel sliders with the live preview; for a method
+    that estimates it, the kernel panel. Returns the choice, its options, the kernel and its spec, and the
+    estimate's settings (None where nothing is estimated, or the estimate failed)."""
+    menu = services.get_menu(first["rgb"].shape[:2])
     for note in menu.notes:
         st.info(note)
     c_method, c_kernel = st.columns([1, 1], gap="large")
     with c_method:
         choice, options = widgets.method_picker("deblur", menu)
-    kernel, spec = None, None
+    kernel, spec, steer = None, None, None
     if choice.needs_kernel:
         with c_kernel:
             st.markdown("**Your guess of the blur** (this method needs it)")
+            note = kernel_panel.took_over_note("deblur_est")
+            if note:
+                st.info(note, icon=":material/tune:")
             settings = widgets.kernel_controls("deblur_guess", KernelSettings(kind="gaussian", sigma=2.0))
             with services.friendly_errors("building the kernel"):
                 kernel, spec = settings.kernel(), settings.spec()
@@ -180,23 +187,28 @@ def _method_and_kernel(first: np.ndarray) -> tuple[MethodChoice, dict, np.ndarra
         if kernel is not None:
             st.markdown("**Live preview** on a small crop: move the sliders until the crop looks sharp.")
             with services.friendly_errors("previewing the method"):
-                kernel_live_preview(first, choice, kernel, options)
+                kernel_live_preview(first["rgb"], choice, kernel, options)
     elif choice.kernel == "estimates":
-        with c_kernel:
-            st.caption("This method estimates the blur kernel from the photo itself.")
+        taker = menu.by_method(choice.with_kernel) if choice.with_kernel else None
+        take_over = kernel_panel.TakeOver(taker, "deblur_method", "deblur_guess") if taker else None
+        shown = kernel_panel.estimate_panel("deblur_est", first["rgb"], first["key"], take_over, c_method, c_kernel)
+        steer = shown[0] if shown is not None else None
     else:
         with c_kernel:
             st.caption("Trained models are blind: they need no kernel and work out the blur themselves.")
-    return choice, options, kernel, spec
+    return choice, options, kernel, spec, steer
 
 
-def _requested(inputs: list[dict], choice: MethodChoice, options: dict, spec: str | None) -> bool:
-    """Whether to restore now: at once for a method with nothing to tune, on the button otherwise."""
+def _requested(
+    inputs: list[dict], choice: MethodChoice, options: dict, spec: str | None, steer: EstimateSettings | None
+) -> bool:
+    """Whether to restore now: at once for a method with nothing to tune (or tuned by Re-estimate), on the button otherwise."""
     count = len(inputs)
     request = {
         "inputs": [(i["key"], i.get("truth_key")) for i in inputs],
         "method": choice.cache_id(),
         "spec": spec,
+        "estimate": steer,
         "options": sorted(options.items()),
     }
     if choice.needs_kernel:
@@ -238,7 +250,7 @@ def _download_all(results: list) -> None:
     )
 
 
-def _show_results(results: list, choice: MethodChoice, spec: str | None) -> None:
+def _show_results(results: list, choice: MethodChoice, spec: str | None, steer: EstimateSettings | None) -> None:
     """A table of several results with a picker, the downloads, then the chosen result in full."""
     st.subheader("Result")
     if len(results) > 1:
@@ -266,6 +278,8 @@ def _show_results(results: list, choice: MethodChoice, spec: str | None) -> None
     widgets.result_view("deblur_photo", item["rgb"], res, item.get("truth"), choice, blurred_label="Your photo")
     st.markdown("The same on the command line:")
     st.code(cli_command(choice, item["name"], spec), language="bash", wrap_lines=True)
+    if steer is not None and steer != EstimateSettings():
+        st.caption(f"The command line estimates with {EstimateSettings().describe()}; the result above used yours.")
 
 
 def photo_mode() -> None:
@@ -276,7 +290,7 @@ def photo_mode() -> None:
     if uploads:
         _sharp_originals(inputs[: len(uploads)])
     first = inputs[0]
-    choice, options, kernel, spec = _method_and_kernel(first["rgb"])
+    choice, options, kernel, spec, steer = _method_and_kernel(first)
     services.set_current_input(
         services.CurrentInput(
             name=first["name"],
@@ -288,17 +302,20 @@ def photo_mode() -> None:
             key_parts=(first["key"], first.get("truth_key"), spec),
         )
     )
-    if not _requested(inputs, choice, options, spec):
+    failed = choice.kernel == "estimates" and steer is None  # the estimate failed, and the panel said why
+    if failed or not _requested(inputs, choice, options, spec, steer):
         return
     results = []
     for item in inputs:
         with services.friendly_errors(f"deblurring {item['name']}"):
-            res = services.restore_job(
-                item["rgb"], choice, kernel, item.get("truth"), options, (item["key"], item.get("truth_key"), spec)
-            )
+            key_parts, estimate = (item["key"], item.get("truth_key"), spec), None
+            if steer is not None:  # each photo's own estimate, with the settings of the panel
+                estimate = services.estimate_job(item["rgb"], item["key"], steer)
+                key_parts += (services.estimate_key(item["key"], steer),)
+            res = services.restore_job(item["rgb"], choice, kernel, item.get("truth"), options, key_parts, estimate)
             results.append((item, res))
     if results:
-        _show_results(results, choice, spec)
+        _show_results(results, choice, spec, steer)
 
 
 # -- mode 2: blur it for me --------------------------------------------------------------------------

@@ -240,6 +240,38 @@ def colour_bar(width: int = 256, height: int = 14) -> np.ndarray:
     return np.repeat(row[None], height, axis=0)
 
 
+def region_thumbnail(
+    rgb: np.ndarray, boxes: list[tuple[tuple[int, int, int, int], tuple[int, int, int]]], max_side: int = 240
+):
+    """A small copy of the photo with each ``(x, y, width, height)`` box outlined in its colour (uint8 RGB).
+
+    The boxes are in the photo's pixels; the outline is 2 px wide on the thumbnail, drawn inside the box,
+    so a box as big as the photo stays visible.
+    """
+    h, w = rgb.shape[:2]
+    small = preview(rgb, max_side)  # remembered per photo, so redrawing the boxes is cheap
+    if small.shown is None:
+        pixels = np.array(small.pixels)  # a writable copy
+    else:  # a long strip, which the preview cuts: the whole of it, however thin
+        th, tw = fit_size(h, w, max_side)
+        pixels = np.array(Image.fromarray(to_uint8(rgb)).resize((tw, th), Image.Resampling.BOX))
+    th, tw = pixels.shape[:2]
+    sy, sx = th / h, tw / w
+    for (x, y, bw, bh), colour in boxes:
+        left, top = int(round(x * sx)), int(round(y * sy))
+        right, bottom = max(left + 1, int(round((x + bw) * sx))), max(top + 1, int(round((y + bh) * sy)))
+        right, bottom = min(right, tw), min(bottom, th)
+        line = min(2, right - left, bottom - top)
+        for rows, cols in (
+            (slice(top, top + line), slice(left, right)),
+            (slice(bottom - line, bottom), slice(left, right)),
+            (slice(top, bottom), slice(left, left + line)),
+            (slice(top, bottom), slice(right - line, right)),
+        ):
+            pixels[rows, cols] = colour
+    return pixels
+
+
 def app_icon(size: int = 64) -> np.ndarray:
     """The app's icon, drawn here so no icon is fetched from the internet: a motion-blur streak on blue."""
     from scipy import ndimage

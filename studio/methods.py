@@ -40,6 +40,7 @@ class MethodChoice:
     purpose: str = ""  # what a model is for, in a few words, shown beside its name in the picker
     gain: float | None = None  # a model's validation PSNR over its blurred input's, in dB, from its card
     note: str = ""  # said under the picker while this choice is selected
+    with_kernel: str | None = None  # for a method that estimates the kernel: the method that takes it instead
 
     @property
     def needs_kernel(self) -> bool:
@@ -117,6 +118,7 @@ def _choice(method: Method, version: str = "") -> MethodChoice:
         options=method.options,
         model=method.model,
         slow=method.slow,
+        with_kernel=method.with_kernel,
     )
 
 

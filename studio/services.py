@@ -294,11 +294,12 @@ def decode_uploads(files: list, memo_key: str) -> tuple[list[Upload], list[str]]
     return good, problems
 
 
-def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts) -> Any:
+def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts, estimate=None) -> Any:
     """Restore ``image`` with ``choice`` through the server's queue, or fetch the cached result.
 
-    ``key_parts`` identify the input (its content keys and kernel), so the same picture, method
-    and settings are computed once on this server, whichever page or visitor asks.
+    ``key_parts`` identify the input (its content keys and kernel, or the estimate's key when an
+    ``estimate`` made beforehand is handed to a method that estimates the kernel), so the same picture,
+    method and settings are computed once on this server, whichever page or visitor asks.
     """
     from studio.tasks import digest, restore_picture
 
@@ -314,10 +315,50 @@ def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts) 
             truth=truth,
             registry=registry,
             options=options,
+            estimate=estimate,
             on_progress=on_progress,
             cancel=cancel,
         ),
         f"Deblurring with {choice.label}",
-        kind=f"restore|{choice.cache_id()}|truth={truth is not None}",
+        kind=f"restore|{choice.cache_id()}|truth={truth is not None}"
+        + ("|estimate given" if estimate is not None else ""),
         megapixels=image.shape[0] * image.shape[1] / 1e6,
     )
+
+
+ESTIMATES = "studio_kernel_estimates"
+ESTIMATES_KEPT = 12  # a few photos times a few settings; each estimate holds kernels of at most 51 x 51 px
+
+
+def estimate_key(image_key: str, settings) -> str:
+    """The cache key of the estimate of one photo (by its content key) with ``settings`` (tasks.EstimateSettings)."""
+    from studio.tasks import digest
+
+    return digest("estimate", image_key, settings)
+
+
+def estimate_job(image: np.ndarray, image_key: str, settings) -> Any:
+    """The blur kernel of a photo estimated with ``settings``, through the server's queue with its progress.
+
+    Kept in the session per (photo, largest size, region), so a rerun shows it again without estimating.
+    """
+    from deblur_core.classical.estimate import REGION
+    from studio.tasks import estimate_blur
+
+    key = estimate_key(image_key, settings)
+    kept: dict = st.session_state.setdefault(ESTIMATES, {})
+    if key in kept:
+        return kept[key]
+    box = settings.box(image.shape[0], image.shape[1])
+    side = box[2] if box is not None else min(REGION, *image.shape[:2])  # the square it picks itself
+    found = run_job(
+        key,
+        lambda on_progress, cancel: estimate_blur(image, settings, on_progress, cancel),
+        "Estimating the blur kernel",
+        kind=f"estimate|{settings.max_size}",
+        megapixels=side * side / 1e6,  # the work is on the square it estimates from, whatever the photo's size
+    )
+    kept[key] = found
+    while len(kept) > ESTIMATES_KEPT:
+        kept.pop(next(iter(kept)))
+    return found

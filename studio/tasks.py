@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from deblur_core import degrade, kernels, metrics
+from deblur_core.classical.estimate import KernelEstimate, estimate_kernel
 from deblur_core.learned.registry import Registry
-from deblur_core.restoration import restore, restore_image
+from deblur_core.restoration import restore, restore_image, restore_with_estimate
+from studio.images import crop_box
 from studio.methods import MethodChoice
 
 KERNEL_KINDS = ("motion", "gaussian", "defocus", "shake")
@@ -75,6 +77,47 @@ class KernelSettings:
         return kernels.parse_kernel_spec(self.spec())
 
 
+@dataclass(frozen=True)
+class EstimateSettings:
+    """How the blur kernel is estimated from a photo: the largest kernel, and the part of the photo to look at."""
+
+    max_size: int = 31  # the largest kernel side in px, odd, 5 to 51
+    square: tuple[float, float, int] | None = None  # (centre across, centre down, side px); None: automatic
+
+    def box(self, height: int, width: int) -> tuple[int, int, int, int] | None:
+        """The chosen square as ``(x, y, width, height)`` in a photo of this size, kept inside it; None when automatic.
+
+        The centre is a fraction (0 to 1) of the photo's width and height, so one setting suits photos of any size;
+        the side shrinks to the photo's shorter side where that is smaller.
+        """
+        if self.square is None:
+            return None
+        across, down, side = self.square
+        top, left, bottom, right = crop_box(height, width, across, down, min(int(side), height, width))
+        return left, top, right - left, bottom - top
+
+    def describe(self) -> str:
+        """The settings in words, with units."""
+        if self.square is None:
+            where = "the most edge-rich part of the photo"
+        else:
+            across, down, side = self.square
+            where = f"a {int(side)} px square centred {across:.0%} across and {down:.0%} down"
+        return f"kernels of up to {self.max_size} px, from {where}"
+
+
+def estimate_blur(image: np.ndarray, settings: EstimateSettings, on_progress=None, cancel=None) -> KernelEstimate:
+    """The blur kernel of ``image`` estimated with ``settings`` (see :func:`deblur_core.classical.estimate.estimate_kernel`).
+
+    Raises
+    ------
+    ValueError
+        The photo is under 64 pixels a side, or the settings are out of range.
+    """
+    region = settings.box(image.shape[0], image.shape[1])
+    return estimate_kernel(image, max_size=settings.max_size, region=region, on_progress=on_progress, cancel=cancel)
+
+
 def blur_picture(sharp: np.ndarray, kernel: np.ndarray, noise_sigma: float, seed: int = 0) -> np.ndarray:
     """Blur on purpose: convolve, add Gaussian noise (``noise_sigma`` in [0, 1] units), round to 8 bits.
 
@@ -110,10 +153,14 @@ def restore_picture(
     truth: np.ndarray | None,
     registry: Registry,
     options: dict | None = None,
+    estimate: KernelEstimate | None = None,
     on_progress=None,
     cancel=None,
 ) -> Restored:
     """Run ``choice`` on ``image`` and measure it: PSNR and SSIM against ``truth`` if given, sharpness otherwise.
+
+    For a method that estimates the kernel, ``estimate`` (made beforehand, as the page shows it) takes the
+    place of the method's own estimate; the runtime then includes the estimate's seconds.
 
     Raises
     ------
@@ -123,16 +170,22 @@ def restore_picture(
     if choice.needs_kernel and kernel is None:
         raise ValueError(f"{choice.label} needs the blur kernel; choose the blur below.")
     start = time.perf_counter()
-    restoration = restore(
-        image,
-        choice.method,
-        kernel=kernel if choice.needs_kernel else None,
-        registry=registry,
-        upscale=choice.upscale,
-        on_progress=on_progress,
-        cancel=cancel,
-        **(options or {}),
-    )
+    if estimate is not None:
+        restoration = restore_with_estimate(
+            image, choice.method, estimate, registry=registry, on_progress=on_progress, cancel=cancel
+        )
+        start -= estimate.seconds
+    else:
+        restoration = restore(
+            image,
+            choice.method,
+            kernel=kernel if choice.needs_kernel else None,
+            registry=registry,
+            upscale=choice.upscale,
+            on_progress=on_progress,
+            cancel=cancel,
+            **(options or {}),
+        )
     seconds = time.perf_counter() - start
     output = restoration.image
     result = Restored(

@@ -19,34 +19,76 @@ KIND_LABELS = {
 }
 
 
+# The kernel sliders' ranges and steps: (low, high, step) per setting of KernelSettings.
+KERNEL_SLIDERS = {
+    "length": (3, 61, 1),
+    "angle": (0, 179, 1),
+    "sigma": (0.5, 8.0, 0.1),
+    "radius": (1.0, 20.0, 0.5),
+}
+KIND_SETTINGS = {"motion": ("length", "angle"), "gaussian": ("sigma",), "defocus": ("radius",)}
+
+
+def _start(key: str, value):
+    """A widget's starting value, or None where the session already holds one (a preset: passing both only warns)."""
+    return None if key in st.session_state else value
+
+
+def _kernel_slider(prefix: str, name: str, label: str, value: float, help_text: str | None = None):
+    """One slider of :func:`kernel_controls`, with its range and step from :data:`KERNEL_SLIDERS`."""
+    low, high, step = KERNEL_SLIDERS[name]
+    key = f"{prefix}_{name}"
+    start = int(value) if isinstance(step, int) else float(value)
+    return st.slider(label, low, high, _start(key, start), step, key=key, help=help_text)
+
+
 def kernel_controls(prefix: str, defaults: KernelSettings | None = None) -> KernelSettings:
     """Sliders that shape a blur kernel; returns the settings. Keys start with ``prefix``."""
     d = defaults or KernelSettings()
     kind = st.selectbox(
         "Blur type",
         KERNEL_KINDS,
-        index=KERNEL_KINDS.index(d.kind),
+        index=_start(f"{prefix}_kind", KERNEL_KINDS.index(d.kind)),
         format_func=KIND_LABELS.get,
         key=f"{prefix}_kind",
     )
     settings = {"kind": kind}
     if kind == "motion":
-        settings["length"] = st.slider(
-            "Length (px)", 3, 61, int(d.length), key=f"{prefix}_length", help="How far the camera moved."
-        )
-        settings["angle"] = st.slider(
-            "Angle (°)", 0, 179, int(d.angle), key=f"{prefix}_angle", help="0° is horizontal, 90° vertical."
-        )
+        settings["length"] = _kernel_slider(prefix, "length", "Length (px)", d.length, "How far the camera moved.")
+        settings["angle"] = _kernel_slider(prefix, "angle", "Angle (°)", d.angle, "0° is horizontal, 90° vertical.")
     elif kind == "gaussian":
-        settings["sigma"] = st.slider("Sigma (px)", 0.5, 8.0, float(d.sigma), 0.1, key=f"{prefix}_sigma")
+        settings["sigma"] = _kernel_slider(prefix, "sigma", "Sigma (px)", d.sigma)
     elif kind == "defocus":
-        settings["radius"] = st.slider("Radius (px)", 1.0, 20.0, float(d.radius), 0.5, key=f"{prefix}_radius")
+        settings["radius"] = _kernel_slider(prefix, "radius", "Radius (px)", d.radius)
     else:
         settings["size"] = st.slider("Size (px)", 7, 51, int(d.size), 2, key=f"{prefix}_size")
         settings["seed"] = st.number_input(
             "Shake pattern", 0, 9999, int(d.seed), key=f"{prefix}_seed", help="Each number draws another trajectory."
         )
     return KernelSettings(**settings)
+
+
+def slider_settings(kind: str, parameters: dict[str, float]) -> KernelSettings:
+    """The kernel sliders' settings nearest a fitted kernel (``deblur_core.classical.estimate.nearest_fit``).
+
+    Each value is rounded to its slider's step and kept within its range; a motion angle is taken modulo 180°.
+    """
+    values = {}
+    for name in KIND_SETTINGS[kind]:
+        low, high, step = KERNEL_SLIDERS[name]
+        value = round(parameters[name] / step) * step
+        if name == "angle":
+            value %= 180
+        value = min(max(value, low), high)
+        values[name] = int(value) if isinstance(step, int) else round(float(value), 1)
+    return KernelSettings(kind=kind, **values)
+
+
+def preset_kernel_controls(prefix: str, settings: KernelSettings) -> None:
+    """Set the sliders of :func:`kernel_controls` with ``prefix`` to ``settings``; call it before they are drawn."""
+    st.session_state[f"{prefix}_kind"] = settings.kind
+    for name in KIND_SETTINGS.get(settings.kind, ("size", "seed")):
+        st.session_state[f"{prefix}_{name}"] = getattr(settings, name)
 
 
 def show_kernel(kernel: np.ndarray, caption: str) -> None:
@@ -61,7 +103,10 @@ def method_picker(prefix: str, menu: MethodMenu, default: MethodChoice | None = 
     start = default or menu.default
     index = labels.index(start.label) if start.label in labels else 0
     texts = {c.label: c.picker_text for c in menu.choices}
-    label = st.selectbox("Method", labels, index=index, key=f"{prefix}_method", format_func=texts.get)
+    key = f"{prefix}_method"
+    if st.session_state.get(key) in labels:  # chosen before, or set by a button (see _start)
+        index = None
+    label = st.selectbox("Method", labels, index=index, key=key, format_func=texts.get)
     choice = menu.by_label(label)
     st.caption(choice.description)
     if choice.weak:

@@ -127,3 +127,64 @@ def test_the_estimating_method_leaves_a_sharp_photo_as_it_is(photo):
     result = restore(sharp, "estimated-deconvolver")
     assert result.kernel.shape == (1, 1)
     np.testing.assert_array_equal(result.image, sharp)
+
+
+def test_an_estimate_made_beforehand_gives_the_estimating_methods_own_result(photo):
+    from deblur_core.restoration import restore, restore_with_estimate
+
+    blurred = _blurred(photo, gaussian_kernel(2.0))
+    own = restore(blurred, "estimated-deconvolver")
+    handed = restore_with_estimate(blurred, "estimated-deconvolver", estimate_kernel(blurred))
+    assert handed.kernel_source == "estimated" and handed.kernel.shape[0] > 1
+    np.testing.assert_array_equal(handed.kernel, own.kernel)
+    np.testing.assert_array_equal(handed.image, own.image)
+    assert [s.name for s in handed.stages] == [s.name for s in own.stages]
+    # Another estimate (a smaller largest size, a corner of the photo) is the one used.
+    other = estimate_kernel(blurred, max_size=7, region=(0, 0, 128, 128))
+    assert restore_with_estimate(blurred, "estimated-deconvolver", other).kernel.shape == other.kernel.shape
+
+
+def test_an_estimate_that_found_no_blur_leaves_the_photo_as_it_is(photo):
+    from deblur_core.restoration import restore_with_estimate
+
+    sharp = degrade(photo, np.ones((1, 1)), 0.005, np.random.default_rng(0), round8=True)
+    found = estimate_kernel(sharp, max_size=15)
+    assert found.fallback
+    result = restore_with_estimate(sharp, "estimated-deconvolver", found)
+    np.testing.assert_array_equal(result.image, sharp)
+    assert result.kernel.shape == (1, 1) and result.kernel_source == "estimated"
+
+
+def test_only_a_method_that_estimates_the_kernel_takes_an_estimate(photo):
+    from deblur_core.restoration import restore_with_estimate
+
+    found = KernelEstimate(gaussian_kernel(1.0), 1.0, (0, 0, 64, 64), 0.1, False, "estimated")
+    with pytest.raises(ValueError, match="estimated-deconvolver"):
+        restore_with_estimate(photo, "wiener", found)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "kind", "parameters"),
+    [
+        (gaussian_kernel(2.0), "gaussian", {"sigma": 2.0}),
+        (defocus_kernel(5.0), "defocus", {"radius": 5.0}),
+        (motion_kernel(15, 30), "motion", {"length": 15.0, "angle": 30.0}),
+        (motion_kernel(11, 150), "motion", {"length": 11.0, "angle": 150.0}),
+    ],
+)
+def test_the_nearest_simple_blur_is_named_with_its_parameters(kernel, kind, parameters):
+    from deblur_core.classical.estimate import nearest_fit
+
+    found_kind, found = nearest_fit(kernel)
+    assert found_kind == kind and set(found) == set(parameters)
+    for name, value in parameters.items():
+        # Within 10 % (a drawn line's anti-aliased ends make it look a little shorter) or 3 degrees.
+        assert abs(found[name] - value) <= (3.0 if name == "angle" else 0.1 * value), (name, found[name])
+
+
+def test_the_nearest_simple_blur_of_no_blur_is_the_narrowest_gaussian():
+    from deblur_core.classical.estimate import nearest_fit
+
+    assert nearest_fit(np.ones((1, 1))) == ("gaussian", {"sigma": 0.3})
+    with pytest.raises(ValueError, match="non-negative"):
+        nearest_fit(-np.ones((3, 3)))

@@ -93,6 +93,15 @@ def test_blind_and_estimating_methods_report_their_kernel(toy_methods):
         check_model_name("toy-blind")  # a model may not take a method's name
 
 
+def test_only_a_method_that_estimates_the_kernel_names_one_to_hand_it_to():
+    from deblur_core.restoration import Method, get_method
+
+    with pytest.raises(ValueError, match="does not estimate"):
+        Method("toy-hand", "Toy", "hands a kernel on", "needs", run=lambda call: call.image, with_kernel="wiener")
+    handed_to = get_method(get_method("estimated-deconvolver").with_kernel)
+    assert handed_to is not None and handed_to.needs_kernel and handed_to.model == "deconv-unet"
+
+
 def test_options_are_checked_against_the_record():
     kernel = gaussian_kernel(1.5)
     with pytest.raises(ValueError, match="iterations"):

@@ -51,7 +51,7 @@ from deblur_core.kernels import (
 )
 from deblur_core.progress import CancelFn, ProgressFn, check_callbacks, check_cancel
 
-__all__ = ["KernelEstimate", "choose_region", "estimate_kernel", "kernel_axes"]
+__all__ = ["KernelEstimate", "choose_region", "estimate_kernel", "kernel_axes", "nearest_fit"]
 
 MIN_REGION = 64
 MAX_ESTIMATE_SIZE = 51
@@ -303,6 +303,64 @@ def _parametric_fits(kernel: np.ndarray) -> dict[str, np.ndarray]:
     if 2 <= length <= MAX_KERNEL_SIZE - 2 and small < 0.35 * large:
         fits["line fit"] = motion_kernel(length, angle)
     return fits
+
+
+def _fit_kernel(kind: str, parameters: dict[str, float]) -> np.ndarray:
+    if kind == "gaussian":
+        return gaussian_kernel(parameters["sigma"])
+    if kind == "defocus":
+        return defocus_kernel(parameters["radius"])
+    return motion_kernel(parameters["length"], parameters["angle"])
+
+
+def nearest_fit(kernel: np.ndarray) -> tuple[str, dict[str, float]]:
+    """The round Gaussian, defocus disc or motion line most like ``kernel``, with its parameters.
+
+    Each family is fitted to the kernel's second moments (:func:`kernel_axes`), as the fits that
+    compete inside :func:`estimate_kernel` are, but with the one or two parameters the kernel specs
+    take (``gaussian:sigma=``, ``defocus:radius=``, ``motion:length=,angle=``), so a person can start
+    from it and adjust it by hand. The family whose kernel is most similar to ``kernel`` (normalised
+    correlation at the best shift of up to 2 px) wins; a round Gaussian is always among them.
+
+    Parameters
+    ----------
+    kernel : ndarray
+        A 2-D non-negative kernel with a positive sum (an estimate, or any other).
+
+    Returns
+    -------
+    kind : {"gaussian", "defocus", "motion"}
+        The family.
+    parameters : dict
+        ``{"sigma": px}``, ``{"radius": px}`` or ``{"length": px, "angle": degrees}``, the angle in
+        [0, 180) counter-clockwise from horizontal, as :func:`deblur_core.kernels.motion_kernel` takes it.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is not 2-D, has negative weights or sums to zero.
+
+    Examples
+    --------
+    >>> nearest_fit(gaussian_kernel(2.0))[0]
+    'gaussian'
+    """
+    k = np.asarray(kernel, np.float64)
+    if k.ndim != 2 or (k < 0).any() or not k.sum() > 0:
+        raise ValueError("A kernel to fit must be a 2-D array of non-negative weights with a positive sum.")
+    values, angle = kernel_axes(k)
+    small, large = (max(float(v), 0.0) for v in values)
+    mean = (small + large) / 2
+    fits: dict[str, dict[str, float]] = {"gaussian": {"sigma": float(np.clip(math.sqrt(mean), 0.3, 15.0))}}
+    # A uniform disk of radius r has variance r^2 / 4 along each axis; a line of length L, L^2 / 12.
+    radius = 2 * math.sqrt(mean)
+    if radius >= 0.5:
+        fits["defocus"] = {"radius": min(radius, MAX_KERNEL_SIZE // 2 - 1)}
+    length = math.sqrt(12 * max(large - small, 0.0))
+    if length >= 2:
+        fits["motion"] = {"length": min(length, MAX_KERNEL_SIZE - 2), "angle": angle % 180}
+    target = normalize_kernel(k)  # odd and square, as the similarity needs
+    return max(fits.items(), key=lambda item: _similarity(_fit_kernel(*item), target))
 
 
 def _candidates(crop: np.ndarray, sizes: list[int], cancel: CancelFn | None, tick) -> dict[str, np.ndarray]:

@@ -233,6 +233,7 @@ ESTIMATED_DECONVOLVER = register(
         family="learned",
         model="deconv-unet",
         slow=True,
+        with_kernel="deconvolver",
         references=(
             "J. Pan, Z. Hu, Z. Su and M.-H. Yang, Deblurring text images via L0-regularized intensity and gradient "
             "prior, CVPR 2014.",

@@ -156,6 +156,10 @@ class Method:
         Seconds per megapixel or more: not picked by default in Compare and Benchmark.
     references : tuple of str
         The papers the method follows, for About.
+    with_kernel : str, optional
+        For a method that estimates the kernel: the method of the catalogue that does the rest of its
+        work with the kernel given, so that an estimate made beforehand (with other settings, or shown
+        to a person first) can be handed over (see :func:`~deblur_core.restoration.restore.restore_with_estimate`).
     """
 
     name: str
@@ -170,6 +174,7 @@ class Method:
     description: str = ""
     slow: bool = False
     references: tuple[str, ...] = ()
+    with_kernel: str | None = None
 
     def __post_init__(self) -> None:
         if self.kernel not in KERNEL_USES:
@@ -180,6 +185,10 @@ class Method:
             raise ValueError(f"A method takes some of {', '.join(TAKES)}; '{self.name}' says {self.takes!r}.")
         if self.family not in FAMILIES:
             raise ValueError(f"A method's family is one of {', '.join(FAMILIES)}; '{self.name}' says {self.family!r}.")
+        if self.with_kernel is not None and self.kernel != "estimates":
+            raise ValueError(
+                f"Only a method that estimates the kernel hands it on (with_kernel); '{self.name}' does not estimate it."
+            )
         if len({o.name for o in self.options}) != len(self.options):
             raise ValueError(f"The method '{self.name}' names an option twice.")
 

@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,7 +24,10 @@ from deblur_core.progress import CancelFn, ProgressFn
 from deblur_core.restoration.catalogue import CATALOGUE, Method, get_method, kernel_needed, method_for_model
 from deblur_core.restoration.result import Restoration, Stage
 
-__all__ = ["DEFAULT_WITH_KERNEL", "MethodCall", "resolve_method", "restore", "restore_image"]
+if TYPE_CHECKING:
+    from deblur_core.classical.estimate import KernelEstimate
+
+__all__ = ["DEFAULT_WITH_KERNEL", "MethodCall", "resolve_method", "restore", "restore_image", "restore_with_estimate"]
 
 
 @dataclass
@@ -199,6 +203,80 @@ def restore(
     start = time.perf_counter()
     out = record.run(call)
     return _result(call, out, time.perf_counter() - start, method)
+
+
+def restore_with_estimate(
+    image: np.ndarray,
+    method: str,
+    estimate: KernelEstimate,
+    *,
+    registry: Registry | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Restoration:
+    """What ``restore(image, method)`` gives for a method that estimates the kernel, from an estimate made beforehand.
+
+    The estimate (:func:`deblur_core.classical.estimate.estimate_kernel`, perhaps with another largest
+    size or a region of the caller's choice, perhaps shown to a person first) takes the place of the
+    method's own: the method it names in :attr:`Method.with_kernel` runs with the estimated kernel, and
+    where the estimate found no convincing blur the photo comes back as it is, as the method itself
+    does. With the estimate the method would make itself (the default settings) the result is the
+    method's own.
+
+    Parameters
+    ----------
+    image : ndarray
+        The photo the estimate was made from, float32 RGB H x W x 3 in [0, 1].
+    method : str
+        A method of the catalogue that estimates the kernel (``estimated-deconvolver``).
+    estimate : KernelEstimate
+        The estimate to use.
+    registry : Registry, optional
+        Where the model files are found; the default registry if omitted.
+    on_progress, cancel : callable, optional
+        As for :func:`restore`.
+
+    Returns
+    -------
+    Restoration
+        With ``kernel_source`` ``"estimated"``; its first stage is the estimate, with its seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not a method that estimates the kernel and hands it on, or the image is not
+        H x W x 3 in [0, 1].
+
+    Examples
+    --------
+    >>> from deblur_core.classical.estimate import estimate_kernel
+    >>> found = estimate_kernel(photo, max_size=15)  # doctest: +SKIP
+    >>> restore_with_estimate(photo, "estimated-deconvolver", found).kernel_source  # doctest: +SKIP
+    'estimated'
+    """
+    record = get_method(method)
+    if record is None or record.kernel != "estimates" or record.with_kernel is None:
+        takers = [m.name for m in CATALOGUE.values() if m.kernel == "estimates" and m.with_kernel]
+        raise ValueError(
+            f"'{method}' does not take an estimate made beforehand; the methods that do are: "
+            f"{', '.join(takers) or 'none'}."
+        )
+    picture = check_image(image)
+    stages = [Stage("Estimating the blur kernel", float(estimate.seconds))]
+    if estimate.fallback:
+        out = picture
+    else:
+        done = restore(
+            picture,
+            record.with_kernel,
+            kernel=estimate.kernel,
+            registry=registry,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        out = done.image
+        stages += done.stages
+    return Restoration(np.asarray(out), np.asarray(estimate.kernel, np.float32), "estimated", tuple(stages), method)
 
 
 def _result(call: MethodCall, out, seconds: float, method: str) -> Restoration:

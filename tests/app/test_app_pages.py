@@ -214,6 +214,99 @@ def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_en
     assert any("--method deconvolver --kernel gaussian:sigma=2" in c.value for c in at.code)
 
 
+ESTIMATING = "Estimated kernel + learned deconvolver"
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _panel_says(at: AppTest, found) -> None:
+    """The kernel panel shows ``found``: its picture, its size, its confidence in words and where it came from."""
+    from studio.kernel_panel import source_text
+
+    h, w = found.kernel.shape
+    assert f"Estimated kernel ({w} × {h} px, enlarged)" in _image_captions(at)
+    text = _markdown(at)
+    assert f"**Size:** {w} × {h} px" in text
+    assert f"**Confidence:** {found.confidence_words()}" in text
+    assert f"**Found as:** {source_text(found)}" in text
+    region = f"the {found.region[2]} × {found.region[3]} px region the kernel was estimated from"
+    assert region in _image_captions(at)
+
+
+def test_the_estimating_method_shows_its_kernel_is_re_estimated_and_hands_it_to_the_sliders(app_env):
+    from deblur_core.classical.estimate import estimate_kernel, nearest_fit
+    from deblur_core.io import load_image
+    from studio.widgets import slider_settings
+
+    png, _ = _blurry_png()
+    photo = load_image(png, name="photo.png").rgb  # what the page decodes
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
+    at.run()
+    at.selectbox(key="deblur_method").set_value(ESTIMATING)
+    at = _ok(at.run())
+    found = estimate_kernel(photo)
+    assert not found.fallback and found.kernel.shape[0] > 1  # a Gaussian blur of sigma 2 is found
+    _panel_says(at, found)
+    assert "Sharpness after" in _metrics(at)  # restored with that kernel at once
+    h, w = found.kernel.shape
+    assert f"Kernel estimated ({w} × {h} px, enlarged)" in _image_captions(at)  # the result's kernel is the panel's
+
+    # The smallest largest size waits for Re-estimate, then gives the estimate of that size (a defocus disc here).
+    at.slider(key="deblur_est_max_size").set_value(5)
+    at = _ok(at.run())
+    assert any("Re-estimate" in c.value for c in at.caption)
+    _panel_says(at, found)
+    assert not at.button(key="deblur_est_run").disabled
+    at.button(key="deblur_est_run").click()
+    at = _ok(at.run())
+    small = estimate_kernel(photo, max_size=5)
+    assert small.kernel.shape != found.kernel.shape  # the panel must change to pass
+    _panel_says(at, small)
+    h, w = small.kernel.shape
+    assert f"Kernel estimated ({w} × {h} px, enlarged)" in _image_captions(at)
+    assert any("kernels of up to 5 px" in c.value for c in at.caption)
+    assert at.button(key="deblur_est_run").disabled  # nothing new to estimate
+
+    # A square of one's own is drawn on the thumbnail before it is used.
+    at.radio(key="deblur_est_region").set_value("A square I choose")
+    at.run()
+    at.slider(key="deblur_est_across").set_value(80)
+    at = _ok(at.run())
+    assert "cyan: your square" in _image_captions(at)
+
+    # Take over: the learned deconvolver, its sliders at the simple blur nearest the estimate.
+    at.button(key="deblur_est_take_over").click()
+    at = _ok(at.run())
+    assert at.selectbox(key="deblur_method").value == "Learned deconvolver"
+    expected = slider_settings(*nearest_fit(small.kernel))
+    assert at.selectbox(key="deblur_guess_kind").value == expected.kind
+    names = {"gaussian": ["sigma"], "defocus": ["radius"], "motion": ["length", "angle"]}[expected.kind]
+    for name in names:
+        assert at.slider(key=f"deblur_guess_{name}").value == getattr(expected, name), name
+    assert any(expected.describe() in i.value for i in at.info)
+    assert "Live preview" in _image_captions(at)
+    at.button(key="deblur_run").click()
+    at = _ok(at.run())
+    assert any(f"--method deconvolver --kernel {expected.spec()}" in c.value for c in at.code)
+
+
+def test_the_kernel_panel_says_when_it_found_no_blur_and_the_photo_is_left_as_it_was(app_env):
+    at = _start()
+    at.file_uploader(key="deblur_upload").set_value(("sharp.png", encode_image(_sharp()), "image/png"))
+    at.run()
+    at.selectbox(key="deblur_method").set_value(ESTIMATING)
+    at = _ok(at.run())
+    text = _markdown(at)
+    assert "**Size:** 1 × 1 px (no blur)" in text
+    assert "**Confidence:** no clear blur found" in text
+    assert "**Found as:** no clear blur found: left as it was" in text
+    metrics = _metrics(at)
+    assert metrics["Sharpness after"][0] == metrics["Sharpness before"][0]  # nothing was done to it
+
+
 def test_blur_it_for_me_with_wiener_raises_psnr(app_env):
     at = _start()
     at.radio(key="deblur_mode").set_value("Blur it for me")

@@ -237,6 +237,18 @@ def test_kernel_picture_shows_each_kernel_pixel_as_a_square():
     assert picture[0, 0, 0] == 0
 
 
+def test_the_region_thumbnail_outlines_each_box_in_its_colour():
+    grey = np.full((200, 400, 3), 0.5, np.float32)
+    amber, cyan = (255, 176, 0), (0, 200, 255)
+    thumb = images.region_thumbnail(grey, [((100, 50, 100, 100), amber), ((0, 0, 400, 200), cyan)], max_side=200)
+    assert thumb.shape == (100, 200, 3)
+    assert tuple(thumb[25, 75]) == amber and tuple(thumb[74, 75]) == amber  # top and bottom edges, halved
+    assert tuple(thumb[50, 50]) == amber and tuple(thumb[50, 99]) == amber  # left and right edges
+    assert tuple(thumb[50, 75]) == (128, 128, 128)  # the inside is the photo
+    assert tuple(thumb[0, 150]) == cyan and tuple(thumb[99, 150]) == cyan  # a box the size of the photo shows
+    assert grey.dtype == np.float32 and (grey == 0.5).all()  # the photo itself is untouched
+
+
 def test_slider_is_self_contained_and_offline():
     a = np.zeros((20, 30, 3), np.uint8)
     b = np.full((20, 30, 3), 255, np.uint8)
@@ -271,6 +283,31 @@ def test_kernel_settings_spec_round_trips_through_the_library():
         KernelSettings(kind="shake", size=21, seed=3),
     ):
         assert np.array_equal(settings.kernel(), parse_kernel_spec(settings.spec()))
+
+
+def test_a_chosen_square_stays_inside_the_photo_and_automatic_has_none():
+    from studio.tasks import EstimateSettings
+
+    assert EstimateSettings().box(100, 200) is None
+    assert EstimateSettings(square=(0.5, 0.5, 64)).box(100, 200) == (68, 18, 64, 64)
+    assert EstimateSettings(square=(1.0, 0.0, 64)).box(100, 200) == (136, 0, 64, 64)  # pushed back inside
+    assert EstimateSettings(square=(0.5, 0.5, 300)).box(100, 200) == (50, 0, 100, 100)  # shrunk to the photo
+    assert (
+        "up to 31 px" in EstimateSettings().describe()
+        and "64 px square" in EstimateSettings(21, (0.5, 0.5, 64)).describe()
+    )
+
+
+def test_a_fitted_blur_lands_on_the_sliders_steps_and_ranges():
+    from studio.widgets import slider_settings
+
+    assert slider_settings("motion", {"length": 14.06, "angle": 179.7}) == KernelSettings(
+        kind="motion", length=14, angle=0
+    )
+    assert slider_settings("gaussian", {"sigma": 0.3}).sigma == 0.5  # the slider's lowest
+    assert slider_settings("gaussian", {"sigma": 1.97}).sigma == 2.0
+    assert slider_settings("defocus", {"radius": 2.74}).radius == 2.5
+    assert slider_settings("motion", {"length": 90.0, "angle": 30.2}).length == 61
 
 
 def test_cli_command_names_the_method_and_kernel():

@@ -188,3 +188,46 @@ def test_the_full_screen_button_of_the_sample_keeps_clear_of_the_sample_picker(a
     button, picker = toolbar.bounding_box(), page.get_by_test_id("stSelectbox").first.bounding_box()
     assert button["y"] >= picker["y"] + picker["height"], (button, picker)
     page.close()
+
+
+def test_the_estimating_method_shows_the_kernel_it_found_with_its_confidence(app_url, browser, tmp_path):
+    """Upload a blurred photo, choose the estimating method: the kernel panel shows the estimate and its confidence."""
+    from deblur_core.classical.estimate import estimate_kernel
+    from deblur_core.io import load_image
+    from studio.images import kernel_picture
+    from studio.kernel_panel import source_text
+
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(app_url)
+    page.get_by_text("Worked example", exact=True).wait_for(timeout=120_000)
+    photo = tmp_path / "photo.png"
+    _blurry_photo(photo)
+    expected = estimate_kernel(load_image(photo.read_bytes(), name=photo.name).rgb)  # what the server will find
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_role("button", name="Download photo_deblurred.png").wait_for(timeout=120_000)
+    _settled(page)
+
+    page.get_by_test_id("stSelectbox").filter(has=page.get_by_text("Method", exact=True)).click()
+    page.get_by_role("option", name="Estimated kernel + learned deconvolver").click()
+    kernel = page.get_by_test_id("stImage").filter(has_text="Estimated kernel (")
+    kernel.wait_for(timeout=120_000)
+    # The picture is the estimate itself: drawn, and as wide as the enlarged estimate.
+    width = kernel.locator("img").evaluate("img => img.complete ? img.naturalWidth : 0")
+    assert width == kernel_picture(expected.kernel).shape[1], width
+    h, w = expected.kernel.shape
+    assert f"{w} × {h} px" in kernel.inner_text()
+    confidence = page.locator("li").filter(has_text="Confidence:").first.inner_text().strip()
+    assert confidence.startswith(f"Confidence: {expected.confidence_words()}"), confidence
+    assert (
+        page.locator("li").filter(has_text="Found as:").first.inner_text().strip()
+        == f"Found as: {source_text(expected)}"
+    )
+    assert page.get_by_test_id("stImage").filter(has_text="region the kernel was estimated from").count() == 1
+    # The photo is then restored with it.
+    page.get_by_text("Deblurred: Estimated kernel + learned deconvolver", exact=True).wait_for(timeout=120_000)
+    _settled(page)
+    whole_page(page, shots_dir(tmp_path) / "deblur-kernel-panel-desktop.png", 1366)
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_test_id("stAlert").filter(has_text="went wrong").count() == 0
+    page.close()
