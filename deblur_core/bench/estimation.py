@@ -1,0 +1,586 @@
+"""Blind kernel estimation, measured: ``python -m deblur_core.bench.estimation``.
+
+How good is the kernel :func:`deblur_core.classical.estimate.estimate_kernel` finds, judged by what it
+is for: the learned deconvolver handed the *estimated* kernel against the same deconvolver handed the
+*true* one, on the published benchmark's own cases (:mod:`deblur_core.bench.stills`: Set5 and Set14
+with its 19 blurs, the 4 Levin et al. 2009 images with their 8 re-centred camera-shake kernels, each
+blurred with reflect boundaries, noise sigma 0.01 and 8-bit rounding, seeded by the case), so the
+numbers compare with ``BENCHMARKS.md``; and on the two real GoPro pairs, where no kernel is known,
+against the blurred frame and the blind end-to-end model.
+
+Per case the kernel is estimated once (timed), with the estimator's defaults, as the method
+``estimated-deconvolver`` does; where the estimate falls back ("no blur found") the result is the photo
+as it is, exactly as that method returns it (:func:`deblur_core.restoration.restore_with_estimate`).
+Wiener (its automatic noise-to-signal ratio) runs with both kernels too, and the blind default model on
+every case for comparison. For the Levin cases the error ratio of Levin et al. is reported: the sum of
+squared differences from the sharp image of the result with the estimated kernel over that of the
+result with the true kernel, both from the same non-blind deconvolution (here the learned deconvolver).
+
+The output is a markdown section, "Blind kernel estimation", to append to ``BENCHMARKS.md`` (printed;
+also written to ``--out`` with a CSV of every case beside it). Nothing is trained or tuned here.
+
+References
+----------
+1. Levin, Weiss, Durand and Freeman, "Understanding and evaluating blind deconvolution algorithms",
+   CVPR 2009.
+2. Nah, Kim and Lee, "Deep multi-scale convolutional neural network for dynamic scene deblurring",
+   CVPR 2017 (the GoPro pairs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deblur_core.metrics import mse, psnr, ssim
+from deblur_core.settings import data_dir
+
+SETS = ("set5", "set14", "levin", "gopro")
+SET_NAMES = {"set5": "Set5", "set14": "Set14", "levin": "Levin", "gopro": "GoPro"}
+FAMILIES = ("gaussian", "defocus", "motion", "levin")
+WORSE_BY = 0.5
+"""A case counts as made worse when its result is more than this many dB below its blurred input."""
+RATIO_THRESHOLDS = (2.0, 3.0)
+PROG = "python -m deblur_core.bench.estimation"
+
+# Every CSV column, in order; results that a case has not (no true kernel on GoPro) are left empty.
+COLUMNS = (
+    "set",
+    "image",
+    "family",
+    "degradation",
+    "height",
+    "width",
+    "blurred_psnr",
+    "blurred_ssim",
+    "deconv_true_psnr",
+    "deconv_true_ssim",
+    "deconv_est_psnr",
+    "deconv_est_ssim",
+    "wiener_true_psnr",
+    "wiener_est_psnr",
+    "blind_psnr",
+    "blind_ssim",
+    "ssd_true",
+    "ssd_est",
+    "error_ratio",
+    "fallback",
+    "source",
+    "confidence",
+    "kernel_size",
+    "estimate_seconds",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One photo with one blur: the sharp image, its blurred version and the true kernel (None if unknown)."""
+
+    set: str
+    image: str
+    family: str
+    degradation: str
+    sharp: np.ndarray
+    blurred: np.ndarray
+    kernel: np.ndarray | None
+
+
+# -- the measures ----------------------------------------------------------------------------------
+
+
+def ssd(reference: np.ndarray, test: np.ndarray) -> float:
+    """Sum of squared differences of two images in [0, 1] (all pixels and channels)."""
+    return mse(reference, test) * float(np.asarray(reference).size)
+
+
+def error_ratio(sharp: np.ndarray, with_estimate: np.ndarray, with_true: np.ndarray) -> float:
+    """Levin et al.'s error ratio: SSD(result with the estimated kernel) / SSD(result with the true kernel).
+
+    Both results must come from the same non-blind deconvolution; 1 means the estimate is as good as
+    the true kernel, larger is worse (below 1 happens: the true kernel is not always the best one for
+    a regularised deconvolution).
+
+    Parameters
+    ----------
+    sharp, with_estimate, with_true : ndarray
+        Images in [0, 1] of one shape.
+
+    Returns
+    -------
+    float
+        The ratio; ``inf`` where the true kernel's result is exact and the estimate's is not.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or an image is not in [0, 1].
+    """
+    est, true = ssd(sharp, with_estimate), ssd(sharp, with_true)
+    if true == 0:
+        return 1.0 if est == 0 else math.inf
+    return est / true
+
+
+def ratio_shares(ratios: list[float], thresholds: tuple[float, ...] = RATIO_THRESHOLDS) -> dict[float, float]:
+    """The share (0 to 1) of ``ratios`` at or below each threshold; NaN for each when there are none."""
+    values = [r for r in ratios if not math.isnan(r)]
+    if not values:
+        return dict.fromkeys(thresholds, math.nan)
+    return {t: sum(r <= t for r in values) / len(values) for t in thresholds}
+
+
+# -- the cases -------------------------------------------------------------------------------------
+
+
+def parse_sets(text: str) -> list[str]:
+    """``"set5,levin"`` -> ``["set5", "levin"]`` in the benchmark's order; ValueError names the choices."""
+    asked = [s.strip().lower() for s in text.split(",") if s.strip()]
+    unknown = [s for s in asked if s not in SETS]
+    if unknown or not asked:
+        raise ValueError(f"Unknown set(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(SETS)}.")
+    return [s for s in SETS if s in asked]
+
+
+def available_sets(data: Path) -> dict[str, bool]:
+    """Which of the benchmark's sets ``data`` holds."""
+    return {
+        "set5": (data / "val" / "Set5").is_dir(),
+        "set14": (data / "val" / "Set14").is_dir(),
+        "levin": (data / "levin09" / "sharp").is_dir() and (data / "levin09" / "kernels").is_dir(),
+        "gopro": (data / "real" / "GoPro").is_dir(),
+    }
+
+
+def gopro_pairs(data: Path) -> list[tuple[str, Path, Path]]:
+    """(name, blurred path, sharp path) of every ``*_blur*.png`` in ``real/GoPro`` with its ``_sharp`` twin."""
+    folder = data / "real" / "GoPro"
+    out = []
+    for blur_path in sorted(folder.glob("*_blur*.png")):
+        sharp_path = folder / blur_path.name.replace("_blur", "_sharp")
+        if sharp_path.is_file():
+            out.append((blur_path.stem, blur_path, sharp_path))
+    return out
+
+
+def make_cases(data: Path, set_key: str, limit: int | None = None) -> Iterator[Case]:
+    """The cases of one set, made one at a time (an image of each is held only while it is measured).
+
+    Set5 and Set14: every image with each of the published benchmark's 19 blurs; Levin: its 4 images
+    with its own 8 kernels; each blurred as :func:`deblur_core.bench.stills.make_blurred` does, with the
+    same seed, so the blurred photos are the very ones of ``BENCHMARKS.md``. GoPro: the real pairs.
+    ``limit`` stops after that many cases.
+    """
+    from deblur_core.bench.stills import _images, degradations, make_blurred
+    from deblur_core.io import read_rgb
+
+    count = 0
+    if set_key == "gopro":
+        for name, blur_path, sharp_path in gopro_pairs(data):
+            if limit is not None and count >= limit:
+                return
+            count += 1
+            yield Case("GoPro", name, "real", "real camera motion", read_rgb(sharp_path), read_rgb(blur_path), None)
+        return
+    set_name = SET_NAMES[set_key]
+    degs = degradations(data)
+    if set_key == "levin":
+        images = _images(data / "levin09" / "sharp")
+        degs = [d for d in degs if d[0] == "levin"]
+    else:
+        images = _images(data / "val" / set_name)
+    for img_name, sharp in images:
+        for family, label, kernel in degs:
+            if limit is not None and count >= limit:
+                return
+            count += 1
+            blurred = make_blurred(sharp, kernel, (set_name, img_name, label))
+            yield Case(set_name, img_name, family, label, sharp, blurred, kernel)
+
+
+def count_cases(data: Path, set_key: str, limit: int | None = None) -> int:
+    """How many cases :func:`make_cases` yields, without reading a photo."""
+    from deblur_core.bench.stills import degradations
+
+    if set_key == "gopro":
+        n = len(gopro_pairs(data))
+    else:
+        degs = degradations(data)
+        if set_key == "levin":
+            degs = [d for d in degs if d[0] == "levin"]
+        folder = data / "levin09" / "sharp" if set_key == "levin" else data / "val" / SET_NAMES[set_key]
+        n = len(list(folder.glob("*.png"))) * len(degs)
+    return n if limit is None else min(n, limit)
+
+
+def measure_case(case: Case, registry, blind: str | None) -> dict:
+    """One CSV row: PSNR (dB) and SSIM of every result, the SSDs and error ratio, and the estimate."""
+    from deblur_core.classical.estimate import estimate_kernel
+    from deblur_core.restoration import restore_image, restore_with_estimate
+
+    sharp, blurred = case.sharp, case.blurred
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(
+        {
+            "set": case.set,
+            "image": case.image,
+            "family": case.family,
+            "degradation": case.degradation,
+            "height": blurred.shape[0],
+            "width": blurred.shape[1],
+            "blurred_psnr": psnr(sharp, blurred),
+            "blurred_ssim": ssim(sharp, blurred),
+        }
+    )
+    found = estimate_kernel(blurred)
+    with_estimate = restore_with_estimate(blurred, "estimated-deconvolver", found, registry=registry).image
+    row.update(
+        {
+            "deconv_est_psnr": psnr(sharp, with_estimate),
+            "deconv_est_ssim": ssim(sharp, with_estimate),
+            "fallback": bool(found.fallback),
+            "source": found.source,
+            "confidence": float(found.confidence),
+            "kernel_size": int(found.kernel.shape[0]),
+            "estimate_seconds": float(found.seconds),
+        }
+    )
+    # Wiener with the estimate leaves the photo as it is on a fallback too, as the estimating method does.
+    wiener_est = blurred if found.fallback else restore_image(blurred, "wiener", kernel=found.kernel)
+    row["wiener_est_psnr"] = psnr(sharp, wiener_est)
+    if case.kernel is not None:
+        with_true = restore_image(blurred, "deconvolver", kernel=case.kernel, registry=registry)
+        wiener_true = restore_image(blurred, "wiener", kernel=case.kernel)
+        row.update(
+            {
+                "deconv_true_psnr": psnr(sharp, with_true),
+                "deconv_true_ssim": ssim(sharp, with_true),
+                "wiener_true_psnr": psnr(sharp, wiener_true),
+                "ssd_true": ssd(sharp, with_true),
+                "ssd_est": ssd(sharp, with_estimate),
+                "error_ratio": error_ratio(sharp, with_estimate, with_true),
+            }
+        )
+    if blind is not None:
+        out = restore_image(blurred, blind, registry=registry)
+        row.update({"blind_psnr": psnr(sharp, out), "blind_ssim": ssim(sharp, out)})
+    return row
+
+
+def evaluate(
+    data: Path, sets: list[str], registry, blind: str | None, limit: int | None = None, log=None
+) -> list[dict]:
+    """Every case of ``sets`` (at most ``limit`` per set), measured; ``log(text)`` after each."""
+    total = sum(count_cases(data, s, limit) for s in sets)
+    rows: list[dict] = []
+    for set_key in sets:
+        for case in make_cases(data, set_key, limit):
+            start = time.perf_counter()
+            row = measure_case(case, registry, blind)
+            rows.append(row)
+            if log:
+                log(
+                    f"[{len(rows)}/{total}] {case.set}/{case.image} {case.degradation}: blurred "
+                    f"{row['blurred_psnr']:.2f} dB, estimated kernel {row['deconv_est_psnr']:.2f} dB"
+                    + ("" if row["deconv_true_psnr"] == "" else f", true kernel {row['deconv_true_psnr']:.2f} dB")
+                    + f"{' (fallback)' if row['fallback'] else ''}; estimate {row['estimate_seconds']:.1f} s, "
+                    f"case {time.perf_counter() - start:.1f} s"
+                )
+    return rows
+
+
+# -- the tables ------------------------------------------------------------------------------------
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    values = [float(r[key]) for r in rows if r[key] != ""]
+    return float(np.mean(values)) if values else math.nan
+
+
+def _is_true(value) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per set, each family in the benchmark's order then ``all``: the means, the worse count, the fallbacks.
+
+    ``worse`` counts the cases whose estimated-kernel result is more than :data:`WORSE_BY` dB below
+    their blurred input; ``diff`` is the estimated-kernel mean minus the true-kernel mean (dB).
+    """
+    out = []
+    for set_name in dict.fromkeys(r["set"] for r in rows):
+        in_set = [r for r in rows if r["set"] == set_name]
+        families = [f for f in (*FAMILIES, "real") if any(r["family"] == f for r in in_set)]
+        groups = [(f, [r for r in in_set if r["family"] == f]) for f in families]
+        if len(families) > 1:
+            groups.append(("all", in_set))
+        for family, group in groups:
+            entry = {
+                "set": set_name,
+                "family": family,
+                "n": len(group),
+                "blurred": _mean(group, "blurred_psnr"),
+                "deconv_true": _mean(group, "deconv_true_psnr"),
+                "deconv_est": _mean(group, "deconv_est_psnr"),
+                "wiener_true": _mean(group, "wiener_true_psnr"),
+                "wiener_est": _mean(group, "wiener_est_psnr"),
+                "blind": _mean(group, "blind_psnr"),
+                "deconv_true_ssim": _mean(group, "deconv_true_ssim"),
+                "deconv_est_ssim": _mean(group, "deconv_est_ssim"),
+                "worse": sum(float(r["deconv_est_psnr"]) < float(r["blurred_psnr"]) - WORSE_BY for r in group),
+                "fallbacks": sum(_is_true(r["fallback"]) for r in group),
+            }
+            entry["diff"] = entry["deconv_est"] - entry["deconv_true"]
+            out.append(entry)
+    return out
+
+
+def _db(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.2f}"
+
+
+def _signed(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:+.2f}"
+
+
+def _ssim(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.3f}"
+
+
+def _share(value: float) -> str:
+    return "–" if math.isnan(value) else f"{100 * value:.0f} %"
+
+
+def _command(sets: list[str], out: str = "benchmarks/estimation.md") -> str:
+    return f"`{PROG} --sets {','.join(sets)} --out {out}`"
+
+
+def synthetic_table(summary: list[dict], sets: list[str]) -> list[str]:
+    """Table 1: per set and family, the blurred input, both kernels with both deconvolutions, the blind model."""
+    rows = [e for e in summary if e["set"] != "GoPro"]
+    if not rows:
+        return []
+    keys = [s for s in sets if s != "gopro"]
+    lines = [
+        "### Estimated against true kernel, per set and blur family",
+        "",
+        "Mean PSNR (dB): the blurred input, the learned deconvolver handed the true and the estimated kernel "
+        "(and their difference; with the true kernel it is the table's `deconvolver (true kernel)` above), Wiener "
+        "with each (its automatic noise-to-signal ratio, as `wiener (true kernel, auto nsr)`), the blind default model; "
+        f"*worse*: cases whose estimated-kernel result is more than {WORSE_BY} dB below their blurred input; "
+        f"*fallbacks*: estimates that found no blur (the photo is returned as it is). Reproduce: {_command(keys)}.",
+        "",
+        "| set | family | cases | blurred | deconvolver, true kernel | deconvolver, estimated | difference | "
+        "SSIM true / estimated | Wiener, true | Wiener, estimated | blind model | worse | fallbacks |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in rows:
+        family = f"**{e['family']}**" if e["family"] == "all" else e["family"]
+        lines.append(
+            f"| {e['set']} | {family} | {e['n']} | {_db(e['blurred'])} | {_db(e['deconv_true'])} | "
+            f"{_db(e['deconv_est'])} | {_signed(e['diff'])} | {_ssim(e['deconv_true_ssim'])} / "
+            f"{_ssim(e['deconv_est_ssim'])} | {_db(e['wiener_true'])} | {_db(e['wiener_est'])} | {_db(e['blind'])} | "
+            f"{e['worse']} | {e['fallbacks']} |"
+        )
+    return [*lines, ""]
+
+
+def levin_table(rows: list[dict]) -> list[str]:
+    """Table 2: Levin et al.'s error ratio on each Levin case, and the shares at or below 2 and 3."""
+    levin = [r for r in rows if r["set"] == "Levin" and r["error_ratio"] != ""]
+    if not levin:
+        return []
+    kernels = list(dict.fromkeys(r["degradation"] for r in levin))
+    images = list(dict.fromkeys(r["image"] for r in levin))
+    ratio = {(r["image"], r["degradation"]): float(r["error_ratio"]) for r in levin}
+    shares = ratio_shares([float(r["error_ratio"]) for r in levin])
+    lines = [
+        "### Levin et al.'s error ratio",
+        "",
+        "Per Levin case: the sum of squared differences from the sharp image of the deconvolver's result with "
+        "the estimated kernel, divided by that with the true kernel (1 = as good as the true kernel; a fallback "
+        "counts the blurred photo). Levin et al. 2009 call an estimate good at a ratio of 2 or 3 at most. "
+        f"Reproduce: {_command(['levin'])}.",
+        "",
+        "| image | " + " | ".join(k.removeprefix("levin ") for k in kernels) + " |",
+        "|---|" + "---:|" * len(kernels),
+    ]
+    for img in images:
+        cells = [f"{ratio[(img, k)]:.2f}" if (img, k) in ratio else "–" for k in kernels]
+        lines.append(f"| {img} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Ratio at most 2: {sum(v <= 2 for v in ratio.values())} of {len(ratio)} cases ({_share(shares[2.0])}); "
+        f"at most 3: {sum(v <= 3 for v in ratio.values())} of {len(ratio)} ({_share(shares[3.0])}); "
+        f"median {statistics.median(ratio.values()):.2f}.",
+        "",
+    ]
+    return lines
+
+
+def gopro_table(rows: list[dict], blind: str | None) -> list[str]:
+    """Table 3: the real GoPro pairs, no kernel known."""
+    real = [r for r in rows if r["set"] == "GoPro"]
+    if not real:
+        return []
+    lines = [
+        "### Real camera-motion blur (GoPro pairs)",
+        "",
+        "PSNR (dB) / SSIM against the sharp frame: the blurred frame, the deconvolver with the kernel estimated "
+        f"from the frame, and the blind end-to-end model ({blind or 'not installed'}). Reproduce: {_command(['gopro'])}.",
+        "",
+        "| image | size | blurred | estimated kernel + deconvolver | blind model | estimate |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in real:
+        found = (
+            "no blur found (fallback)"
+            if _is_true(r["fallback"])
+            else f"{r['source']}, {r['kernel_size']} px, confidence {float(r['confidence']):.2f}"
+        )
+        blind_cell = "–" if r["blind_psnr"] == "" else f"{float(r['blind_psnr']):.2f} / {float(r['blind_ssim']):.3f}"
+        lines.append(
+            f"| {r['image']} | {r['width']} x {r['height']} | {float(r['blurred_psnr']):.2f} / "
+            f"{float(r['blurred_ssim']):.3f} | {float(r['deconv_est_psnr']):.2f} / {float(r['deconv_est_ssim']):.3f} | "
+            f"{blind_cell} | {found} |"
+        )
+    return [*lines, ""]
+
+
+def timing_table(rows: list[dict], sets: list[str]) -> list[str]:
+    """Table 4: seconds per estimate (median and max) and the photo sizes, per set."""
+    if not rows:
+        return []
+    lines = [
+        "### Seconds per estimate",
+        "",
+        "Wall time of one `estimate_kernel` call with its defaults (largest kernel 31 px, a crop of up to "
+        f"384 px), per set, on {os.cpu_count()} CPU cores. Reproduce: {_command(sets)}.",
+        "",
+        "| set | photo sizes (w x h) | estimates | median (s) | max (s) |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for set_name in dict.fromkeys(r["set"] for r in rows):
+        group = [r for r in rows if r["set"] == set_name]
+        seconds = [float(r["estimate_seconds"]) for r in group]
+        sizes = sorted({(int(r["width"]), int(r["height"])) for r in group}, key=lambda s: s[0] * s[1])
+        size_text = f"{sizes[0][0]} x {sizes[0][1]}"
+        if len(sizes) > 1:
+            size_text += f" to {sizes[-1][0]} x {sizes[-1][1]}"
+        lines.append(
+            f"| {set_name} | {size_text} | {len(group)} | {statistics.median(seconds):.1f} | {max(seconds):.1f} |"
+        )
+    every = [float(r["estimate_seconds"]) for r in rows]
+    lines += ["", f"All {len(every)} estimates: median {statistics.median(every):.1f} s, max {max(every):.1f} s.", ""]
+    return lines
+
+
+def markdown(rows: list[dict], sets: list[str], blind: str | None, seconds: float, limit: int | None = None) -> str:
+    """The section "Blind kernel estimation", ready to append to ``BENCHMARKS.md``."""
+    lines = [
+        "## Blind kernel estimation",
+        "",
+        "`estimate_kernel` with its defaults, once per case, judged by the learned deconvolver it feeds (the "
+        "method `estimated-deconvolver`): the same cases as the tables above (reflect-boundary blur, noise "
+        "sigma 0.01, 8-bit, the same seeds; Levin kernels re-centred), each estimate against the true kernel.",
+        "",
+    ]
+    if limit is not None:
+        lines += [f"**Smoke run: at most {limit} case(s) per set; not for publishing.**", ""]
+    summary = summarise(rows)
+    lines += synthetic_table(summary, sets)
+    lines += levin_table(rows)
+    lines += gopro_table(rows, blind)
+    lines += timing_table(rows, sets)
+    lines.append(f"Measured in {seconds / 60:.1f} minutes with {_command(sets)}; every case is in the CSV beside it.")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.6g}"
+    return str(value)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    """Every case, one row each, written atomically."""
+    from deblur_core.files import atomic_write_text
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS))
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _cell(r[k]) for k in COLUMNS})
+    atomic_write_text(path, buf.getvalue())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=data_dir(), help="the shared data folder (val/, levin09/, real/)")
+    parser.add_argument("--out", type=Path, help="write the markdown here, and a CSV of every case beside it")
+    parser.add_argument(
+        "--sets",
+        default=",".join(SETS),
+        help=f"comma-separated, from {', '.join(SETS)} (default: all; Set14's 266 cases take the longest)",
+    )
+    parser.add_argument("--limit", type=int, help="at most this many cases per set (a smoke run; not for publishing)")
+    args = parser.parse_args(argv)
+    try:
+        sets = parse_sets(args.sets)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1.")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up lines are noise here
+    have = available_sets(args.data)
+    missing = [s for s in sets if not have[s]]
+    if missing:
+        print(
+            f"skipped: the estimation benchmark needs {', '.join(SET_NAMES[s] for s in missing)} in {args.data} "
+            "(val/, levin09/, real/GoPro); not there, so nothing was measured.",
+            file=sys.stderr,
+        )
+        return 0
+    from deblur_core.learned.registry import default_registry
+    from deblur_core.restoration import get_method
+
+    registry = default_registry()
+    if not get_method("estimated-deconvolver").available(registry.names()):
+        print("skipped: the learned deconvolver's model (deconv-unet) is not installed.", file=sys.stderr)
+        return 0
+    try:
+        blind = registry.default_name()
+    except ValueError:
+        blind = None
+    start = time.perf_counter()
+    total = sum(count_cases(args.data, s, args.limit) for s in sets)
+    print(f"Estimating the kernel of {total} cases ({', '.join(sets)}) ...", file=sys.stderr, flush=True)
+    rows = evaluate(args.data, sets, registry, blind, args.limit, log=lambda text: print(text, file=sys.stderr))
+    if not rows:
+        print(f"skipped: no cases found in {args.data}.", file=sys.stderr)
+        return 0
+    report = markdown(rows, sets, blind, time.perf_counter() - start, args.limit)
+    print(report, end="")
+    if args.out:
+        from deblur_core.files import atomic_write_text
+
+        atomic_write_text(args.out, report)
+        write_csv(rows, args.out.with_suffix(".csv"))
+        print(f"Wrote {args.out} and {args.out.with_suffix('.csv')}.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
