@@ -6,6 +6,7 @@ they take a fraction of a second; one starts the real trainer and kills it halfw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -213,12 +214,19 @@ def test_a_restarted_server_still_sees_the_job_and_is_not_fooled_by_a_reused_pid
         # A real restart takes far longer than the trainer's exec; wait for it, or a loaded machine can show
         # the not-yet-exec'd child with the test runner's command line, which rightly reads as "not the job".
         cmdline = Path("/proc") / str(job.pid) / "cmdline"
-        for _ in range(200):
-            if not cmdline.exists() or str(job.folder).encode() in cmdline.read_bytes():
-                break
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if str(job.folder).encode() in cmdline.read_bytes():
+                    break
             time.sleep(0.05)
         monkeypatch.setattr(jobs, "_CHILDREN", {})  # a new server process knows only the files
-        assert jobs.current_job().id == job.id
+        found = jobs.current_job()
+        log = job.log_path
+        assert found is not None and found.id == job.id, (
+            f"no running job seen; the job reads {jobs.refresh(job).status!r}, its process "
+            f"{'exists' if cmdline.exists() else 'is gone'}; log: {log.read_text()[-500:] if log.exists() else '-'}"
+        )
         # A job whose recorded process id now belongs to another program has ended.
         other = root / "20000101-000000-reused"
         other.mkdir()
