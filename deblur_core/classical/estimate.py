@@ -31,7 +31,10 @@ References
 from __future__ import annotations
 
 import math
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -54,6 +57,7 @@ from deblur_core.progress import CancelFn, ProgressFn, check_callbacks, check_ca
 __all__ = ["KernelEstimate", "choose_region", "estimate_kernel", "kernel_axes", "nearest_fit"]
 
 MIN_REGION = 64
+ESTIMATE_THREADS = max(1, min(4, os.cpu_count() or 1))
 MAX_ESTIMATE_SIZE = 51
 REGION = 384
 # Latent-step L0 weight: start, floor, and the splitting's penalty growth; kernel-step L2 weight
@@ -366,8 +370,11 @@ def nearest_fit(kernel: np.ndarray) -> tuple[str, dict[str, float]]:
 def _candidates(crop: np.ndarray, sizes: list[int], cancel: CancelFn | None, tick) -> dict[str, np.ndarray]:
     """An estimate per kernel size, and the parametric fits that resemble one, by name."""
     candidates: dict[str, np.ndarray] = {}
-    for size in sizes:
-        found = normalize_kernel(_coarse_to_fine(crop, size, cancel, tick))
+    # The sizes are independent: on threads of their own (the FFTs and NumPy release Python's lock).
+    with ThreadPoolExecutor(max_workers=min(ESTIMATE_THREADS, len(sizes))) as pool:
+        found_by_size = list(pool.map(lambda size: _coarse_to_fine(crop, size, cancel, tick), sizes))
+    for size, kernel in zip(sizes, found_by_size, strict=True):
+        found = normalize_kernel(kernel)
         candidates[f"estimated {size} px"] = found
         # A fitted Gaussian, disk or line competes only where it looks like the estimate itself: a
         # smooth Gaussian would otherwise be picked for a motion blur now and then.
@@ -459,15 +466,20 @@ def estimate_kernel(
     total = sum(len(_pyramid_sizes(s)) for s in sizes) + 1
     done = [0]
 
-    def tick() -> None:
-        done[0] += 1
-        if on_progress is not None:
-            on_progress(done[0], total, {"message": f"Estimating the blur: step {done[0]} of {total}"})
+    lock = threading.Lock()
+
+    def tick() -> None:  # called from the estimating threads: one report at a time, in order
+        with lock:
+            done[0] += 1
+            if on_progress is not None:
+                on_progress(done[0], total, {"message": f"Estimating the blur: step {done[0]} of {total}"})
 
     candidates = _candidates(crop, sizes, cancel, tick)
     check_cancel(cancel, "Kernel estimation stopped on request.")
-    scores = {"no blur found": _map_energy(check_crop, identity_kernel())}
-    scores.update({name: _map_energy(check_crop, k) for name, k in candidates.items()})
+    scored = {"no blur found": identity_kernel(), **candidates}
+    with ThreadPoolExecutor(max_workers=ESTIMATE_THREADS) as pool:
+        energies = list(pool.map(lambda k: _map_energy(check_crop, k), scored.values()))
+    scores = dict(zip(scored, energies, strict=True))
     tick()
     best = min(scores, key=scores.get)
     gain = (scores["no blur found"] - scores[best]) / scores["no blur found"]
