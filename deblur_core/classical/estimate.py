@@ -384,6 +384,14 @@ def _candidates(crop: np.ndarray, sizes: list[int], cancel: CancelFn | None, tic
     return candidates
 
 
+def _scores(grey: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each candidate's energy on the held-out crop (see _map_energy), ``"no blur found"`` first; on threads."""
+    scored = {"no blur found": identity_kernel(), **candidates}
+    with ThreadPoolExecutor(max_workers=ESTIMATE_THREADS) as pool:
+        energies = list(pool.map(lambda k: _map_energy(grey, k), scored.values()))
+    return dict(zip(scored, energies, strict=True))
+
+
 def _map_energy(grey: np.ndarray, kernel: np.ndarray) -> float:
     """The estimation's own objective for ``kernel`` on a crop: lower means the kernel explains it better.
 
@@ -464,9 +472,7 @@ def estimate_kernel(
     check_crop = grey[hy : hy + hh, hx : hx + hw]
     sizes = sorted({max_size, max(5, _odd(max_size * 0.6))})
     total = sum(len(_pyramid_sizes(s)) for s in sizes) + 1
-    done = [0]
-
-    lock = threading.Lock()
+    done, lock = [0], threading.Lock()
 
     def tick() -> None:  # called from the estimating threads: one report at a time, in order
         with lock:
@@ -476,10 +482,7 @@ def estimate_kernel(
 
     candidates = _candidates(crop, sizes, cancel, tick)
     check_cancel(cancel, "Kernel estimation stopped on request.")
-    scored = {"no blur found": identity_kernel(), **candidates}
-    with ThreadPoolExecutor(max_workers=ESTIMATE_THREADS) as pool:
-        energies = list(pool.map(lambda k: _map_energy(check_crop, k), scored.values()))
-    scores = dict(zip(scored, energies, strict=True))
+    scores = _scores(check_crop, candidates)
     tick()
     best = min(scores, key=scores.get)
     gain = (scores["no blur found"] - scores[best]) / scores["no blur found"]
