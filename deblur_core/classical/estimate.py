@@ -299,14 +299,20 @@ def _parametric_fits(kernel: np.ndarray) -> dict[str, np.ndarray]:
     limit = (MAX_KERNEL_SIZE - 1) / 7
     if large <= limit:
         fits["gaussian fit"] = gaussian_kernel(max(large, 0.3), max(small, 0.3), angle)
-    # A uniform disk of radius r has variance r^2 / 4 along each axis; a line of length L, L^2 / 12.
-    radius = 2 * math.sqrt(max((values[0] + values[1]) / 2, 1e-6))
+    radius, length = _disk_and_line(values)
     if 0.5 <= radius <= MAX_KERNEL_SIZE // 2 - 1:
         fits["disk fit"] = defocus_kernel(radius)
-    length = math.sqrt(12 * max(values[1] - values[0], 0.0))
     if 2 <= length <= MAX_KERNEL_SIZE - 2 and small < 0.35 * large:
         fits["line fit"] = motion_kernel(length, angle)
     return fits
+
+
+def _disk_and_line(values: np.ndarray) -> tuple[float, float]:
+    """The radius of the disk and the length of the line with the principal variances ``values`` (smaller first).
+
+    A uniform disk of radius r has variance r^2 / 4 along each axis; a line of length L, L^2 / 12 along it.
+    """
+    return 2 * math.sqrt(max((values[0] + values[1]) / 2, 1e-6)), math.sqrt(12 * max(values[1] - values[0], 0.0))
 
 
 def _fit_kernel(kind: str, parameters: dict[str, float]) -> np.ndarray:
@@ -356,11 +362,9 @@ def nearest_fit(kernel: np.ndarray) -> tuple[str, dict[str, float]]:
     small, large = (max(float(v), 0.0) for v in values)
     mean = (small + large) / 2
     fits: dict[str, dict[str, float]] = {"gaussian": {"sigma": float(np.clip(math.sqrt(mean), 0.3, 15.0))}}
-    # A uniform disk of radius r has variance r^2 / 4 along each axis; a line of length L, L^2 / 12.
-    radius = 2 * math.sqrt(mean)
+    radius, length = _disk_and_line(values)
     if radius >= 0.5:
         fits["defocus"] = {"radius": min(radius, MAX_KERNEL_SIZE // 2 - 1)}
-    length = math.sqrt(12 * max(large - small, 0.0))
     if length >= 2:
         fits["motion"] = {"length": min(length, MAX_KERNEL_SIZE - 2), "angle": angle % 180}
     target = normalize_kernel(k)  # odd and square, as the similarity needs

@@ -42,7 +42,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from deblur_core.classical.deconvolution import _check_inputs, wiener
-from deblur_core.classical.fourier import FFT_WORKERS, fft_workers, one_fft_worker, psf2otf
+from deblur_core.classical.fourier import FFT_WORKERS, _ramp, fft_workers, one_fft_worker, psf2otf
 from deblur_core.classical.noise import _nsr_from, estimate_noise_sigma
 from deblur_core.progress import CancelFn, ProgressFn
 
@@ -142,7 +142,7 @@ def data_consistency(
     shape = (sfft.next_fast_len(h + 2 * pad_y, real=True), sfft.next_fast_len(w + 2 * pad_x, real=True))
     otf = psf2otf(k, shape).astype(np.complex64)
     gain = np.conj(otf) / (np.abs(otf) ** 2 + np.float32((sigma / trust) ** 2))
-    taper = np.outer(_edge_weight(h, k.shape[0]), _edge_weight(w, k.shape[1])).astype(np.float32)
+    taper = np.outer(_edge_weight(h, k.shape[0]), _edge_weight(w, k.shape[1]))
     flipped = np.ascontiguousarray(k[::-1, ::-1])  # filter2D correlates
     out = refined if overwrite and refined.dtype == np.float32 else np.empty_like(refined, dtype=np.float32)
 
@@ -167,11 +167,6 @@ def data_consistency(
 
 
 def _edge_weight(n: int, width: int) -> np.ndarray:
-    """0 at both ends of an axis of ``n`` pixels, rising as a raised cosine to 1 over ``width`` pixels."""
-    weight = np.ones(n, np.float64)
+    """0 at both ends of an axis of ``n`` pixels, rising as a raised cosine to 1 over ``width`` pixels (float32)."""
     ramp = min(width, n // 2)
-    if ramp > 1:
-        t = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
-        weight[:ramp] = t
-        weight[n - ramp :] = np.minimum(weight[n - ramp :], t[::-1])
-    return weight
+    return (_ramp(n, ramp) if ramp > 1 else np.ones(n)).astype(np.float32)
