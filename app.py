@@ -56,13 +56,18 @@ for file, title, icon, url in PAGE_LIST:
     if file in SECTIONS and (PAGES / file).is_file():
         sections.setdefault(SECTIONS[file], []).append(st.Page(PAGES / file, title=title, icon=icon, url_path=url))
 page = st.navigation(sections)
-sidebar.show()
+# The sidebar's place is kept at its top, but it is filled after the page: a first visitor sees the page sooner.
+sidebar_slot = st.sidebar.container()
 try:
     with router.routed():
         page.run()
+except router.PageEnd:  # the page ended early on purpose (router.end_page)
+    pass
 except Exception:  # a last resort: pages report their own problems as sentences
     logging.getLogger("deblur_studio").exception("Unexpected error on the page %s", page.title)
     st.error(
         "Something went wrong on this page. The details are in the server log; "
         "please reload the page or try another picture or method."
     )
+finally:  # also after st.stop(); a rerun redraws everything anyway
+    sidebar.show(sidebar_slot)

@@ -38,7 +38,7 @@ with services.friendly_errors("preparing the sample"):
         current = example_input()
         st.caption("No picture chosen on the Deblur page yet, so this uses the worked example.")
 if current is None:
-    st.stop()
+    router.end_page()
 
 c_img, c_set = st.columns([1, 2], gap="large")
 with c_img:
@@ -72,7 +72,7 @@ if run:
     st.session_state["compare_request"] = request
 if st.session_state.get("compare_request") != request:
     st.info("Pick the methods and press **Run the comparison**.")
-    st.stop()
+    router.end_page()
 
 rows, outputs = [], []
 for choice in choices:
@@ -92,7 +92,7 @@ for choice in choices:
         rows.append(row)
         outputs.append((choice, res))
 if not rows:
-    st.stop()
+    router.end_page()
 
 table = pd.DataFrame(rows)
 first = outputs[0][1]

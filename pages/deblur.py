@@ -47,8 +47,8 @@ def show_example() -> None:
     choice = menu.kernel_default()  # the blur is known here: the method that uses the kernel best
     st.subheader("Worked example")
     with services.friendly_errors("preparing the worked example"):
-        if not services.model_ready(choice):  # a fresh server: the page is drawn, the model fills in
-            services.model_loading_panel(choice, "the worked example")
+        if not services.model_ready(choice):  # a fresh server: the bar under the title says how far it is
+            st.caption(f"The worked example appears here as soon as the model {choice.model} has loaded.")
             return
         with st.spinner("Preparing the worked example (once per server)…"):
             example = worked_example(choice)
@@ -473,6 +473,18 @@ def _blur_settings(kind: str) -> KernelSettings:
     )
 
 
+def warm_up() -> None:
+    """On a fresh server, a bar right under the title while the model the page starts with loads.
+
+    Drawn before the controls so the first visitor sees at once that the page is alive; when the model is
+    ready the bar reruns the page, which then shows the worked example.
+    """
+    with services.friendly_errors("loading the model"):
+        choice = services.get_menu().kernel_default()
+        if not services.model_ready(choice):
+            services.model_loading_panel(choice, "the worked example")
+
+
 # -- page ------------------------------------------------------------------------------------------------
 
 st.title("Deblur")
@@ -480,6 +492,7 @@ st.caption(
     "Restore a blurry photo, or blur a sharp picture on purpose to see how well each method undoes it. "
     "Everything runs on this server; nothing is sent anywhere."
 )
+warm_up()
 mode = st.radio("What would you like to do?", MODES, horizontal=True, key="deblur_mode")
 if mode == MODES[0]:
     photo_mode()

@@ -31,6 +31,23 @@ def routed() -> Iterator[None]:
         _state.routed = previous
 
 
+class PageEnd(Exception):
+    """Raised by :func:`end_page`: the page has drawn all it has to show."""
+
+
+def end_page() -> None:
+    """End the page here, like ``st.stop()``, but let app.py draw the sidebar after it.
+
+    ``st.stop()`` drops everything drawn after it in the run, the shared sidebar included. A page run on
+    its own (a test of one page file) ends through ``st.stop()`` as before.
+    """
+    if inside_app():
+        raise PageEnd
+    import streamlit as st
+
+    st.stop()
+
+
 def inside_app() -> bool:
     return getattr(_state, "routed", False)
 

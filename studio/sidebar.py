@@ -21,8 +21,9 @@ def model_note() -> str:
     return f"Default model: **{entry.name}** ({entry.architecture}{detail})."
 
 
-def show() -> None:
-    with st.sidebar:
+def show(where=None) -> None:
+    """Draw the sidebar's text into ``where`` (a container kept in the sidebar) or at the sidebar's end."""
+    with where if where is not None else st.sidebar:
         st.markdown(f"### {services.APP_NAME}")
         st.caption("Make blurry photos sharp and measure how much each method helps.")
         try:

@@ -370,6 +370,8 @@ def test_compare_runs_several_methods_on_the_example(app_env):
     at = _ok(at.run())
     methods = at.multiselect(key="compare_methods")
     assert methods.proto.wrap  # the chosen methods' chips wrap onto more rows instead of running out of sight
+    # The page ends early until Run is pressed; the sidebar, drawn after the page, is still there.
+    assert any("tiny-unet" in m.value for m in at.sidebar.markdown)
     assert methods.value == [
         "tiny-unet (recommended)",
         "Wiener deconvolution",

@@ -51,21 +51,24 @@ def test_the_served_app_does_not_watch_the_virtual_environment(browser, tmp_path
 
 
 # A fresh server (started by studio.serve, which imports the libraries before it listens) on the idle 2-core
-# machine measured: the Deblur page's title and progress bar in 1.6-2.2 s over 14 runs (one above 2 s; 1.7-2.2 s
-# in 9 earlier runs beside other work; the browser itself takes 0.8-0.9 s to start the app's frontend), the
-# worked example after 7.7-9.0 s; the Models page's list in 2.2-2.6 s. Started by plain `streamlit run app.py` the first draw took 1.9-2.4 s. The
-# limits below keep a wide margin for a busy machine; the ratio is what fails a page that waits for TensorFlow.
-FIRST_DRAW_LIMIT_S = 6.0
-MODELS_LIST_LIMIT_S = 6.0
+# machine measured: the Deblur page's title and progress bar in 1.3-1.6 s (the browser itself takes 0.8-0.9 s to
+# start the app's frontend; the bar is drawn right under the title, the sidebar's text after the page), the worked
+# example after 7.7-9.0 s; the Models page's list in 2.2-2.6 s. These are the limits the server promises. The
+# machine is shared, so a server that misses one gets a second, equally fresh try; the better one counts.
+FIRST_DRAW_LIMIT_S = 2.0
+MODELS_LIST_LIMIT_S = 3.0
+TRIES = 2
 
 
 def _fresh_server(tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return running_app(
         tmp_path, {"DEBLUR_STUDIO_MODELS": str(tmp_path / "user"), "DEBLUR_STUDIO_JOBS": str(tmp_path / "jobs")}
     )
 
 
-def test_a_fresh_server_draws_the_deblur_page_at_once_and_the_example_when_the_model_is_ready(browser, tmp_path):
+def _deblur_first_visit(browser, tmp_path) -> tuple[float, float]:
+    """Seconds from the first request to the title and progress bar, and to the worked example."""
     with _fresh_server(tmp_path) as server:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         started = time.monotonic()
@@ -76,15 +79,21 @@ def test_a_fresh_server_draws_the_deblur_page_at_once_and_the_example_when_the_m
         page.get_by_test_id("stMetricLabel").get_by_text("PSNR", exact=True).first.wait_for(timeout=180_000)
         example = time.monotonic() - started
         page.close()
-    print(f"fresh server: title and progress after {first_draw:.1f} s, worked example after {example:.1f} s")
-    assert first_draw < FIRST_DRAW_LIMIT_S, f"title and progress after {first_draw:.1f} s"
+    return first_draw, example
+
+
+def test_a_fresh_server_draws_the_deblur_page_at_once_and_the_example_when_the_model_is_ready(browser, tmp_path):
+    tries = []
+    while len(tries) < TRIES and not any(first < FIRST_DRAW_LIMIT_S for first, _ in tries):
+        tries.append(_deblur_first_visit(browser, tmp_path / f"try{len(tries)}"))
+        print(f"fresh server: title and progress after {tries[-1][0]:.2f} s, worked example after {tries[-1][1]:.1f} s")
+    first_draw, example = min(tries)
+    assert first_draw < FIRST_DRAW_LIMIT_S, f"title and progress after {[round(t[0], 2) for t in tries]} s"
     assert first_draw < example / 2, f"first draw {first_draw:.1f} s, worked example {example:.1f} s"
 
 
-def test_a_fresh_server_lists_the_models_without_loading_them(browser, tmp_path):
-    from deblur_core.learned.registry import Registry
-
-    shipped = len(Registry(user_dir=tmp_path / "user").list())
+def _models_first_visit(browser, tmp_path, shipped: int) -> float:
+    """Seconds from the first request to the Models page's whole list; no model may be loaded for it."""
     with _fresh_server(tmp_path) as server:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         started = time.monotonic()
@@ -94,6 +103,16 @@ def test_a_fresh_server_lists_the_models_without_loading_them(browser, tmp_path)
         listed = time.monotonic() - started
         assert page.get_by_test_id("stExpander").count() == shipped
         page.close()
-    print(f"fresh server: the Models page's list after {listed:.1f} s")
-    assert listed < MODELS_LIST_LIMIT_S, f"the list after {listed:.1f} s"
     assert "oneDNN" not in server.log()  # TensorFlow says so when it is imported: no model was loaded
+    return listed
+
+
+def test_a_fresh_server_lists_the_models_without_loading_them(browser, tmp_path):
+    from deblur_core.learned.registry import Registry
+
+    shipped = len(Registry(user_dir=tmp_path / "user").list())
+    tries: list[float] = []
+    while len(tries) < TRIES and not any(t < MODELS_LIST_LIMIT_S for t in tries):
+        tries.append(_models_first_visit(browser, tmp_path / f"try{len(tries)}", shipped))
+        print(f"fresh server: the Models page's list after {tries[-1]:.2f} s")
+    assert min(tries) < MODELS_LIST_LIMIT_S, f"the list after {[round(t, 2) for t in tries]} s"
