@@ -25,6 +25,7 @@ SOURCE_TEXT = {
     "disk fit": "a defocus disc fitted to the estimate",
     "line fit": "a motion line fitted to the estimate",
     "no blur found": "no clear blur found: left as it was",
+    "unsure": "the estimates at two sizes disagree, so it is not used: left as it was",
 }
 USED_COLOUR = (255, 176, 0)  # amber: the region the estimate shown was made from
 CHOSEN_COLOUR = (0, 200, 255)  # cyan: the square being chosen, before Re-estimate
@@ -42,7 +43,9 @@ class TakeOver:
 
 def source_text(found: KernelEstimate) -> str:
     """Where the kernel came from, in words for people."""
-    return SOURCE_TEXT["no blur found"] if found.fallback else SOURCE_TEXT.get(found.source, found.source)
+    if found.fallback and found.source not in SOURCE_TEXT:
+        return SOURCE_TEXT["no blur found"]
+    return SOURCE_TEXT.get(found.source, found.source)
 
 
 def _square_controls(

@@ -188,3 +188,35 @@ def test_the_nearest_simple_blur_of_no_blur_is_the_narrowest_gaussian():
     assert nearest_fit(np.ones((1, 1))) == ("gaussian", {"sigma": 0.3})
     with pytest.raises(ValueError, match="non-negative"):
         nearest_fit(-np.ones((3, 3)))
+
+
+def _fake_estimates(monkeypatch, by_size):
+    """Make the coarse-to-fine estimate return ``by_size[size]``, to test the decision on its own."""
+    from deblur_core.classical import estimate as module
+
+    monkeypatch.setattr(module, "_coarse_to_fine", lambda crop, size, cancel, tick: by_size[size])
+
+
+def test_estimates_that_disagree_are_not_used(photo, monkeypatch):
+    # At 9 px the blur runs across, at 15 px up and down: no single blur explains both.
+    _fake_estimates(monkeypatch, {9: motion_kernel(7, 0), 15: motion_kernel(7, 90)})
+    found = estimate_kernel(photo, max_size=15)
+    assert found.fallback and found.source == "unsure" and found.kernel.shape == (1, 1)
+    assert found.scores["agreement"] < 0.93 and found.confidence == 0
+    assert found.confidence_words() == "too uncertain to use"
+
+
+def test_estimates_that_agree_give_the_smaller_one_with_their_agreement_as_confidence(photo, monkeypatch):
+    _fake_estimates(monkeypatch, {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)})
+    found = estimate_kernel(photo, max_size=15)
+    assert not found.fallback and found.source == "estimated"
+    np.testing.assert_array_equal(found.kernel, found.candidates["estimated 9 px"])
+    assert found.scores["agreement"] > 0.99 and found.confidence > 0.9 and found.confidence_words() == "high"
+
+
+def test_a_kernel_too_small_to_be_a_blur_is_not_used(photo, monkeypatch):
+    tiny = np.zeros((9, 9))
+    tiny[4, 4], tiny[4, 5] = 0.8, 0.2  # spreads 0.4 px: sharpening by it would only amplify noise
+    _fake_estimates(monkeypatch, {9: tiny, 15: np.pad(tiny, 3)})
+    found = estimate_kernel(photo, max_size=15)
+    assert found.fallback and found.source == "no blur found" and found.scores["spread"] < 1.0
