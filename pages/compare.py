@@ -7,12 +7,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from studio import images, router, services, widgets
+from deblur_core.classical.estimate import KernelEstimate
+from deblur_core.kernels import kernel_picture
+from studio import images, kernel_panel, router, services, widgets
 from studio.example import EXAMPLE_KERNEL, EXAMPLE_NOISE, EXAMPLE_SAMPLE
 from studio.samples import sample_image
-from studio.tasks import KernelSettings, blur_picture, digest
+from studio.tasks import EstimateSettings, KernelSettings, blur_picture, digest
 
 router.require_app()
+
+ESTIMATE_SETTINGS = EstimateSettings()  # the defaults: the largest kernel 31 px, the square chosen automatically
 
 
 def example_input() -> services.CurrentInput:
@@ -29,6 +33,35 @@ def example_input() -> services.CurrentInput:
         description=f"the sample {EXAMPLE_SAMPLE}.png with {EXAMPLE_KERNEL.describe()}",
         key_parts=(key,),
     )
+
+
+def _image_key(current: services.CurrentInput) -> str:
+    return digest("compare", *current.key_parts)
+
+
+def estimated_kernel(current: services.CurrentInput, choices: list) -> KernelEstimate | None:
+    """The blur kernel estimated once from the picture for all the chosen methods that estimate it, shown small."""
+    if not any(c.kernel == "estimates" for c in choices):
+        return None
+    found = None
+    with services.friendly_errors("estimating the blur kernel"):
+        found = services.estimate_job(current.blurred, _image_key(current), ESTIMATE_SETTINGS)
+    if found is None:
+        return None
+    more = "The Deblur page shows it larger and lets you choose where it is estimated from."
+    if found.fallback:  # nothing to draw: say why the photo is left as it is
+        st.markdown(
+            f"The methods that estimate the blur share one estimate, made in {found.seconds:.1f} s: "
+            f"{kernel_panel.source_text(found)}, so they return the photo unchanged. {more}"
+        )
+        return found
+    c_kernel, c_text = st.columns([1, 5], vertical_alignment="center")
+    c_kernel.image(kernel_picture(found.kernel, 96), caption="Estimated kernel", width="content")
+    c_text.markdown(
+        f"The methods that estimate the blur share one estimate: **{found.size_text()}**, confidence "
+        f"**{found.confidence_words()}** ({kernel_panel.source_text(found)}), found in {found.seconds:.1f} s. {more}"
+    )
+    return found
 
 
 st.title("Compare methods")
@@ -74,13 +107,17 @@ if st.session_state.get("compare_request") != request:
     st.info("Pick the methods and press **Run the comparison**.")
     router.end_page()
 
+found = estimated_kernel(current, choices)
 rows, outputs = [], []
 for choice in choices:
     with services.friendly_errors(f"running {choice.label}"):
-        key_parts = current.key_parts
+        key_parts, estimate = current.key_parts, None
         if choice.needs_kernel and current.kernel is None:
             key_parts = (*current.key_parts, spec)
-        res = services.restore_job(current.blurred, choice, kernel, current.truth, {}, key_parts)
+        if choice.kernel == "estimates" and found is not None:  # the one estimate, shared
+            estimate = found
+            key_parts = (*current.key_parts, services.estimate_key(_image_key(current), ESTIMATE_SETTINGS))
+        res = services.restore_job(current.blurred, choice, kernel, current.truth, {}, key_parts, estimate)
         row = {"method": choice.label}
         if res.psnr_out is not None:
             row["PSNR (dB)"] = round(res.psnr_out, 2)

@@ -27,6 +27,8 @@ from deblur_core.settings import data_dir
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = data_dir()
 METHODS = ("wiener", "richardson-lucy", "unsupervised-wiener")
+# ... and the classical methods handed the kernel estimated from the photo, which `models` lists with them.
+ESTIMATING = ("estimated-wiener", "estimated-richardson-lucy")
 
 
 def shared_folder(*parts: str) -> Path:
@@ -471,7 +473,7 @@ def test_models_lists_the_classical_methods_and_what_the_registry_holds(capsys):
 
     code, out, _ = run(capsys, "models")
     assert code == 0
-    for method in METHODS:
+    for method in (*METHODS, *ESTIMATING):
         assert method in out
     installed = [e.name for e in Registry().list()]
     for name in installed:
@@ -482,7 +484,7 @@ def test_models_lists_the_classical_methods_and_what_the_registry_holds(capsys):
     code, out, _ = run(capsys, "models", "--json")
     assert code == 0
     listing = json.loads(out)
-    assert [c["name"] for c in listing["classical"]] == list(METHODS)
+    assert [c["name"] for c in listing["classical"]] == [*METHODS, *ESTIMATING]
     assert [m["name"] for m in listing["models"]] == installed
     defaults = [m["name"] for m in listing["models"] if m["default"]]
     assert defaults == ([listing["default"]] if listing["default"] else [])

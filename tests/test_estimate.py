@@ -208,8 +208,8 @@ def test_estimates_that_disagree_are_not_used(photo, monkeypatch):
 
 def test_estimates_that_agree_give_the_smaller_one_with_their_agreement_as_confidence(photo, monkeypatch):
     _fake_estimates(monkeypatch, {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)})
-    found = estimate_kernel(photo, max_size=15)
-    assert not found.fallback and found.source == "estimated"
+    found = estimate_kernel(_blurred(photo, motion_kernel(7, 30)), max_size=15)
+    assert not found.fallback and found.source == "estimated" and found.scores["held-out energy"] <= 0.1
     np.testing.assert_array_equal(found.kernel, found.candidates["estimated 9 px"])
     assert found.scores["agreement"] > 0.99 and found.confidence > 0.9 and found.confidence_words() == "high"
 
@@ -220,3 +220,10 @@ def test_a_kernel_too_small_to_be_a_blur_is_not_used(photo, monkeypatch):
     _fake_estimates(monkeypatch, {9: tiny, 15: np.pad(tiny, 3)})
     found = estimate_kernel(photo, max_size=15)
     assert found.fallback and found.source == "no blur found" and found.scores["spread"] < 1.0
+
+
+def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo, monkeypatch):
+    # Two sizes agree on a motion blur, but the photo is sharp: elsewhere it explains the photo far worse.
+    _fake_estimates(monkeypatch, {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)})
+    found = estimate_kernel(photo, max_size=15)
+    assert found.fallback and found.source == "unsure" and found.scores["held-out energy"] > 0.1

@@ -100,11 +100,20 @@ def still_models(registry) -> list:
 
 
 def catalogue_methods(registry) -> list:
-    """The catalogue's methods for photos whose model (if any) is installed, in catalogue order."""
+    """The catalogue's methods for photos whose model (if any) is installed, in catalogue order.
+
+    A classical deconvolution handed the estimated kernel (``estimated-wiener``, ...) is left out: the
+    kernel-estimation section measures Wiener with each estimate beside the learned deconvolver, on the
+    same cases, without estimating every kernel once more per method.
+    """
     from deblur_core.restoration import methods
 
     names = registry.names()
-    return [m for m in methods(takes="photo") if m.available(names)]
+    return [
+        m
+        for m in methods(takes="photo")
+        if m.available(names) and not (m.kernel == "estimates" and m.family == "classical")
+    ]
 
 
 def method_label(method) -> str:

@@ -8,18 +8,28 @@ entries is the order of the menus.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from deblur_core.image import check_image
-from deblur_core.restoration.catalogue import Method, Option, register
+from deblur_core.restoration.catalogue import Method, Option, get_method, register
 
 if TYPE_CHECKING:
     from deblur_core.restoration.restore import MethodCall
 
-__all__ = ["DECONVOLVER", "ESTIMATED_DECONVOLVER", "RICHARDSON_LUCY", "TRAINED_MODEL", "UNSUPERVISED_WIENER", "WIENER"]
+__all__ = [
+    "DECONVOLVER",
+    "ESTIMATED_DECONVOLVER",
+    "ESTIMATED_RICHARDSON_LUCY",
+    "ESTIMATED_WIENER",
+    "RICHARDSON_LUCY",
+    "TRAINED_MODEL",
+    "UNSUPERVISED_WIENER",
+    "WIENER",
+]
 
 NSR_CHOICES = ("auto", 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
 
@@ -241,6 +251,63 @@ ESTIMATED_DECONVOLVER = register(
             "S. Cho and S. Lee, Fast motion deblurring, SIGGRAPH Asia 2009.",
         ),
     )
+)
+
+
+def _estimate_then(function: str):
+    """The run function of "estimate the kernel, then ``deblur_core.classical.<function>`` with it"."""
+    deconvolve = _deconvolve(function)
+
+    def run(call: MethodCall):
+        from deblur_core.classical.estimate import estimate_kernel
+
+        image = check_image(call.image)
+        with call.stage("Estimating the blur kernel"):
+            found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
+        if found.fallback:
+            return image, found.kernel
+        with call.stage(get_method(call.method.with_kernel).title):
+            out = deconvolve(dataclasses.replace(call, image=image, kernel=found.kernel))
+        return out, found.kernel
+
+    return run
+
+
+def _estimating(name: str, title: str, then: str, function: str, summary: str) -> Method:
+    """A classical deconvolution handed the kernel estimated from the photo: for comparisons."""
+    return register(
+        Method(
+            name=name,
+            title=title,
+            summary=summary,
+            description=(
+                f"Estimates the blur kernel from the photo, as the learned deconvolver's estimating method does, "
+                f"then runs the classical method ({then}) with it. Where no convincing blur is found the photo "
+                "is left as it is. For comparisons: it shows how much of the result is the kernel and how much "
+                "the network."
+            ),
+            kernel="estimates",
+            run=_estimate_then(function),
+            takes=("photo",),
+            slow=True,
+            with_kernel=then,
+        )
+    )
+
+
+ESTIMATED_WIENER = _estimating(
+    "estimated-wiener",
+    "Estimated kernel + Wiener",
+    "wiener",
+    "wiener",
+    "Finds the blur kernel in the photo, then Wiener deconvolution with it (for comparisons).",
+)
+ESTIMATED_RICHARDSON_LUCY = _estimating(
+    "estimated-richardson-lucy",
+    "Estimated kernel + Richardson-Lucy",
+    "richardson-lucy",
+    "richardson_lucy",
+    "Finds the blur kernel in the photo, then Richardson-Lucy with it (for comparisons).",
 )
 
 

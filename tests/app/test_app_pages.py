@@ -301,8 +301,10 @@ def test_the_kernel_panel_says_when_it_found_no_blur_and_the_photo_is_left_as_it
     at = _ok(at.run())
     text = _markdown(at)
     assert "**Size:** 1 × 1 px (no blur)" in text
-    assert "**Confidence:** no clear blur found" in text
-    assert "**Found as:** no clear blur found: left as it was" in text
+    # Either no kernel big enough to be a blur, or estimates too unsure to use: both leave the photo alone.
+    assert "**Confidence:** no clear blur found" in text or "**Confidence:** too uncertain to use" in text
+    found_as = next(line for line in text.splitlines() if line.startswith("- **Found as:**"))
+    assert found_as.endswith("left as it was"), found_as
     metrics = _metrics(at)
     assert metrics["Sharpness after"][0] == metrics["Sharpness before"][0]  # nothing was done to it
 
@@ -412,6 +414,38 @@ def test_compare_uses_the_photo_chosen_on_deblur(app_env):
     at = _ok(at.run())
     table = at.dataframe[0].value
     assert list(table.columns) == ["method", "sharpness", "seconds"]
+
+
+def test_compare_estimates_the_kernel_once_for_the_methods_that_estimate_it(app_env, monkeypatch):
+    from deblur_core.classical import estimate as estimation
+    from studio import tasks
+
+    calls = []
+    real = estimation.estimate_kernel
+    counted = lambda *a, **k: calls.append(1) or real(*a, **k)  # noqa: E731
+    monkeypatch.setattr(estimation, "estimate_kernel", counted)  # the methods' own estimate
+    monkeypatch.setattr(tasks, "estimate_kernel", counted)  # the pages' estimate
+    at = _start()
+    at.radio(key="deblur_mode").set_value("Blur it for me")
+    at.run()
+    at.selectbox(key="deblur_blur_kind").set_value("gaussian")  # sigma 2 px: a blur the estimate finds
+    at = _ok(at.run())
+    at.switch_page("pages/compare.py")
+    at = _ok(at.run())
+    picked = ["Wiener deconvolution", "Estimated kernel + Wiener", "Estimated kernel + Richardson-Lucy"]
+    at.multiselect(key="compare_methods").set_value(picked)
+    at.button(key="compare_run").click()
+    at = _ok(at.run())
+    assert len(calls) == 1  # one estimate, handed to both methods
+    shared = [m.value for m in at.markdown if "share one estimate" in m.value]
+    assert len(shared) == 1 and " px**" in shared[0] and "confidence" in shared[0]
+    assert "Estimated kernel" in _image_captions(at)
+    table = at.dataframe[0].value.set_index("method")
+    assert list(table.index) == picked
+    # The blur is found: both classical methods gain with the estimate, if less than Wiener handed the
+    # true kernel.
+    for method in picked[1:]:
+        assert 0 < table.loc[method, "PSNR gain (dB)"] <= table.loc["Wiener deconvolution", "PSNR gain (dB)"] + 0.5
 
 
 def _poll(at: AppTest, until, timeout: float = 90.0) -> AppTest:
