@@ -366,7 +366,13 @@ def test_menu_offers_still_image_models_and_the_enlarging_model_while_it_fits(mo
     assert labels[0] == "tiny (recommended)" and menu.default.method == "tiny"
     assert "sr: deblur + enlarge 3x" in labels
     assert not any("video" in label for label in labels)
-    assert labels[-3:] == ["Wiener deconvolution", "Richardson-Lucy", "Unsupervised Wiener"]
+    assert labels[-5:] == [
+        "Wiener deconvolution",
+        "Richardson-Lucy",
+        "Unsupervised Wiener",
+        "Estimated kernel + Wiener",
+        "Estimated kernel + Richardson-Lucy",
+    ]
     assert menu.by_label("sr: deblur + enlarge 3x").upscale
     big = method_menu(registry, (3000, 4000))  # 12 MP x 9 would exceed the 24 MP limit
     sr = big.by_method("sr")
