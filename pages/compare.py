@@ -50,9 +50,10 @@ def estimated_kernel(current: services.CurrentInput, choices: list) -> KernelEst
         return None
     more = "The Deblur page shows it larger and lets you choose where it is estimated from."
     if found.fallback:  # nothing to draw: say why the photo is left as it is
+        why = "no clear blur was found" if found.source == "no blur found" else "the estimate is too uncertain to use"
         st.markdown(
-            f"The methods that estimate the blur share one estimate, made in {found.seconds:.1f} s: "
-            f"{kernel_panel.source_text(found)}, so they return the photo unchanged. {more}"
+            f"The methods that estimate the blur share one estimate, made in {found.seconds:.1f} s. "
+            f"They return the photo unchanged: {why}. {more}"
         )
         return found
     c_kernel, c_text = st.columns([1, 5], vertical_alignment="center")

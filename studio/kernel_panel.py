@@ -25,7 +25,7 @@ SOURCE_TEXT = {
     "disk fit": "a defocus disc fitted to the estimate",
     "line fit": "a motion line fitted to the estimate",
     "no blur found": "no clear blur found: left as it was",
-    "unsure": "the estimates at two sizes disagree, so it is not used: left as it was",
+    "unsure": "too uncertain to use (two estimates disagree, or the kernel does not fit the rest): left as it was",
 }
 USED_COLOUR = (255, 176, 0)  # amber: the region the estimate shown was made from
 CHOSEN_COLOUR = (0, 200, 255)  # cyan: the square being chosen, before Re-estimate
