@@ -214,16 +214,23 @@ DECONVOLVER = register(
 )
 
 
-def _run_estimated_deconvolver(call: MethodCall):
-    """Estimate the kernel from the photo, then the learned deconvolver with it; the photo as it is if no blur is found."""
-    from deblur_core.classical.estimate import estimate_kernel
+def _estimate_then(deconvolve):
+    """The run function of "estimate the kernel, then ``deconvolve(call, image, kernel)`` with it".
 
-    image = check_image(call.image)
-    with call.stage("Estimating the blur kernel"):
-        found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
-    if found.fallback:
-        return image, found.kernel
-    return _deconvolve_and_refine(call, image, found.kernel), found.kernel
+    Where no convincing blur is found the photo comes back as it is, with the identity kernel.
+    """
+
+    def run(call: MethodCall):
+        from deblur_core.classical.estimate import estimate_kernel
+
+        image = check_image(call.image)
+        with call.stage("Estimating the blur kernel"):
+            found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
+        if found.fallback:
+            return image, found.kernel
+        return deconvolve(call, image, found.kernel), found.kernel
+
+    return run
 
 
 ESTIMATED_DECONVOLVER = register(
@@ -238,7 +245,7 @@ ESTIMATED_DECONVOLVER = register(
             "motion and camera shake less often; a few seconds more per photo."
         ),
         kernel="estimates",
-        run=_run_estimated_deconvolver,
+        run=_estimate_then(_deconvolve_and_refine),
         takes=("photo",),
         family="learned",
         model="deconv-unet",
@@ -254,26 +261,18 @@ ESTIMATED_DECONVOLVER = register(
 )
 
 
-def _estimate_then(function: str):
-    """The run function of "estimate the kernel, then ``deblur_core.classical.<function>`` with it"."""
-    deconvolve = _deconvolve(function)
+def _classical_with_kernel(method: str):
+    """``deconvolve(call, image, kernel)`` for the classical method ``method``, timed as its own stage."""
+    deconvolve = _deconvolve(method.replace("-", "_"))
 
-    def run(call: MethodCall):
-        from deblur_core.classical.estimate import estimate_kernel
-
-        image = check_image(call.image)
-        with call.stage("Estimating the blur kernel"):
-            found = estimate_kernel(image, on_progress=call.on_progress, cancel=call.cancel)
-        if found.fallback:
-            return image, found.kernel
-        with call.stage(get_method(call.method.with_kernel).title):
-            out = deconvolve(dataclasses.replace(call, image=image, kernel=found.kernel))
-        return out, found.kernel
+    def run(call: MethodCall, image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        with call.stage(get_method(method).title):
+            return deconvolve(dataclasses.replace(call, image=image, kernel=kernel))
 
     return run
 
 
-def _estimating(name: str, title: str, then: str, function: str, summary: str) -> Method:
+def _estimating(name: str, title: str, then: str, summary: str) -> Method:
     """A classical deconvolution handed the kernel estimated from the photo: for comparisons."""
     return register(
         Method(
@@ -287,7 +286,7 @@ def _estimating(name: str, title: str, then: str, function: str, summary: str) -
                 "the network."
             ),
             kernel="estimates",
-            run=_estimate_then(function),
+            run=_estimate_then(_classical_with_kernel(then)),
             takes=("photo",),
             slow=True,
             with_kernel=then,
@@ -299,14 +298,12 @@ ESTIMATED_WIENER = _estimating(
     "estimated-wiener",
     "Estimated kernel + Wiener",
     "wiener",
-    "wiener",
     "Finds the blur kernel in the photo, then Wiener deconvolution with it (for comparisons).",
 )
 ESTIMATED_RICHARDSON_LUCY = _estimating(
     "estimated-richardson-lucy",
     "Estimated kernel + Richardson-Lucy",
     "richardson-lucy",
-    "richardson_lucy",
     "Finds the blur kernel in the photo, then Richardson-Lucy with it (for comparisons).",
 )
 
