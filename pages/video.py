@@ -240,6 +240,25 @@ def frame_scrubber(result: vid.VideoResult) -> None:
         col.image(images.zoom_crop(rgb, 0.5, 0.5, zoom, view=320), caption=f"{caption}, {zoom}×", width="stretch")
 
 
+def show_clip_estimate(found, frames: int) -> None:
+    """The one blur kernel estimated for the whole clip, or why none was used."""
+    st.markdown("**The blur estimated for the clip**")
+    picked = min(vid.CLIP_ESTIMATE_FRAMES, frames)
+    if found.fallback:
+        why = "no clear blur was found" if found.source == "no blur found" else "the estimate was too uncertain to use"
+        st.caption(
+            f"Estimated on {picked} frame{'s' if picked > 1 else ''} spread over the clip ({found.seconds:.1f} s): "
+            f"{why}, so the frames were left as they are."
+        )
+        return
+    widgets.show_kernel(found.kernel, f"confidence {found.confidence_words()}")
+    st.caption(
+        f"Estimated once for the whole clip, on {picked} frame{'s' if picked > 1 else ''} spread over it (the most "
+        f"confident kept, {found.seconds:.1f} s), and every frame restored with it: one kernel, so the result does "
+        "not flicker."
+    )
+
+
 def show_result(run: RunInfo, output: VideoOutput) -> None:
     result = output.result
     st.success(
@@ -275,6 +294,8 @@ def show_result(run: RunInfo, output: VideoOutput) -> None:
     if run.command:
         st.caption("The same from the command line:")
         st.code(run.command, language="bash")
+    if result.kernel_estimate is not None:
+        show_clip_estimate(result.kernel_estimate, len(result.blurred))
 
     if result.has_truth:
         st.subheader("Quality against the sharp frames")

@@ -15,7 +15,7 @@ from deblur_core import metrics
 from deblur_core import video as V
 from deblur_core.cli import video as video_command
 from deblur_core.degrade import blur
-from deblur_core.kernels import motion_kernel, parse_kernel_spec
+from deblur_core.kernels import gaussian_kernel, motion_kernel, parse_kernel_spec
 from deblur_core.progress import Cancelled
 from deblur_core.video import container
 
@@ -467,3 +467,64 @@ def test_video_command_max_frames_keeps_the_first_frames(tmp_path, clip, capsys)
     )
     assert "first 3 frames" in capsys.readouterr().err
     assert len(V.read_video(out)) == 3
+
+
+# -- one kernel estimate for a clip ------------------------------------------------------------------
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    size = max(a.shape[0], b.shape[0])
+    pa, pb = (np.pad(k, (size - k.shape[0]) // 2) for k in (a, b))
+    return float((pa * pb).sum() / (np.linalg.norm(pa) * np.linalg.norm(pb)))
+
+
+def test_a_clip_is_estimated_once_on_a_few_frames_and_every_frame_uses_that_kernel(monkeypatch):
+    import deblur_core.classical.estimate as estimate
+
+    clip = V.sample_clip(6, (144, 144), seed=2, image="astronaut")
+    true = gaussian_kernel(2.0)
+    blurred = V.blur_video(clip, true)
+    frames_seen = []
+    real = estimate.estimate_kernel
+
+    def counting(image, **kwargs):
+        frames_seen.append(next(i for i in range(len(blurred)) if np.array_equal(image, blurred.frame(i))))
+        return real(image, **{**kwargs, "max_size": 15})
+
+    monkeypatch.setattr(estimate, "estimate_kernel", counting)
+    calls = []
+    result = V.deblur_video(
+        blurred, "estimated-wiener", truth=clip, on_progress=lambda d, t, i: calls.append((d, t, i["stage"]))
+    )
+    assert frames_seen == [1, 3, 5]  # three frames spread over the clip, not every frame
+    found = result.kernel_estimate
+    assert not found.fallback and _similarity(found.kernel, true) > 0.8
+    # every frame was restored with that one kernel
+    assert np.array_equal(result.restored.pixels, V.restore_video(blurred, "wiener", kernel=found.kernel).pixels)
+    assert _mean_psnr(clip, result.restored) > _mean_psnr(clip, blurred) + 1.0
+    assert [c[2] for c in calls[:3]] == ["estimating"] * 3 and calls[-1][0] == calls[-1][1] == 3 + 3 * len(clip)
+    assert result.method == "estimated-wiener"
+
+
+def test_a_clip_whose_blur_was_not_found_is_left_as_it_is(clip):
+    from deblur_core.classical.estimate import KernelEstimate
+    from deblur_core.kernels import identity_kernel
+
+    nothing = KernelEstimate(identity_kernel(), 0.0, (0, 0, 48, 48), 0.1, True, "unsure")
+    out = V.restore_video(clip, "estimated-deconvolver", estimate=nothing)
+    assert np.array_equal(out.pixels, clip.pixels) and out.name == "restored (estimated-deconvolver)"
+    with pytest.raises(Cancelled):
+        V.estimate_clip_kernel(clip, cancel=lambda: True)
+    with pytest.raises(ValueError, match="at least one frame"):
+        V.estimate_clip_kernel(clip, frames=0)
+
+
+def test_video_command_reports_the_clips_estimated_blur(tmp_path, capsys):
+    source = V.write_video(
+        V.blur_video(V.sample_clip(3, (96, 96), seed=4, image="astronaut"), gaussian_kernel(1.5)), tmp_path / "in.mp4"
+    )
+    code = video_command.run_cli(_args(input=str(source), out=str(tmp_path / "out.mp4"), method="estimated-wiener"))
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    line = next(x for x in captured.out.splitlines() if x.startswith("Blur:"))
+    assert "estimated once for the clip, on 3 frames" in line

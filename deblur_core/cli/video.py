@@ -9,7 +9,7 @@ from pathlib import Path
 from deblur_core.cli.console import EXIT_CODES_TEXT, KERNEL_HELP, Formatter, chosen_options, positive_int
 from deblur_core.video.clip import DEFAULT_MAX_FRAMES, _format_fps
 from deblur_core.video.container import _format_for, encoded_size, read_video, write_video
-from deblur_core.video.restore import deblur_video, metrics_table, model_frames
+from deblur_core.video.restore import CLIP_ESTIMATE_FRAMES, deblur_video, metrics_table, model_frames
 from deblur_core.video.synthetic import Degradation
 
 __all__ = ["add_parser", "run_cli", "cmd_video"]
@@ -73,7 +73,13 @@ def run_cli(args) -> int:
         if kernel is not None and (record is None or not record.needs_kernel):
             print(
                 f"note: --kernel is ignored by '{method}': "
-                + ("learned models find the blur themselves." if record is None else "it does not use a kernel."),
+                + (
+                    "learned models find the blur themselves."
+                    if record is None
+                    else "it estimates the kernel from the clip itself."
+                    if record.kernel == "estimates"
+                    else "it does not use a kernel."
+                ),
                 file=sys.stderr,
             )
     except ValueError as exc:
@@ -100,6 +106,8 @@ def run_cli(args) -> int:
     if result.has_truth:
         print(f"Blur: {degradation.describe() if degradation else 'given'}; method: {method}. Means over frames:")
         print(metrics_table(result.rows()))
+    if result.kernel_estimate is not None:
+        print(_estimate_line(result.kernel_estimate, len(result.blurred)))
     h, w = encoded_size(result.restored, out.suffix.lstrip(".").lower())
     print(
         f"Wrote {out} ({len(result.restored)} frames, {w} x {h}, {_format_fps(result.restored.fps)} fps, "
@@ -138,3 +146,13 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument("--blur", metavar="SPEC", help="blur the frames with this kernel first (a demonstration)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="process only the first N frames")
     p.set_defaults(handler=cmd_video)
+
+
+def _estimate_line(found, frames: int) -> str:
+    """What the one estimate for the clip found, for a method that estimates the kernel."""
+    picked = min(CLIP_ESTIMATE_FRAMES, frames)
+    where = f"estimated once for the clip, on {picked} frame{'s' if picked > 1 else ''}, {found.seconds:.1f} s"
+    if found.fallback:
+        why = "no clear blur found" if found.source == "no blur found" else "the estimate is too uncertain to use"
+        return f"Blur: {why} ({where}); the frames are left as they are."
+    return f"Blur: a {found.size_text()} kernel, confidence {found.confidence_words()} ({where}), used for every frame."

@@ -246,7 +246,7 @@ ESTIMATED_DECONVOLVER = register(
         ),
         kernel="estimates",
         run=_estimate_then(_deconvolve_and_refine),
-        takes=("photo",),
+        takes=("photo", "frames"),
         family="learned",
         model="deconv-unet",
         slow=True,
@@ -287,7 +287,7 @@ def _estimating(name: str, title: str, then: str, summary: str) -> Method:
             ),
             kernel="estimates",
             run=_estimate_then(_classical_with_kernel(then)),
-            takes=("photo",),
+            takes=("photo", "frames"),
             slow=True,
             with_kernel=then,
         )

@@ -20,8 +20,10 @@ from deblur_core.video.container import (
     write_video,
 )
 from deblur_core.video.restore import (
+    CLIP_ESTIMATE_FRAMES,
     VideoResult,
     deblur_video,
+    estimate_clip_kernel,
     frame_metrics,
     method_label,
     metrics_table,
@@ -33,6 +35,7 @@ from deblur_core.video.restore import (
 from deblur_core.video.synthetic import Degradation, average_frames, averaging_kernel_spec, blur_video, sample_clip
 
 __all__ = [
+    "CLIP_ESTIMATE_FRAMES",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_FRAMES",
     "DEFAULT_MAX_SIZE",
@@ -50,6 +53,7 @@ __all__ = [
     "deblur_video",
     "encode_video",
     "encoded_size",
+    "estimate_clip_kernel",
     "ffmpeg_exe",
     "frame_metrics",
     "limits_text",

@@ -2,7 +2,9 @@
 
 A model whose card says ``frames: 3`` sees the previous, current and next frames stacked on the
 channel axis (H x W x 9, the first and last frames repeated at the ends) and restores the middle one;
-still-image models and the classical methods get one frame at a time.
+still-image models and the classical methods get one frame at a time. A method that estimates the blur
+kernel estimates it once for the clip (:func:`estimate_clip_kernel`), not per frame: a kernel that changed
+from frame to frame would make the result flicker, and one estimate costs seconds.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +21,12 @@ from deblur_core.image import to_uint8
 from deblur_core.progress import CancelFn, ProgressFn, check_cancel
 from deblur_core.video.clip import Video
 from deblur_core.video.synthetic import Degradation
+
+if TYPE_CHECKING:
+    from deblur_core.classical.estimate import KernelEstimate
+
+CLIP_ESTIMATE_FRAMES = 3
+"""How many frames, spread over a clip, :func:`estimate_clip_kernel` estimates the blur on."""
 
 # -- restoration ----------------------------------------------------------------------------------
 
@@ -74,11 +83,66 @@ def model_frames(method: str, registry=None) -> int:
     return resolve_model(method, registry).frames
 
 
+def estimate_clip_kernel(
+    video: Video,
+    *,
+    max_size: int = 31,
+    frames: int = CLIP_ESTIMATE_FRAMES,
+    on_progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> tuple[KernelEstimate, int]:
+    """One blur kernel for a whole clip, estimated on a few of its frames instead of on every one.
+
+    The frames at the middles of ``frames`` equal parts of the clip are estimated
+    (:func:`deblur_core.classical.estimate.estimate_kernel`); of the estimates that found a blur the
+    most confident is kept, and when none did, the clip's blur is reported as not found (the first
+    fallback), so its frames are left as they are.
+
+    Parameters
+    ----------
+    video : Video
+        The blurred clip.
+    max_size : int
+        The largest kernel side to consider (as for ``estimate_kernel``).
+    frames : int
+        How many frames to estimate on (at most the clip's length).
+    on_progress : callable, optional
+        ``on_progress(done, total, info)`` after each frame's estimate; ``info["frame"]`` is 1-based.
+    cancel : callable, optional
+        Returns True to stop (raises :class:`deblur_core.progress.Cancelled`).
+
+    Returns
+    -------
+    estimate : KernelEstimate
+        The kept estimate (its ``seconds`` is the time of all of them).
+    frame : int
+        The 0-based index of the frame it was made on.
+    """
+    from deblur_core.classical.estimate import estimate_kernel
+
+    if frames < 1:
+        raise ValueError(f"A clip's blur is estimated on at least one frame; got {frames}.")
+    n = len(video)
+    count = min(frames, n)
+    picks = sorted({min(n - 1, int((2 * i + 1) * n / (2 * count))) for i in range(count)})
+    start = time.perf_counter()
+    found: list[tuple[KernelEstimate, int]] = []
+    for done, index in enumerate(picks, 1):
+        check_cancel(cancel)
+        found.append((estimate_kernel(video.frame(index), max_size=max_size, cancel=cancel), index))
+        if on_progress is not None:
+            on_progress(done, len(picks), {"frame": index + 1})
+    blurs = [pair for pair in found if not pair[0].fallback]
+    best, index = max(blurs, key=lambda pair: pair[0].confidence) if blurs else found[0]
+    return replace(best, seconds=time.perf_counter() - start), index
+
+
 def restore_video(
     video: Video,
     method: str = "default",
     *,
     kernel: np.ndarray | None = None,
+    estimate: KernelEstimate | None = None,
     registry=None,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
@@ -97,6 +161,10 @@ def restore_video(
         Any method :func:`~deblur_core.restoration.restore` accepts.
     kernel : ndarray, optional
         The known blur, for the classical methods.
+    estimate : KernelEstimate, optional
+        For a method that estimates the kernel: the clip's estimate made beforehand
+        (:func:`estimate_clip_kernel`); made here when None. Every frame is restored with its kernel,
+        or left as it is where it found no convincing blur.
     registry : Registry, optional
         Where model names are looked up.
     on_progress : callable, optional
@@ -113,23 +181,36 @@ def restore_video(
     Video
         The restored clip: same frame count, size and frame rate.
     """
-    from deblur_core.restoration import restore_image
+    from deblur_core.restoration import get_method, restore_image
 
     frames = model_frames(method, registry)
+    label = method_label(method, registry)
+    record = get_method(method)
+    per_frame = None  # the method each frame is restored with; None leaves the frames as they are
+    if record is not None and record.kernel == "estimates":
+        if estimate is None:
+            estimate, _ = estimate_clip_kernel(video, cancel=cancel)
+        if not estimate.fallback:
+            per_frame, kernel = record.with_kernel, estimate.kernel
+    else:
+        per_frame = method
     n = len(video)
     out = np.empty_like(video.pixels)
     start = time.monotonic()
     for i in range(n):
         check_cancel(cancel)
-        image = neighbour_stack(video, i, frames) if frames > 1 else video.frame(i)
-        restored = restore_image(image, method, kernel=kernel, registry=registry, cancel=cancel, **options)
-        out[i] = to_uint8(restored)
+        if per_frame is None:
+            out[i] = video.pixels[i]
+        else:
+            image = neighbour_stack(video, i, frames) if frames > 1 else video.frame(i)
+            restored = restore_image(image, per_frame, kernel=kernel, registry=registry, cancel=cancel, **options)
+            out[i] = to_uint8(restored)
         if on_progress is not None:
             elapsed = time.monotonic() - start
             on_progress(
                 i + 1, n, {"frame": i + 1, "elapsed_s": elapsed, "remaining_s": elapsed / (i + 1) * (n - i - 1)}
             )
-    return replace(video, pixels=out, name=f"restored ({method_label(method, registry)})")
+    return replace(video, pixels=out, name=f"restored ({label})")
 
 
 def method_label(method: str, registry=None) -> str:
@@ -218,6 +299,7 @@ class VideoResult:
     blurred_scores: dict[str, np.ndarray] | None = None
     restored_scores: dict[str, np.ndarray] | None = None
     seconds: float = 0.0
+    kernel_estimate: KernelEstimate | None = None  # the clip's estimate, for a method that estimates the kernel
 
     @property
     def has_truth(self) -> bool:
@@ -286,20 +368,34 @@ def deblur_video(
     if truth is not None and (len(truth) != len(blurred) or truth.size != blurred.size):
         raise ValueError("The ground truth must have as many frames, of the same size, as the clip.")
     n = len(blurred)
-    total = n * (3 if truth is not None else 1)  # measuring both clips costs about as much as restoring one
+    estimating = record is not None and record.kernel == "estimates"
+    first = min(CLIP_ESTIMATE_FRAMES, n) if estimating else 0  # an estimate costs about a restored frame or two
+    total = first + n * (3 if truth is not None else 1)  # measuring both clips costs about as much as restoring one
 
     def stage(name: str, offset: int, scale: int = 1) -> ProgressFn | None:
         if on_progress is None:
             return None
         return lambda done, _total, info: on_progress(offset + done * scale, total, {**info, "stage": name})
 
+    estimate = None
+    if estimating:
+        model_frames(method, registry)  # a method that takes no frames is refused before the estimate
+        estimate, _ = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel)
     restored = restore_video(
-        blurred, method, kernel=kernel, registry=registry, on_progress=stage("restoring", 0), cancel=cancel, **options
+        blurred,
+        method,
+        kernel=kernel,
+        estimate=estimate,
+        registry=registry,
+        on_progress=stage("restoring", first),
+        cancel=cancel,
+        **options,
     )
     label = method_label(method, registry)
     result = VideoResult(video, blurred, restored, truth, label, model_frames(method, registry), degradation)
+    result.kernel_estimate = estimate
     if truth is not None:
-        result.blurred_scores = frame_metrics(truth, blurred, stage("measuring", n), cancel)
-        result.restored_scores = frame_metrics(truth, restored, stage("measuring", 2 * n), cancel)
+        result.blurred_scores = frame_metrics(truth, blurred, stage("measuring", first + n), cancel)
+        result.restored_scores = frame_metrics(truth, restored, stage("measuring", first + 2 * n), cancel)
     result.seconds = time.monotonic() - start
     return result

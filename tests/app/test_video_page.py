@@ -116,3 +116,17 @@ def test_a_file_that_is_not_a_video_gives_one_sentence(small_sample):
     assert not at.exception
     assert len(at.error) == 1 and at.error[0].value.startswith("notes.mp4: is not a video")
     assert all(b.key != "video_run" for b in at.button) and not at.get("video")
+
+
+def test_a_method_that_estimates_the_kernel_shows_the_clips_one_estimate(small_sample, monkeypatch):
+    monkeypatch.setenv("DEBLUR_STUDIO_VIDEO_SAMPLE", "4,96,96")
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="video_blur_sample").set_value("kernel").run()
+    labels = at.selectbox(key="video_method").options
+    wanted = next(label for label in labels if label.startswith("Estimated kernel + Wiener"))
+    at.selectbox(key="video_method").set_value(wanted).run()
+    assert not at.exception and not at.error
+    _run_to_the_end(at)
+    assert any(m.value == "**The blur estimated for the clip**" for m in at.markdown)
+    words = [c.value for c in at.caption if "for the whole clip" in c.value or "left as they are" in c.value]
+    assert words and "on 3 frames spread over" in words[0]
