@@ -194,7 +194,7 @@ def _fake_estimates(monkeypatch, by_size):
     """Make the coarse-to-fine estimate return ``by_size[size]``, to test the decision on its own."""
     from deblur_core.classical import estimate as module
 
-    monkeypatch.setattr(module, "_coarse_to_fine", lambda crop, size, cancel, tick: by_size[size])
+    monkeypatch.setattr(module, "_coarse_to_fine", lambda crop, size, cancel, tick, settings=None: by_size[size])
 
 
 def test_estimates_that_disagree_are_not_used(photo, monkeypatch):
@@ -227,3 +227,17 @@ def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo,
     _fake_estimates(monkeypatch, {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)})
     found = estimate_kernel(photo, max_size=15)
     assert found.fallback and found.source == "unsure" and found.scores["held-out energy"] > 0.1
+
+
+def test_a_blur_too_large_for_the_smaller_estimate_is_kept_from_the_larger_one(photo, monkeypatch):
+    # The blur runs 13 px: the 9-px estimate cannot hold it and disagrees, the 15-px one explains the photo.
+    long = motion_kernel(13, 20)
+    _fake_estimates(monkeypatch, {9: motion_kernel(7, 20), 15: long})
+    found = estimate_kernel(_blurred(photo, long), max_size=15)
+    assert not found.fallback and found.source == "estimated"
+    np.testing.assert_array_equal(found.kernel, found.candidates["estimated 15 px"])
+    assert found.scores["agreement"] < 0.93 and found.scores["larger held-out energy"] <= 0.1
+    assert 0.05 <= found.confidence <= 1.0
+    # On a sharp photo the same larger kernel explains the held-out crop worse than no blur: not kept.
+    sharp = estimate_kernel(_blurred(photo, np.ones((1, 1))), max_size=15)
+    assert sharp.fallback and sharp.scores["larger held-out energy"] > 0.1
