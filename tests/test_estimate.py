@@ -230,14 +230,21 @@ def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo,
 
 
 def test_a_blur_too_large_for_the_smaller_estimate_is_kept_from_the_larger_one(photo, monkeypatch):
-    # The blur runs 13 px: the 9-px estimate cannot hold it and disagrees, the 15-px one explains the photo.
-    long = motion_kernel(13, 20)
-    _fake_estimates(monkeypatch, {9: motion_kernel(7, 20), 15: long})
-    found = estimate_kernel(_blurred(photo, long), max_size=15)
+    # The blur runs 21 px: the 19-px estimate cannot hold it and disagrees, the 31-px one explains the photo.
+    long = motion_kernel(21, 20)
+    _fake_estimates(monkeypatch, {19: motion_kernel(13, 20), 31: np.pad(long, 4)})
+    found = estimate_kernel(_blurred(photo, long), max_size=31)
     assert not found.fallback and found.source == "estimated"
-    np.testing.assert_array_equal(found.kernel, found.candidates["estimated 15 px"])
+    np.testing.assert_array_equal(found.kernel, found.candidates["estimated 31 px"])
     assert found.scores["agreement"] < 0.93 and found.scores["larger held-out energy"] <= 0.1
     assert 0.05 <= found.confidence <= 1.0
     # On a sharp photo the same larger kernel explains the held-out crop worse than no blur: not kept.
-    sharp = estimate_kernel(_blurred(photo, np.ones((1, 1))), max_size=15)
+    sharp = estimate_kernel(_blurred(photo, np.ones((1, 1))), max_size=31)
     assert sharp.fallback and sharp.scores["larger held-out energy"] > 0.1
+
+
+def test_a_small_larger_estimate_alone_is_never_kept(photo, monkeypatch):
+    # Under LARGE_BLUR px the larger estimate alone is not evidence of a blur the smaller one could not hold.
+    _fake_estimates(monkeypatch, {9: motion_kernel(5, 90), 15: motion_kernel(13, 20)})
+    found = estimate_kernel(_blurred(photo, motion_kernel(13, 20)), max_size=15)
+    assert found.fallback and "larger held-out energy" not in found.scores

@@ -71,17 +71,7 @@ def run_cli(args) -> int:
         if frames % 2 == 0:
             raise ValueError(f"The model '{method}' takes {frames} frames; video models take an odd number.")
         if kernel is not None and (record is None or not record.needs_kernel):
-            print(
-                f"note: --kernel is ignored by '{method}': "
-                + (
-                    "learned models find the blur themselves."
-                    if record is None
-                    else "it estimates the kernel from the clip itself."
-                    if record.kernel == "estimates"
-                    else "it does not use a kernel."
-                ),
-                file=sys.stderr,
-            )
+            print(f"note: --kernel is ignored by '{method}': {_why_no_kernel(record)}", file=sys.stderr)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -156,3 +146,12 @@ def _estimate_line(found, frames: int) -> str:
         why = "no clear blur found" if found.source == "no blur found" else "the estimate is too uncertain to use"
         return f"Blur: {why} ({where}); the frames are left as they are."
     return f"Blur: a {found.size_text()} kernel, confidence {found.confidence_words()} ({where}), used for every frame."
+
+
+def _why_no_kernel(record) -> str:
+    """Why a method does not take --kernel, in a few words."""
+    if record is None:
+        return "learned models find the blur themselves."
+    return (
+        "it estimates the kernel from the clip itself." if record.kernel == "estimates" else "it does not use a kernel."
+    )

@@ -377,22 +377,11 @@ def deblur_video(
             return None
         return lambda done, _total, info: on_progress(offset + done * scale, total, {**info, "stage": name})
 
-    estimate = None
-    if estimating:
-        model_frames(method, registry)  # a method that takes no frames is refused before the estimate
-        estimate, _ = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel)
-    restored = restore_video(
-        blurred,
-        method,
-        kernel=kernel,
-        estimate=estimate,
-        registry=registry,
-        on_progress=stage("restoring", first),
-        cancel=cancel,
-        **options,
-    )
-    label = method_label(method, registry)
-    result = VideoResult(video, blurred, restored, truth, label, model_frames(method, registry), degradation)
+    frames = model_frames(method, registry)  # a method that takes no frames is refused before any estimate
+    estimate = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel)[0] if first else None
+    given = {"kernel": kernel, "estimate": estimate, "registry": registry, "cancel": cancel}
+    restored = restore_video(blurred, method, on_progress=stage("restoring", first), **given, **options)
+    result = VideoResult(video, blurred, restored, truth, method_label(method, registry), frames, degradation)
     result.kernel_estimate = estimate
     if truth is not None:
         result.blurred_scores = frame_metrics(truth, blurred, stage("measuring", first + n), cancel)
