@@ -243,12 +243,11 @@ def frame_scrubber(result: vid.VideoResult) -> None:
 def show_clip_estimate(found, frames: int) -> None:
     """The one blur kernel estimated for the whole clip, or why none was used."""
     st.markdown("**The blur estimated for the clip**")
-    picked = min(vid.CLIP_ESTIMATE_FRAMES, frames)
+    picked = vid.clip_estimate_frames(frames)
     if found.fallback:
-        why = "no clear blur was found" if found.source == "no blur found" else "the estimate was too uncertain to use"
         st.caption(
             f"Estimated on {picked} frame{'s' if picked > 1 else ''} spread over the clip ({found.seconds:.1f} s): "
-            f"{why}, so the frames were left as they are."
+            f"{found.fallback_reason(past=True)}, so the frames were left as they are."
         )
         return
     widgets.show_kernel(found.kernel, f"confidence {found.confidence_words()}")

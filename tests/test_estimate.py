@@ -60,6 +60,7 @@ def test_a_sharp_photo_gets_the_fallback(photo):
     found = estimate_kernel(sharp, max_size=15)
     assert found.fallback and found.kernel.shape == (1, 1) and found.confidence == 0
     assert found.source == "no blur found" and found.confidence_words() == "no clear blur found"
+    assert found.fallback_reason(past=True) == "no clear blur was found"
 
 
 def test_the_estimate_reports_progress_and_its_region(photo):
@@ -204,6 +205,8 @@ def test_estimates_that_disagree_are_not_used(photo, monkeypatch):
     assert found.fallback and found.source == "unsure" and found.kernel.shape == (1, 1)
     assert found.scores["agreement"] < 0.93 and found.confidence == 0
     assert found.confidence_words() == "too uncertain to use"
+    assert found.fallback_reason() == "the estimate is too uncertain to use"
+    assert found.fallback_reason(past=True) == "the estimate was too uncertain to use"
 
 
 def test_estimates_that_agree_give_the_smaller_one_with_their_agreement_as_confidence(photo, monkeypatch):
@@ -212,6 +215,7 @@ def test_estimates_that_agree_give_the_smaller_one_with_their_agreement_as_confi
     assert not found.fallback and found.source == "estimated" and found.scores["held-out energy"] <= 0.1
     np.testing.assert_array_equal(found.kernel, found.candidates["estimated 9 px"])
     assert found.scores["agreement"] > 0.99 and found.confidence > 0.9 and found.confidence_words() == "high"
+    assert found.fallback_reason() == ""
 
 
 def test_a_kernel_too_small_to_be_a_blur_is_not_used(photo, monkeypatch):

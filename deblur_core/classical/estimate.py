@@ -109,9 +109,10 @@ MIN_SPREAD = 1.0
 HELD_OUT_TOLERANCE = 0.1
 # When they disagree because the larger estimate reaches beyond what the smaller can hold (its extent more
 # than the smaller size minus LARGE_MARGIN, and at least LARGE_BLUR px), the larger one is kept if it spreads
-# MIN_SPREAD and passes the same held-out test. On 132 blurred and 25 sharp training photos this raised Wiener's gain with the kept
-# estimate from +1.58 to +1.97 dB (camera shake +0.92 to +2.00), with one photo 0.96 dB worse and no
-# sharp photo changed by it.
+# MIN_SPREAD and passes the same held-out test. On 132 blurred and 25 sharp training photos, through
+# estimate_kernel itself, this raised Wiener's gain with the kept estimate from +1.58 to +1.95 dB (camera shake
+# +0.92 to +1.99); two photos came out worse than blurred (a shake, -0.86 dB, with the larger estimate; a short
+# motion, -1.37 dB, with the smaller) and no sharp photo was changed by the rule.
 LARGE_MARGIN = 4
 LARGE_BLUR = 16
 
@@ -165,6 +166,15 @@ class KernelEstimate:
         if self.confidence >= 0.6:
             return "high"
         return "medium" if self.confidence >= 0.3 else "low"
+
+    def fallback_reason(self, past: bool = False) -> str:
+        """Why the kernel is not used, as a clause: 'no clear blur found' or 'the estimate is too uncertain to
+        use' ('... was found', '... was ...' with ``past``); '' when it is used."""
+        if not self.fallback:
+            return ""
+        if self.source == "no blur found":
+            return "no clear blur was found" if past else "no clear blur found"
+        return f"the estimate {'was' if past else 'is'} too uncertain to use"
 
     def size_text(self) -> str:
         """'15 x 15 px'."""
@@ -333,16 +343,24 @@ def _denoised(grey: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.fastNlMeansDenoising(u8, None, h=h, templateWindowSize=5, searchWindowSize=13).astype(np.float64) / 255
 
 
+def _prepared(grey: np.ndarray, sigma: float, settings: _Settings) -> np.ndarray:
+    """The crop as an estimate with ``settings`` sees it: denoised when its settings say so."""
+    return _denoised(grey, sigma) if settings.denoise else grey
+
+
 def _candidates(
-    crops: tuple[np.ndarray, np.ndarray], sizes: list[int], cancel: CancelFn | None, tick
+    crop: np.ndarray, sigma: float, sizes: list[int], cancel: CancelFn | None, tick
 ) -> dict[str, np.ndarray]:
-    """An estimate per kernel size (the smaller from the crop as it is, the larger from the denoised crop),
-    and the parametric fits that resemble one, by name."""
+    """An estimate per kernel size (the smaller with SMALL_SETTINGS, the larger with LARGE_SETTINGS, each from
+    the crop as its settings prepare it), and the parametric fits that resemble one, by name."""
     candidates: dict[str, np.ndarray] = {}
-    jobs = [(crops[0], sizes[0], SMALL_SETTINGS)] + [(crops[1], size, LARGE_SETTINGS) for size in sizes[1:]]
+    jobs = [(sizes[0], SMALL_SETTINGS)] + [(size, LARGE_SETTINGS) for size in sizes[1:]]
+    seen = {settings.denoise: _prepared(crop, sigma, settings) for _, settings in jobs}  # each crop once
     # The sizes are independent: on threads of their own (the FFTs and NumPy release Python's lock).
     with ThreadPoolExecutor(max_workers=min(ESTIMATE_THREADS, len(sizes))) as pool:
-        found_by_size = list(pool.map(lambda job: _coarse_to_fine(job[0], job[1], cancel, tick, job[2]), jobs))
+        found_by_size = list(
+            pool.map(lambda job: _coarse_to_fine(seen[job[1].denoise], job[0], cancel, tick, job[1]), jobs)
+        )
     for size, kernel in zip(sizes, found_by_size, strict=True):
         found = normalize_kernel(kernel)
         candidates[f"estimated {size} px"] = found
@@ -443,11 +461,11 @@ def estimate_kernel(
             if on_progress is not None:
                 on_progress(done[0], total, {"message": f"Estimating the blur: step {done[0]} of {total}"})
 
-    candidates = _candidates((crop, _denoised(crop, sigma)), sizes, cancel, tick)
+    candidates = _candidates(crop, sigma, sizes, cancel, tick)
     check_cancel(cancel, "Kernel estimation stopped on request.")
     small = candidates[f"estimated {sizes[0]} px"]
     large = candidates[f"estimated {sizes[-1]} px"] if len(sizes) > 1 else None
-    source, scores, kept = _decide(small, large, (check_crop, _denoised(check_crop, sigma)), sizes[0])
+    source, scores, kept = _decide(small, large, check_crop, sigma, sizes[0])
     tick()
     fallback = kept is None
     kernel = identity_kernel() if fallback else kept
@@ -465,23 +483,23 @@ def _confidence(scores: dict, smaller: bool) -> float:
 
 
 def _decide(
-    small: np.ndarray, large: np.ndarray | None, check: tuple[np.ndarray, np.ndarray], small_size: int
+    small: np.ndarray, large: np.ndarray | None, check: np.ndarray, sigma: float, small_size: int
 ) -> tuple[str, dict, np.ndarray | None]:
     """Which estimate is the photo's blur, if any (see the module notes): its source, the evidence, the kernel kept.
 
-    ``check`` is the held-out crop as it is (for the smaller estimate) and denoised (for the larger, made
-    from a denoised crop).
+    ``check`` is the held-out crop; each estimate is tested on it as its own settings prepared its crop (the
+    larger one denoised at noise ``sigma``), and only when the test is reached.
     """
     agreement = _similarity(small, large) if large is not None else 1.0
     spread = _spread(small)
     scores = {"agreement": agreement, "spread": spread}
     if spread >= MIN_SPREAD and agreement >= AGREEMENT:
-        scores["held-out energy"] = _held_out(check[0], small)
+        scores["held-out energy"] = _held_out(_prepared(check, sigma, SMALL_SETTINGS), small)
         if scores["held-out energy"] <= HELD_OUT_TOLERANCE:
             return "estimated", scores, small
     reaches = large is not None and _extent(large) >= max(small_size - LARGE_MARGIN + 1, LARGE_BLUR)
     if reaches and _spread(large) >= MIN_SPREAD:
-        scores["larger held-out energy"] = _held_out(check[1], large)
+        scores["larger held-out energy"] = _held_out(_prepared(check, sigma, LARGE_SETTINGS), large)
         if scores["larger held-out energy"] <= HELD_OUT_TOLERANCE:
             return "estimated", scores, large
     return ("no blur found" if spread < MIN_SPREAD else "unsure"), scores, None

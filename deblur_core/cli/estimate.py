@@ -66,8 +66,7 @@ def _region(text: str) -> tuple[int, int, int, int]:
 def _line(label: str, found, npy) -> str:
     """The one line printed for a photo: its name, the kernel's size, where it came from, the confidence, the time."""
     if found.fallback:
-        why = "no clear blur found" if found.source == "no blur found" else "the estimate is too uncertain to use"
-        return f"{label}: {why} (the 1 x 1 px identity kernel), {found.seconds:.1f} s -> {npy}"
+        return f"{label}: {found.fallback_reason()} (the 1 x 1 px identity kernel), {found.seconds:.1f} s -> {npy}"
     return (
         f"{label}: {found.size_text()} kernel, {found.source}, confidence {found.confidence_words()}, "
         f"{found.seconds:.1f} s -> {npy}"

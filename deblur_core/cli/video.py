@@ -9,7 +9,7 @@ from pathlib import Path
 from deblur_core.cli.console import EXIT_CODES_TEXT, KERNEL_HELP, Formatter, chosen_options, positive_int
 from deblur_core.video.clip import DEFAULT_MAX_FRAMES, _format_fps
 from deblur_core.video.container import _format_for, encoded_size, read_video, write_video
-from deblur_core.video.restore import CLIP_ESTIMATE_FRAMES, deblur_video, metrics_table, model_frames
+from deblur_core.video.restore import clip_estimate_frames, deblur_video, metrics_table, model_frames
 from deblur_core.video.synthetic import Degradation
 
 __all__ = ["add_parser", "run_cli", "cmd_video"]
@@ -140,11 +140,10 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
 
 def _estimate_line(found, frames: int) -> str:
     """What the one estimate for the clip found, for a method that estimates the kernel."""
-    picked = min(CLIP_ESTIMATE_FRAMES, frames)
+    picked = clip_estimate_frames(frames)
     where = f"estimated once for the clip, on {picked} frame{'s' if picked > 1 else ''}, {found.seconds:.1f} s"
     if found.fallback:
-        why = "no clear blur found" if found.source == "no blur found" else "the estimate is too uncertain to use"
-        return f"Blur: {why} ({where}); the frames are left as they are."
+        return f"Blur: {found.fallback_reason()} ({where}); the frames are left as they are."
     return f"Blur: a {found.size_text()} kernel, confidence {found.confidence_words()} ({where}), used for every frame."
 
 

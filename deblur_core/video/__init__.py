@@ -22,6 +22,7 @@ from deblur_core.video.container import (
 from deblur_core.video.restore import (
     CLIP_ESTIMATE_FRAMES,
     VideoResult,
+    clip_estimate_frames,
     deblur_video,
     estimate_clip_kernel,
     frame_metrics,
@@ -53,6 +54,7 @@ __all__ = [
     "deblur_video",
     "encode_video",
     "encoded_size",
+    "clip_estimate_frames",
     "estimate_clip_kernel",
     "ffmpeg_exe",
     "frame_metrics",

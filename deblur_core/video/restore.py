@@ -90,7 +90,7 @@ def estimate_clip_kernel(
     frames: int = CLIP_ESTIMATE_FRAMES,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
-) -> tuple[KernelEstimate, int]:
+) -> KernelEstimate:
     """One blur kernel for a whole clip, estimated on a few of its frames instead of on every one.
 
     The frames at the middles of ``frames`` equal parts of the clip are estimated
@@ -113,28 +113,31 @@ def estimate_clip_kernel(
 
     Returns
     -------
-    estimate : KernelEstimate
+    KernelEstimate
         The kept estimate (its ``seconds`` is the time of all of them).
-    frame : int
-        The 0-based index of the frame it was made on.
     """
     from deblur_core.classical.estimate import estimate_kernel
 
     if frames < 1:
         raise ValueError(f"A clip's blur is estimated on at least one frame; got {frames}.")
     n = len(video)
-    count = min(frames, n)
+    count = clip_estimate_frames(n, frames)
     picks = sorted({min(n - 1, int((2 * i + 1) * n / (2 * count))) for i in range(count)})
     start = time.perf_counter()
-    found: list[tuple[KernelEstimate, int]] = []
+    found: list[KernelEstimate] = []
     for done, index in enumerate(picks, 1):
         check_cancel(cancel)
-        found.append((estimate_kernel(video.frame(index), max_size=max_size, cancel=cancel), index))
+        found.append(estimate_kernel(video.frame(index), max_size=max_size, cancel=cancel))
         if on_progress is not None:
             on_progress(done, len(picks), {"frame": index + 1})
-    blurs = [pair for pair in found if not pair[0].fallback]
-    best, index = max(blurs, key=lambda pair: pair[0].confidence) if blurs else found[0]
-    return replace(best, seconds=time.perf_counter() - start), index
+    blurs = [estimate for estimate in found if not estimate.fallback]
+    best = max(blurs, key=lambda estimate: estimate.confidence) if blurs else found[0]
+    return replace(best, seconds=time.perf_counter() - start)
+
+
+def clip_estimate_frames(length: int, frames: int = CLIP_ESTIMATE_FRAMES) -> int:
+    """How many frames of a clip of ``length`` frames :func:`estimate_clip_kernel` estimates on."""
+    return min(frames, length)
 
 
 def restore_video(
@@ -189,7 +192,7 @@ def restore_video(
     per_frame = None  # the method each frame is restored with; None leaves the frames as they are
     if record is not None and record.kernel == "estimates":
         if estimate is None:
-            estimate, _ = estimate_clip_kernel(video, cancel=cancel)
+            estimate = estimate_clip_kernel(video, cancel=cancel)
         if not estimate.fallback:
             per_frame, kernel = record.with_kernel, estimate.kernel
     else:
@@ -369,7 +372,7 @@ def deblur_video(
         raise ValueError("The ground truth must have as many frames, of the same size, as the clip.")
     n = len(blurred)
     estimating = record is not None and record.kernel == "estimates"
-    first = min(CLIP_ESTIMATE_FRAMES, n) if estimating else 0  # an estimate costs about a restored frame or two
+    first = clip_estimate_frames(n) if estimating else 0  # an estimate costs about a restored frame or two
     total = first + n * (3 if truth is not None else 1)  # measuring both clips costs about as much as restoring one
 
     def stage(name: str, offset: int, scale: int = 1) -> ProgressFn | None:
@@ -378,7 +381,7 @@ def deblur_video(
         return lambda done, _total, info: on_progress(offset + done * scale, total, {**info, "stage": name})
 
     frames = model_frames(method, registry)  # a method that takes no frames is refused before any estimate
-    estimate = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel)[0] if first else None
+    estimate = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel) if first else None
     given = {"kernel": kernel, "estimate": estimate, "registry": registry, "cancel": cancel}
     restored = restore_video(blurred, method, on_progress=stage("restoring", first), **given, **options)
     result = VideoResult(video, blurred, restored, truth, method_label(method, registry), frames, degradation)
