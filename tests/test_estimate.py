@@ -226,6 +226,31 @@ def test_a_kernel_too_small_to_be_a_blur_is_not_used(photo, monkeypatch):
     assert found.fallback and found.source == "no blur found" and found.scores["spread"] < 1.0
 
 
+@pytest.mark.parametrize(("held_out", "kept"), [(0.04, "smaller"), (0.07, "larger"), (0.12, None)])
+def test_the_held_out_test_is_stricter_for_the_smaller_estimate_and_sees_the_crop_denoised(
+    photo, monkeypatch, held_out, kept
+):
+    # The two agree, and the larger also reaches beyond what the smaller can hold: 5 % worse than no blur on
+    # the held-out crop is the most the smaller may be, 10 % the larger.
+    from deblur_core.classical import estimate as module
+
+    long_line = motion_kernel(17, 0)
+    _fake_estimates(monkeypatch, {11: np.pad(motion_kernel(9, 0), 1), 19: np.pad(long_line, 1)})
+    monkeypatch.setattr(module, "AGREEMENT", 0.0)
+    denoised, seen = [], []
+    real = module._denoised
+    monkeypatch.setattr(module, "_denoised", lambda grey, sigma: denoised.append(real(grey, sigma)) or denoised[-1])
+    monkeypatch.setattr(module, "_held_out", lambda crop, kernel: seen.append(crop) or held_out)
+    noisy = degrade(photo, np.ones((1, 1)), 0.02, np.random.default_rng(0), round8=True)
+    found = estimate_kernel(noisy, max_size=19)
+    assert seen and all(any(crop is d for d in denoised) for crop in seen)  # every test on a denoised crop
+    if kept is None:
+        assert found.fallback and found.source == "unsure"
+    else:
+        size = 11 if kept == "smaller" else 19
+        np.testing.assert_array_equal(found.kernel, found.candidates[f"estimated {size} px"])
+
+
 def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo, monkeypatch):
     # Two sizes agree on a motion blur, but the photo is sharp: elsewhere it explains the photo far worse.
     _fake_estimates(monkeypatch, {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)})
