@@ -327,6 +327,10 @@ def random_kernel(
     raise ValueError(f"Unknown kernel family '{family}'.")
 
 
+PICTURE_MIN_SIDE = 5
+"""The smallest canvas, in kernel pixels, :func:`kernel_picture` draws a kernel on."""
+
+
 def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
     """The blur kernel as a picture for people: light where it spreads light, each kernel pixel a square.
 
@@ -342,7 +346,9 @@ def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
     -------
     ndarray
         uint8, ``(h * factor, w * factor, 3)``: black where the kernel is 0, white at its peak, with
-        a gamma of 0.6 between so that faint tails stay visible.
+        a gamma of 0.6 between so that faint tails stay visible. A kernel under ``PICTURE_MIN_SIDE``
+        pixels a side is drawn centred on a black square of that side first, so that the identity ("no
+        blur") reads as one point of light instead of a white square.
 
     Raises
     ------
@@ -357,6 +363,8 @@ def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
     k = np.asarray(kernel, np.float32)
     if k.ndim != 2 or k.size == 0:
         raise ValueError(f"A kernel picture needs a 2-D kernel; got an array of shape {k.shape}.")
+    pad = [((PICTURE_MIN_SIDE - n) // 2, PICTURE_MIN_SIDE - n - (PICTURE_MIN_SIDE - n) // 2) for n in k.shape]
+    k = np.pad(k, [(max(0, a), max(0, b)) for a, b in pad])
     peak = float(k.max()) or 1.0
     grey = np.round(np.clip(k / peak, 0.0, 1.0) ** 0.6 * 255).astype(np.uint8)
     factor = max(1, int(size) // max(k.shape))

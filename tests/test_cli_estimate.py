@@ -55,17 +55,19 @@ def check_kernel_files(npy: Path, png: Path) -> np.ndarray:
     with Image.open(png) as picture:
         assert picture.mode == "L"
         pixels = np.asarray(picture)
-    factor = pixels.shape[0] // kernel.shape[0]
-    assert pixels.shape == (kernel.shape[0] * factor, kernel.shape[1] * factor)
+    # A kernel under five pixels a side (the identity) is drawn centred on a black 5 x 5 square.
+    shown = np.pad(kernel, [((5 - n) // 2, 5 - n - (5 - n) // 2) if n < 5 else (0, 0) for n in kernel.shape])
+    factor = pixels.shape[0] // shown.shape[0]
+    assert pixels.shape == (shown.shape[0] * factor, shown.shape[1] * factor)
     assert max(pixels.shape) >= 256
     # Each kernel pixel is one flat square, white at the peak and black where the kernel is 0.
-    squares = pixels.reshape(kernel.shape[0], factor, kernel.shape[1], factor)
+    squares = pixels.reshape(shown.shape[0], factor, shown.shape[1], factor)
     assert (squares == squares[:, :1, :, :1]).all()
     centres = squares[:, 0, :, 0]
     assert centres.max() == 255 and np.unravel_index(centres.argmax(), centres.shape) == np.unravel_index(
-        kernel.argmax(), kernel.shape
+        shown.argmax(), shown.shape
     )
-    assert (centres[kernel == 0] == 0).all()
+    assert (centres[shown == 0] == 0).all()
     return kernel
 
 

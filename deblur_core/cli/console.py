@@ -302,12 +302,12 @@ def save_kernel_files(kernel: np.ndarray, target: Path) -> tuple[Path, Path]:
     """
     from deblur_core.files import atomic_write_with
     from deblur_core.io import save_image
-    from deblur_core.kernels import kernel_picture
+    from deblur_core.kernels import PICTURE_MIN_SIDE, kernel_picture
 
     values = np.asarray(kernel, np.float32)
     npy, png = kernel_files(target)
     atomic_write_with(npy, lambda tmp: np.save(tmp, values), suffix=".npy")
-    side = max(values.shape)
+    side = max(*values.shape, PICTURE_MIN_SIDE)  # kernel_picture draws small kernels on a square this wide
     picture = kernel_picture(values, side * -(-KERNEL_PICTURE_SIDE // side))
     save_image(picture.astype(np.float32) / 255.0, png, greyscale=True)
     return npy, png

@@ -237,6 +237,13 @@ def test_kernel_picture_shows_each_kernel_pixel_as_a_square():
     assert picture[0, 0, 0] == 0
 
 
+def test_the_identity_kernel_is_drawn_as_one_point_of_light_on_black():
+    picture = images.kernel_picture(np.ones((1, 1)), size=100)
+    assert picture.shape == (100, 100, 3)  # five kernel pixels a side, 20 screen pixels each
+    assert picture[50, 50, 0] == 255 and picture[0, 0, 0] == 0 and picture[50, 30, 0] == 0
+    assert (picture[..., 0] == 255).sum() == 20 * 20
+
+
 def test_the_region_thumbnail_outlines_each_box_in_its_colour():
     grey = np.full((200, 400, 3), 0.5, np.float32)
     amber, cyan = (255, 176, 0), (0, 200, 255)
