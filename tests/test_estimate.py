@@ -266,10 +266,23 @@ def test_a_blur_too_large_for_the_smaller_estimate_is_kept_from_the_larger_one(p
     assert not found.fallback and found.source == "estimated"
     np.testing.assert_array_equal(found.kernel, found.candidates["estimated 31 px"])
     assert found.scores["agreement"] < 0.93 and found.scores["larger held-out energy"] <= 0.1
+    assert found.scores["larger cross-crop agreement"] > 0.99  # made again on the held-out crop: the same
     assert 0.05 <= found.confidence <= 1.0
     # On a sharp photo the same larger kernel explains the held-out crop worse than no blur: not kept.
     sharp = estimate_kernel(_blurred(photo, np.ones((1, 1))), max_size=31)
     assert sharp.fallback and sharp.scores["larger held-out energy"] > 0.1
+
+
+def test_a_larger_estimate_that_changes_with_the_crop_is_not_kept(photo, monkeypatch):
+    # It explains the held-out crop, but estimated again there it comes out as another blur: texture, not blur.
+    from deblur_core.classical import estimate as module
+
+    long = motion_kernel(21, 20)
+    answers = {19: [motion_kernel(13, 20)], 31: [np.pad(long, 4), np.pad(motion_kernel(21, 110), 4)]}
+    monkeypatch.setattr(module, "_coarse_to_fine", lambda crop, size, cancel, tick, settings=None: answers[size].pop(0))
+    found = estimate_kernel(_blurred(photo, long), max_size=31)
+    assert found.fallback and found.source == "unsure" and found.scores["larger held-out energy"] <= 0.1
+    assert found.scores["larger cross-crop agreement"] < 0.8 and not answers[31]  # both 31-px estimates made
 
 
 def test_a_small_larger_estimate_alone_is_never_kept(photo, monkeypatch):
