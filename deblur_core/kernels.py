@@ -363,8 +363,8 @@ def kernel_picture(kernel: np.ndarray, size: int = 168) -> np.ndarray:
     k = np.asarray(kernel, np.float32)
     if k.ndim != 2 or k.size == 0:
         raise ValueError(f"A kernel picture needs a 2-D kernel; got an array of shape {k.shape}.")
-    pad = [((PICTURE_MIN_SIDE - n) // 2, PICTURE_MIN_SIDE - n - (PICTURE_MIN_SIDE - n) // 2) for n in k.shape]
-    k = np.pad(k, [(max(0, a), max(0, b)) for a, b in pad])
+    extras = [max(0, PICTURE_MIN_SIDE - n) for n in k.shape]
+    k = np.pad(k, [(extra // 2, extra - extra // 2) for extra in extras])
     peak = float(k.max()) or 1.0
     grey = np.round(np.clip(k / peak, 0.0, 1.0) ** 0.6 * 255).astype(np.uint8)
     factor = max(1, int(size) // max(k.shape))

@@ -21,8 +21,8 @@ px, and when, on a second crop the estimate did not use, it explains the photo b
 objective at most ``SMALL_HELD_OUT`` worse than no blur does. Where they disagree because the larger
 estimate reaches beyond what the smaller can hold, the larger one is kept if it passes the held-out test
 at ``HELD_OUT_TOLERANCE`` and, estimated again on the held-out crop, comes out the same (similarity at least
-``CROSS_CROP_AGREEMENT``). Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. On
-training photos (T91, BSD100, BSD400) blurred with the training mixture, agreement gained about twice as
+``CROSS_CROP_AGREEMENT``). Otherwise the photo is left as it is, reported as a fallback, never restored with
+a wild kernel. On training photos (T91, BSD100, BSD400) blurred with the training mixture, agreement gained about twice as
 much over the blurred input as scoring each candidate by the MAP objective on a held-out crop: that
 objective prefers "no blur" whenever a kernel is uncertain, and it cannot tell a blur from fine texture.
 Gaussian, disk and line kernels fitted to each estimate's second moments
@@ -41,6 +41,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -115,7 +116,7 @@ HELD_OUT_TOLERANCE = 0.1
 SMALL_HELD_OUT = 0.05
 # When they disagree because the larger estimate reaches beyond what the smaller can hold (its extent more
 # than the smaller size minus LARGE_MARGIN, and at least LARGE_BLUR px), the larger one is kept if it spreads
-# MIN_SPREAD and passes the same held-out test. On 132 blurred and 25 sharp training photos, through
+# MIN_SPREAD and passes the held-out test at HELD_OUT_TOLERANCE. On 132 blurred and 25 sharp training photos, through
 # estimate_kernel itself, this raised Wiener's gain with the kept estimate from +1.58 to +1.95 dB (camera shake
 # +0.92 to +1.99); two photos came out worse than blurred (a shake, -0.86 dB, with the larger estimate; a short
 # motion, -1.37 dB, with the smaller) and no sharp photo was changed by the rule.
@@ -247,13 +248,12 @@ def _odd(n: float) -> int:
 def _periodic(grey: np.ndarray, pad: int) -> np.ndarray:
     """Mirror-pad by ``pad`` (and on the bottom and right up to a size the FFT factors quickly), then blend the
     margin into a blur of itself, so the FFT's wrap-around adds no edge."""
-    h, w = grey.shape
-    fast = [sfft.next_fast_len(n + 2 * pad, real=True) for n in (h, w)]
-    out = np.pad(grey, ((pad, fast[0] - h - pad), (pad, fast[1] - w - pad)), mode="reflect")
+    extras = [sfft.next_fast_len(n + 2 * pad, real=True) - n - 2 * pad for n in grey.shape]
+    out = np.pad(grey, [(pad, pad + extra) for extra in extras], mode="reflect")
     ramps = []
-    for n, extra in zip(out.shape, (fast[0] - h - 2 * pad, fast[1] - w - 2 * pad), strict=True):
+    for n, extra in zip(out.shape, extras, strict=True):
         i = np.arange(n, dtype=np.float32)
-        ramps.append(np.clip(np.minimum(i, n - 1 - extra - i) / pad, 0, 1))
+        ramps.append(np.clip(np.minimum(i, n - 1 - extra - i) / pad, 0, 1))  # 0 at the canvas edge, 1 on the photo
     weight = np.outer(*ramps)
     return weight * out + (1 - weight) * ndimage.gaussian_filter(out, pad / 2, mode="wrap")
 
@@ -407,9 +407,8 @@ def _map_energy(grey: np.ndarray, kernel: np.ndarray) -> float:
     latent = _latent(spec, kernel, LAMBDA_FLOOR)
     x = sfft.irfft2(latent, s=spec.shape)
     fit = sfft.irfft2(latent * _otf(kernel, spec.shape), s=spec.shape)
-    inside = spec.inside
-    data_term = float(((fit - spec.padded)[inside] ** 2).sum(dtype=np.float64))
-    ys, xs = inside
+    data_term = float(((fit - spec.padded)[spec.inside] ** 2).sum(dtype=np.float64))
+    ys, xs = spec.inside
     grads = (slice(ys.start, ys.stop - 1), slice(xs.start, xs.stop - 1))
     gx = np.diff(x, axis=1)[grads]
     gy = np.diff(x, axis=0)[grads]
@@ -523,22 +522,16 @@ def _decide(
     agreement = _similarity(small, large) if large is not None else 1.0
     spread = _spread(small)
     scores = {"agreement": agreement, "spread": spread}
-    held = []  # the denoised held-out crop, made once when first needed
-
-    def held_out(kernel: np.ndarray) -> float:
-        if not held:
-            held.append(_prepared(check, sigma, LARGE_SETTINGS))
-        return _held_out(held[0], kernel)
-
+    denoised = functools.cache(lambda: _prepared(check, sigma, LARGE_SETTINGS))  # made once, when first needed
     if spread >= MIN_SPREAD and agreement >= AGREEMENT:
-        scores["held-out energy"] = held_out(small)
+        scores["held-out energy"] = _held_out(denoised(), small)
         if scores["held-out energy"] <= SMALL_HELD_OUT:
             return "estimated", scores, small
     reaches = large is not None and _extent(large) >= max(sizes[0] - LARGE_MARGIN + 1, LARGE_BLUR)
     if reaches and _spread(large) >= MIN_SPREAD:
-        scores["larger held-out energy"] = held_out(large)
+        scores["larger held-out energy"] = _held_out(denoised(), large)
         if scores["larger held-out energy"] <= HELD_OUT_TOLERANCE:
-            again = _coarse_to_fine(held[0], sizes[-1], cancel, lambda: None, LARGE_SETTINGS)
+            again = _coarse_to_fine(denoised(), sizes[-1], cancel, lambda: None, LARGE_SETTINGS)
             scores["larger cross-crop agreement"] = _similarity(large, normalize_kernel(again))
             if scores["larger cross-crop agreement"] >= CROSS_CROP_AGREEMENT:
                 return "estimated", scores, large
