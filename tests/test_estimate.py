@@ -145,6 +145,19 @@ def test_an_estimate_made_beforehand_gives_the_estimating_methods_own_result(pho
     assert restore_with_estimate(blurred, "estimated-deconvolver", other).kernel.shape == other.kernel.shape
 
 
+def test_an_estimated_kernel_is_leaned_on_less_by_the_learned_deconvolver_only(photo):
+    from deblur_core.restoration import restore
+
+    blurred = _blurred(photo, gaussian_kernel(2.0))
+    own = restore(blurred, "estimated-deconvolver")
+    as_estimated = restore(blurred, "deconvolver", kernel=own.kernel, kernel_estimated=True)
+    as_known = restore(blurred, "deconvolver", kernel=own.kernel)
+    np.testing.assert_array_equal(own.image, as_estimated.image)  # the estimating method's own settings
+    assert np.abs(as_known.image - as_estimated.image).mean() > 1e-4  # a known kernel is trusted more
+    wiener = [restore(blurred, "wiener", kernel=own.kernel, kernel_estimated=e).image for e in (False, True)]
+    np.testing.assert_array_equal(*wiener)
+
+
 def test_an_estimate_that_found_no_blur_leaves_the_photo_as_it_is(photo):
     from deblur_core.restoration import restore_with_estimate
 

@@ -168,19 +168,31 @@ def _runner_in_background(call: MethodCall):
 
 
 def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Wiener with ``kernel``, the network that refines it, and the consistency step (deblur_core.learned.deconvolver)."""
+    """Wiener with ``kernel``, the network that refines it, and the consistency step (deblur_core.learned.deconvolver);
+    with an estimated kernel, the Wiener step regularised more and the consistency step trusting the network more."""
     from deblur_core.classical.noise import estimate_noise_sigma
-    from deblur_core.learned.deconvolver import data_consistency, network_input
+    from deblur_core.learned.deconvolver import (
+        CONSISTENCY_SIGMA,
+        ESTIMATED_CONSISTENCY_SIGMA,
+        ESTIMATED_NSR_FACTOR,
+        NSR_FACTOR,
+        data_consistency,
+        network_input,
+    )
 
     runner = _runner_in_background(call)
+    estimated = call.kernel_estimated or call.method.kernel == "estimates"
+    nsr_factor, trust = (
+        (ESTIMATED_NSR_FACTOR, ESTIMATED_CONSISTENCY_SIGMA) if estimated else (NSR_FACTOR, CONSISTENCY_SIGMA)
+    )
     with call.stage("Wiener deconvolution"):
         sigma = estimate_noise_sigma(image)
-        stack = network_input(image, kernel, sigma, on_progress=call.on_progress, cancel=call.cancel)
+        stack = network_input(image, kernel, sigma, nsr_factor, on_progress=call.on_progress, cancel=call.cancel)
     with call.stage("Refining network"):
         refined = runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
         del stack
     with call.stage("Consistency with the photo"):
-        return data_consistency(image, refined, kernel, sigma, overwrite=True)
+        return data_consistency(image, refined, kernel, sigma, trust, overwrite=True)
 
 
 def _run_deconvolver(call: MethodCall) -> np.ndarray:

@@ -50,6 +50,8 @@ class MethodCall:
         The model to run: the method's own :attr:`Method.model`, or the trained model asked for.
     upscale : bool
         For a model with an output scale, enlarge as well as deblur.
+    kernel_estimated : bool
+        The kernel was estimated from the photo, not known: a method that can leans on it less.
     on_progress, cancel : callable, optional
         Pass both on to every long step; neither may change the result.
     stages : list of Stage
@@ -63,6 +65,7 @@ class MethodCall:
     registry: Registry
     model: str | None = None
     upscale: bool = False
+    kernel_estimated: bool = False
     on_progress: ProgressFn | None = None
     cancel: CancelFn | None = None
     stages: list[Stage] = field(default_factory=list)
@@ -133,6 +136,7 @@ def restore(
     kernel: np.ndarray | None = None,
     registry: Registry | None = None,
     upscale: bool = False,
+    kernel_estimated: bool = False,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     **options,
@@ -153,6 +157,8 @@ def restore(
         Where model names are looked up; the default registry if omitted.
     upscale : bool
         For a model with an output scale (DBSRCNN), enlarge as well as deblur.
+    kernel_estimated : bool
+        The kernel was estimated from the photo, not known: the learned deconvolver leans on it less.
     on_progress, cancel : callable, optional
         Progress reports (``on_progress(done, total, info)``, ``info`` a dict) and a stop request,
         handed to the method itself; neither changes the result.
@@ -190,15 +196,7 @@ def restore(
         raise ValueError(kernel_needed(record))
     given = np.asarray(kernel, np.float32) if record.kernel == "needs" else None
     call = MethodCall(
-        method=record,
-        image=image,
-        kernel=given,
-        options=dict(options),
-        registry=registry,
-        model=model,
-        upscale=upscale,
-        on_progress=on_progress,
-        cancel=cancel,
+        record, image, given, dict(options), registry, model, upscale, kernel_estimated, on_progress, cancel
     )
     start = time.perf_counter()
     out = record.run(call)
@@ -270,6 +268,7 @@ def restore_with_estimate(
             picture,
             record.with_kernel,
             kernel=estimate.kernel,
+            kernel_estimated=True,
             registry=registry,
             on_progress=on_progress,
             cancel=cancel,

@@ -190,7 +190,8 @@ def restore_video(
     label = method_label(method, registry)
     record = get_method(method)
     per_frame = None  # the method each frame is restored with; None leaves the frames as they are
-    if record is not None and record.kernel == "estimates":
+    estimated = record is not None and record.kernel == "estimates"
+    if estimated:
         if estimate is None:
             estimate = estimate_clip_kernel(video, cancel=cancel)
         if not estimate.fallback:
@@ -206,7 +207,9 @@ def restore_video(
             out[i] = video.pixels[i]
         else:
             image = neighbour_stack(video, i, frames) if frames > 1 else video.frame(i)
-            restored = restore_image(image, per_frame, kernel=kernel, registry=registry, cancel=cancel, **options)
+            restored = restore_image(
+                image, per_frame, kernel=kernel, kernel_estimated=estimated, registry=registry, cancel=cancel, **options
+            )
             out[i] = to_uint8(restored)
         if on_progress is not None:
             elapsed = time.monotonic() - start
