@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from deblur_core.classical.estimate import MAX_ESTIMATE_SIZE, MIN_REGION, REGION, KernelEstimate, nearest_fit
+from deblur_core.classical.estimate import MAX_ESTIMATE_SIZE, KernelEstimate, nearest_fit
+from deblur_core.classical.regions import MIN_REGION, REGION
 from studio import images, services, widgets
 from studio.methods import MethodChoice
 from studio.tasks import EstimateSettings

@@ -342,7 +342,7 @@ def estimate_job(image: np.ndarray, image_key: str, settings) -> Any:
 
     Kept in the session per (photo, largest size, region), so a rerun shows it again without estimating.
     """
-    from deblur_core.classical.estimate import REGION
+    from deblur_core.classical.regions import REGION
     from studio.tasks import estimate_blur
 
     key = estimate_key(image_key, settings)

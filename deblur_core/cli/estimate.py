@@ -45,7 +45,7 @@ def _max_size(text: str) -> int:
 
 def _region(text: str) -> tuple[int, int, int, int]:
     """The ``--region X,Y,W,H`` value; a malformed or too small region is a usage error."""
-    from deblur_core.classical.estimate import MIN_REGION
+    from deblur_core.classical.regions import MIN_REGION
 
     try:
         x, y, w, h = (int(part) for part in text.split(","))
@@ -74,7 +74,8 @@ def _line(label: str, found, npy) -> str:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from deblur_core.classical.estimate import MIN_REGION, estimate_kernel
+    from deblur_core.classical.estimate import estimate_kernel
+    from deblur_core.classical.regions import MIN_REGION
     from deblur_core.io import load_image
 
     max_size = _max_size(str(args.max_size))
