@@ -21,11 +21,12 @@ px, and when, on a second crop the estimate did not use, it explains the photo b
 objective at most ``SMALL_HELD_OUT`` worse than no blur does. Where they disagree because the larger
 estimate reaches beyond what the smaller can hold, the larger one is kept if it passes the held-out test
 at ``HELD_OUT_TOLERANCE``. Otherwise the photo is left as it is, reported as a fallback, never restored with
-a wild kernel. A photo too small for a separate held-out crop beside the estimate's is cut in two: the
-estimate sees the larger part, the test the other, and a kernel that passes is estimated again on both. On training photos (T91, BSD100, BSD400) blurred with the training mixture, agreement gained about twice as
-much over the blurred input as scoring each candidate by the MAP objective on a held-out crop: that
-objective prefers "no blur" whenever a kernel is uncertain, and it cannot tell a blur from fine texture.
-Gaussian, disk and line kernels fitted to each estimate's second moments
+a wild kernel. A photo too small for a separate held-out crop beside the estimate's is cut in two
+(:mod:`deblur_core.classical.regions`): the estimate sees the larger part, the test the other, and a kernel
+that passes is estimated again on the whole region. On training photos (T91, BSD100, BSD400) blurred with the
+training mixture, agreement gained about twice as much over the blurred input as scoring each candidate by
+the MAP objective on a held-out crop: that objective prefers "no blur" whenever a kernel is uncertain, and it
+cannot tell a blur from fine texture. Gaussian, disk and line kernels fitted to each estimate's second moments
 (:mod:`deblur_core.classical.kernel_fit`) are kept in ``candidates`` for display; they are not used, as
 they lost to the estimate there.
 
@@ -108,7 +109,7 @@ MIN_SPREAD = 1.0
 # with its L0 latent picture must explain the photo (see _map_energy) at most this much worse than no blur
 # does: a kernel that fits only its own crop is not the photo's blur. The smaller estimate may be SMALL_HELD_OUT
 # worse, the larger HELD_OUT_TOLERANCE. Until the photo was cut in two where it has no room for a separate
-# crop (_regions), that crop lay inside the estimate's own on every photo under about 640 px, so the test
+# crop (regions.regions), that crop lay inside the estimate's own on every photo under about 640 px, so the test
 # could pass a kernel fitted to noise: on 266 training photos (centre crops of at most 480 px: 230 blurred,
 # 36 sharp, two halves), 15 came out more than 0.5 dB worse than blurred and one sharp photo lost 16 dB. Tested
 # on a crop apart, with the kept kernel then estimated again on the whole region, 6 came out worse and no
@@ -443,18 +444,17 @@ def estimate_kernel(
     tick()
     fallback = kept is None
     confidence = 0.0 if fallback else _confidence(scores, kept is small)
-    kernel, box = _kernel_to_use(kept, kept is small, sizes, (img, grey, whole, box), candidates, cancel, tick)
+    kernel, box = _kernel_to_use(kept, kept is small, sizes, img, grey, whole, box, candidates, cancel, tick)
     if done[0] < total:  # the steps counted for estimating again that were not needed: the last report says done
         done[0] = total - 1
         tick()
     return KernelEstimate(kernel, confidence, box, time.perf_counter() - t0, fallback, source, scores, candidates)
 
 
-def _kernel_to_use(kept, smaller: bool, sizes: list[int], where, candidates: dict, cancel, tick):
-    """``(kernel, region)``: the identity on a fallback; the kept estimate where it saw the whole region; else the
-    kept estimate made again with its size and settings on the whole region ``where = (img, grey, whole, seen)``
-    (the test was passed on the part it saw: now the kernel from all of it), added to ``candidates``."""
-    img, grey, whole, seen = where
+def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, whole, seen, candidates: dict, cancel, tick):
+    """``(kernel, region)``: the identity on a fallback; the kept estimate where it saw the whole region ``whole``;
+    else, the test passed on the part ``seen``, the kept estimate made again with its size and settings on the
+    whole region (the kernel from all of it), added to ``candidates``."""
     if kept is None:
         return identity_kernel(), whole
     if whole == seen:

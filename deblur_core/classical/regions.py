@@ -42,9 +42,13 @@ def choose_region(grey: np.ndarray, size: int = REGION, exclude: tuple[int, int,
     tuple of int
         ``(x, y, width, height)``.
     """
+    return _square(grey, _edge_strength(grey), size, exclude)
+
+
+def _square(grey: np.ndarray, strength: np.ndarray, size: int, exclude: tuple[int, int, int, int] | None):
+    """:func:`choose_region` with the photo's edge strength computed once by the caller."""
     h, w = grey.shape
     size = int(min(size, h, w))
-    strength = _edge_strength(grey)
     clipped = ((grey > 0.98) | (grey < 0.02)).astype(np.float64)
     step = max(1, size // 4)
     best, best_score = (0, 0, size, size), -np.inf
@@ -84,8 +88,9 @@ def regions(grey: np.ndarray, region: tuple[int, int, int, int] | None) -> tuple
     cut in two across its longer side: the estimate sees the more edge-rich ``SPLIT`` of it, the held-out test
     the rest, and once a kernel passes, it is estimated again on the whole region.
     """
-    whole = region or choose_region(grey)
-    held = choose_region(grey, min(HELD_OUT_SIDE, whole[2], whole[3]), exclude=whole)
+    strength = _edge_strength(grey)  # once for the photo: both squares and the cut read it
+    whole = region or _square(grey, strength, REGION, None)
+    held = _square(grey, strength, min(HELD_OUT_SIDE, whole[2], whole[3]), whole)
     if _overlap(held, whole) <= 0.25:
         return whole, whole, held
     x, y, w, h = region or (0, 0, grey.shape[1], grey.shape[0])
@@ -99,7 +104,6 @@ def regions(grey: np.ndarray, region: tuple[int, int, int, int] | None) -> tuple
     else:
         first, second = (x, y, w, part), (x, y + part, w, h - part)
         flipped = (x, y + h - part, w, part), (x, y, w, h - part)
-    strength = _edge_strength(grey)
     if crop(strength, first).sum() >= crop(strength, flipped[0]).sum():
         return whole, first, second
     return (whole, *flipped)

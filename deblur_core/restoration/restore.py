@@ -195,9 +195,8 @@ def restore(
     if record.kernel == "needs" and kernel is None:
         raise ValueError(kernel_needed(record))
     given = np.asarray(kernel, np.float32) if record.kernel == "needs" else None
-    call = MethodCall(
-        record, image, given, dict(options), registry, model, upscale, kernel_estimated, on_progress, cancel
-    )
+    flags = dict(upscale=upscale, kernel_estimated=kernel_estimated, on_progress=on_progress, cancel=cancel)
+    call = MethodCall(record, image, given, dict(options), registry, model, **flags)
     start = time.perf_counter()
     out = record.run(call)
     return _result(call, out, time.perf_counter() - start, method)
