@@ -86,6 +86,16 @@ def _image_src(page, caption_prefix: str) -> str:
     )
 
 
+def _wait_for_image(page, caption_prefix: str, timeout_s: float = 120.0) -> str:
+    """The address of the captioned picture once it is drawn: a step's first run may still be under way
+    when the page looks settled (Streamlit shows its running sign only after a moment)."""
+    deadline = time.perf_counter() + timeout_s
+    while (src := _image_src(page, caption_prefix)) is None:
+        assert time.perf_counter() < deadline, f"no picture captioned {caption_prefix!r} after {timeout_s:.0f} s"
+        page.wait_for_timeout(100)
+    return src
+
+
 def _slider(page, label: str):
     box = page.get_by_test_id("stSlider").filter(has=page.get_by_text(label, exact=True))
     return box.first.get_by_role("slider")
@@ -96,8 +106,7 @@ def _timed_moves(page, label: str, caption: str) -> list[float]:
     seconds = []
     thumb = _slider(page, label)
     for _ in range(MOVES):
-        before = _image_src(page, caption)
-        assert before, f"no picture captioned {caption!r}"
+        before = _wait_for_image(page, caption)
         thumb.focus()
         start = time.perf_counter()
         thumb.press("ArrowRight")
