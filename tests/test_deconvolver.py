@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -115,6 +116,41 @@ def test_samples_round_trip_through_the_pool(tmp_path, photo):
     x, y = Pool(tmp_path, np.random.default_rng(0)).batch(6)
     assert x.shape == (6, 32, 32, INPUT_CHANNELS) and y.shape == (6, 32, 32, 3)
     assert x.min() >= 0 and x[..., :6].max() <= 1 and y.min() >= 0 and y.max() <= 1
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_samples_can_carry_the_estimators_own_kernel(photo, monkeypatch, fallback):
+    # With p_estimated=1 every blurred photo is handed what the blind estimator finds in it, deconvolved the way an
+    # estimated kernel is at test time; where the estimator finds nothing usable, a perturbed kernel instead.
+    from deblur_core.classical import estimate
+    from deblur_core.learned import deconvolver
+    from deblur_core.training import deconv_data
+
+    found = motion_kernel(7, 45)
+    estimates, calls = [], []
+    monkeypatch.setattr(
+        estimate,
+        "estimate_kernel",
+        lambda image: estimates.append(image) or SimpleNamespace(kernel=found, fallback=fallback),
+    )
+    real = deconv_data.network_input
+    monkeypatch.setattr(
+        deconv_data,
+        "network_input",
+        lambda b, k, nsr_factor: calls.append((k, nsr_factor)) or real(b, k, nsr_factor=nsr_factor),
+    )
+    monkeypatch.setattr(deconv_data, "P_IDENTITY", 0.0)  # every photo blurred
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        samples = make_samples(photo, rng, patch=32, count=2, p_estimated=1.0)
+        kernel, factor = calls[-1]
+        assert samples["wrong"].all(), "the estimated or perturbed kernel counts as a wrong one"
+        if fallback:
+            assert not samples["estimated"].any() and factor == deconvolver.NSR_FACTOR
+        else:
+            assert samples["estimated"].all() and factor == deconvolver.ESTIMATED_NSR_FACTOR
+            np.testing.assert_array_equal(kernel, found)
+    assert estimates, "the estimator was asked"
 
 
 def test_learning_rate_warms_up_then_decays_to_the_floor():

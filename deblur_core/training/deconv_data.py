@@ -5,7 +5,11 @@ function used at test time (:func:`deblur_core.learned.deconvolver.network_input
 a patch-sized deconvolution that a real photo would not produce; several patches are then cut from
 each photo. On a third of the samples the network is handed a *wrong* kernel (see
 :func:`perturb_kernel`) while the photo was blurred with the true one, so that it learns to lean on
-the blurred photo where the deconvolution is off, as it will be with an estimated kernel.
+the blurred photo where the deconvolution is off, as it will be with an estimated kernel. Optionally
+(``p_estimated``) a share of the photos gets the kernel the blind estimator itself finds in the blurred photo
+(:func:`deblur_core.classical.estimate.estimate_kernel`, on the whole photo, as at test time), deconvolved the
+way an estimated kernel is at test time (``ESTIMATED_NSR_FACTOR``): the errors the estimator really makes, not
+only invented ones. A photo the estimator leaves alone (a fallback) gets a perturbed kernel instead.
 
 Samples are written in shards (``.npz``: the stack quantised to 8 and 16 bits, the noise level, the
 sharp patch) by a producer process that keeps a pool of recent shards on disk; the trainer draws its
@@ -25,7 +29,7 @@ from scipy import ndimage
 from deblur_core.degrade import add_noise, blur, jpeg, quantize
 from deblur_core.files import atomic_write_with
 from deblur_core.kernels import identity_kernel, normalize_kernel, random_kernel
-from deblur_core.learned.deconvolver import SIGMA_SCALE, network_input
+from deblur_core.learned.deconvolver import ESTIMATED_NSR_FACTOR, NSR_FACTOR, SIGMA_SCALE, network_input
 from deblur_core.training.scenes import drawn_scene
 
 # Share of samples deconvolved with a perturbed kernel, and of unblurred ones (identity kernel).
@@ -90,16 +94,19 @@ def perturb_kernel(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return normalize_kernel(k)
 
 
-def sample_degradation(rng: np.random.Generator) -> dict:
-    """Draw the kernel, noise level and JPEG quality of one training photo."""
+def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0) -> dict:
+    """Draw the kernel, noise level and JPEG quality of one training photo, and which kernel the network gets:
+    ``estimated`` (a share ``p_estimated`` of the blurred photos: the estimator's own), else ``wrong`` (perturbed)
+    on a share ``P_WRONG_KERNEL``, else the true one."""
     if rng.random() < P_IDENTITY:
         family, kernel = "clean", identity_kernel()
     else:
         family, kernel = random_kernel(rng)
     sigma = 0.0 if rng.random() < P_NO_NOISE else float(rng.uniform(0.0, NOISE_MAX))
     quality = int(rng.integers(60, 96)) if rng.random() < P_JPEG else None
-    wrong = rng.random() < P_WRONG_KERNEL
-    return {"family": family, "kernel": kernel, "sigma": sigma, "jpeg": quality, "wrong": wrong}
+    estimated = p_estimated > 0 and family != "clean" and rng.random() < p_estimated  # no draw at 0: same stream
+    wrong = not estimated and rng.random() < P_WRONG_KERNEL
+    return {"family": family, "kernel": kernel, "sigma": sigma, "jpeg": quality, "wrong": wrong, "estimated": estimated}
 
 
 def degrade_photo(sharp: np.ndarray, deg: dict, rng: np.random.Generator) -> np.ndarray:
@@ -112,17 +119,30 @@ def degrade_photo(sharp: np.ndarray, deg: dict, rng: np.random.Generator) -> np.
     return quantize(out)
 
 
-def make_samples(sharp: np.ndarray, rng: np.random.Generator, patch: int, count: int) -> dict:
+def _given_kernel(blurred: np.ndarray, deg: dict, rng: np.random.Generator) -> tuple[np.ndarray, float, bool]:
+    """The kernel the network is handed, the Wiener step's factor for it, and whether it is the estimator's own."""
+    if deg["estimated"]:
+        from deblur_core.classical.estimate import estimate_kernel
+
+        found = estimate_kernel(blurred)
+        if not found.fallback:
+            return found.kernel, ESTIMATED_NSR_FACTOR, True
+        return perturb_kernel(deg["kernel"], rng), NSR_FACTOR, False
+    return (perturb_kernel(deg["kernel"], rng) if deg["wrong"] else deg["kernel"]), NSR_FACTOR, False
+
+
+def make_samples(sharp: np.ndarray, rng: np.random.Generator, patch: int, count: int, p_estimated: float = 0.0) -> dict:
     """Degrade a whole photo, build the network's stack on it, cut ``count`` patches.
 
     Returns a dict of arrays: ``blurred`` (N x P x P x 3 uint8), ``deconvolved`` (uint16, the
     Wiener channels times 65535), ``sigma`` (N float32, the estimated noise level), ``sharp``
-    (uint8) and ``wrong`` (N bool: the kernel handed to the network was perturbed).
+    (uint8), ``wrong`` (N bool: the kernel handed to the network was not the true one) and ``estimated``
+    (N bool: it was the estimator's, found in the blurred photo; a share ``p_estimated`` of blurred photos).
     """
-    deg = sample_degradation(rng)
+    deg = sample_degradation(rng, p_estimated)
     blurred = degrade_photo(sharp, deg, rng)
-    given = perturb_kernel(deg["kernel"], rng) if deg["wrong"] else deg["kernel"]
-    stack = network_input(blurred, given)
+    given, nsr_factor, estimated = _given_kernel(blurred, deg, rng)
+    stack = network_input(blurred, given, nsr_factor=nsr_factor)
     h, w = sharp.shape[:2]
     ys = rng.integers(0, h - patch + 1, count)
     xs = rng.integers(0, w - patch + 1, count)
@@ -134,7 +154,8 @@ def make_samples(sharp: np.ndarray, rng: np.random.Generator, patch: int, count:
         "deconvolved": np.round(np.clip(cut_arr[..., 3:6], 0, 1) * 65535).astype(np.uint16),
         "sigma": (cut_arr[:, 0, 0, 6] / SIGMA_SCALE).astype(np.float32),
         "sharp": np.round(np.stack(ref) * 255).astype(np.uint8),
-        "wrong": np.full(count, deg["wrong"]),
+        "wrong": np.full(count, deg["wrong"] or deg["estimated"]),
+        "estimated": np.full(count, estimated),
     }
 
 
@@ -165,10 +186,12 @@ def produce(
     stop_after: int | None = None,
     log=print,
     p_scene: float = P_SCENE,
+    p_estimated: float = 0.0,
 ) -> None:
     """Write shards of samples into ``pool_dir`` forever (or ``stop_after`` shards), dropping the oldest.
 
-    A share ``p_scene`` of the photos is replaced by a freshly drawn scene (:func:`drawn_scene`).
+    A share ``p_scene`` of the photos is replaced by a freshly drawn scene (:func:`drawn_scene`); a share
+    ``p_estimated`` of the blurred ones gets the estimator's kernel (:func:`make_samples`).
 
     The shard counter continues from the files already there, so a restarted producer does not
     overwrite fresh shards; each shard's randomness comes from (seed, shard number).
@@ -187,7 +210,7 @@ def produce(
                 image = drawn_scene(rng, size=int(rng.integers(max(patch, 256), 513)))
             else:
                 image = usable[int(rng.integers(len(usable)))]
-            parts.append(make_samples(image, rng, patch, per_photo))
+            parts.append(make_samples(image, rng, patch, per_photo, p_estimated))
         shard = {key: np.concatenate([p[key] for p in parts])[:shard_size] for key in parts[0]}
         atomic_write_with(pool_dir / f"shard-{number:06d}.npz", lambda tmp, shard=shard: np.savez(tmp, **shard))
         written += 1

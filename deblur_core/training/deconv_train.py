@@ -215,6 +215,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
                 "noise": f"sigma 0 to {NOISE_MAX} ({P_NO_NOISE:.0%} without noise), 8-bit rounding",
                 "jpeg_share": P_JPEG,
                 "wrong_kernel_share": round(P_WRONG_KERNEL, 3),
+                "estimated_kernel_share": _recipe(run).get("p_estimated", 0.0),
                 "drawn_scene_share": P_SCENE,
             },
             "loss": "mean absolute error",
@@ -245,12 +246,23 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
     return save_model(model, out, card)
 
 
-def produce_main(run: Path, seed: int, max_shards: int) -> None:
+def _recipe(run: Path) -> dict:
+    """What the run's producer was asked for beyond the defaults (``recipe.json``; empty if none was written)."""
+    path = run / "recipe.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def produce_main(run: Path, seed: int, max_shards: int, p_estimated: float = 0.0) -> None:
     from deblur_core.training.deconv_data import produce
 
+    if not 0 <= p_estimated <= 1:
+        raise SystemExit("--p-estimated must be a share from 0 to 1.")
+    run.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run / "recipe.json", _recipe(run) | {"p_estimated": p_estimated})
     training, _ = split_photos()
     images = load_images(training)
-    produce(images, run / "pool", seed=seed, max_shards=max_shards, log=lambda t: _log(run, "producer " + t))
+    log = lambda t: _log(run, "producer " + t)  # noqa: E731
+    produce(images, run / "pool", seed=seed, max_shards=max_shards, log=log, p_estimated=p_estimated)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run", type=Path)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-shards", type=int, default=240)
+    p.add_argument(
+        "--p-estimated",
+        type=float,
+        default=0.0,
+        help="share of blurred photos handed the kernel the blind estimator finds in them (about 1.5 s each)",
+    )
     t = sub.add_parser("train", help="train (or resume) on RUN/pool")
     t.add_argument("run", type=Path)
     t.add_argument("--steps", type=int, default=20000)
@@ -280,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         print(export(args.run, args.out))
     elif args.command == "produce":
-        produce_main(args.run, args.seed, args.max_shards)
+        produce_main(args.run, args.seed, args.max_shards, args.p_estimated)
     else:
         train(
             args.run, args.steps, args.batch, args.lr, args.val_every, args.ckpt_every, args.val_images, init=args.init
