@@ -19,6 +19,7 @@ from PIL import Image
 
 from deblur_core.image import to_uint8
 from deblur_core.io import encode_image
+from deblur_core.io.png import encode_png
 from deblur_core.kernels import kernel_picture as kernel_picture  # the library's, for the pages
 
 PREVIEW_MAX_SIDE = 1200
@@ -173,12 +174,8 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 
 def _encode_uint8(pixels: np.ndarray) -> bytes:
-    import io
-
-    out = io.BytesIO()
-    # compress_level 3: previews are made on every change; the default level 6 is much slower.
-    Image.fromarray(np.ascontiguousarray(pixels)).save(out, "PNG", compress_level=3)
-    return out.getvalue()
+    # Previews are made on every change: the PNG writer that compresses on every core, at zlib level 3.
+    return encode_png(pixels)
 
 
 def data_uri(pixels: np.ndarray) -> str:
