@@ -210,7 +210,7 @@ def step_learning(lesson: Lesson) -> None:
         missing += [] if menu.model_available else ["a blind model"]
         if missing:
             st.caption(f"Not installed here: {' and '.join(missing)}.")
-        st.image(images.kernel_picture(kernel, 72), caption="The true kernel", width=72)
+        kernel_slot = st.empty()  # the true kernel, and beside it the estimated one once a method has found it
     tiles = [(f"Input: {view.psnr_text(lesson.sharp, noisy)}", noisy, None)]
     for choice in _learning_methods(menu):
         with services.friendly_errors(f"running {choice.label}"):
@@ -222,16 +222,20 @@ def step_learning(lesson: Lesson) -> None:
             if res.kernel_source == "estimated" and res.kernel is not None and res.kernel.shape == (1, 1):
                 caption += " (no clear blur found: left as it was)"
             tiles.append((caption, res.output, res.kernel if res.kernel_source == "estimated" else None))
+    found = [k for _, _, k in tiles if k is not None and k.shape != (1, 1)]
+    with kernel_slot.container():  # beside the controls, so that the grid of results keeps to one screen
+        if found:
+            true, guess = classroom.same_scale(kernel, found[0])
+            pair = np.concatenate([images.kernel_picture(true, 72), images.kernel_picture(guess, 72)], axis=1)
+            st.image(pair, caption="The true kernel, and the one estimated from the picture", width=150)
+        else:
+            st.image(images.kernel_picture(kernel, 72), caption="The true kernel", width=72)
     with grid, st.container(key="classroom_grid"):
         for start in range(0, len(tiles), 3):
             columns = st.columns(3)
-            for column, (caption, picture, estimated) in zip(columns, tiles[start : start + 3], strict=False):
+            for column, (caption, picture, _) in zip(columns, tiles[start : start + 3], strict=False):
                 shown = classroom.error_picture(picture, lesson.sharp) if errors else picture
                 view.show(column, shown, caption)
-                if estimated is not None and estimated.shape != (1, 1):
-                    true, guess = classroom.same_scale(kernel, estimated)
-                    pair = np.concatenate([images.kernel_picture(true, 72), images.kernel_picture(guess, 72)], axis=1)
-                    column.image(pair, caption="True kernel, estimated kernel", width=150)
 
 
 def _reveal() -> None:
