@@ -169,13 +169,8 @@ def preview(rgb: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> Preview:
 def png_bytes(pixels: np.ndarray) -> bytes:
     """Lossless PNG of a uint8 or float [0, 1] RGB array."""
     if pixels.dtype == np.uint8:
-        return _encode_uint8(pixels)
+        return encode_png(pixels)  # previews are made on every change: compressed on every core
     return encode_image(np.asarray(pixels, np.float32))
-
-
-def _encode_uint8(pixels: np.ndarray) -> bytes:
-    # Previews are made on every change: the PNG writer that compresses on every core, at zlib level 3.
-    return encode_png(pixels)
 
 
 def data_uri(pixels: np.ndarray) -> str:

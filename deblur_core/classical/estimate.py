@@ -18,12 +18,13 @@ first evidence is whether they agree: a real blur gives the same kernel whatever
 an estimate driven by texture or noise comes out differently each time. The smaller estimate is kept
 when the two agree (normalised correlation at least ``AGREEMENT``) and it spreads at least ``MIN_SPREAD``
 px, and when, on a second crop the estimate did not use, it explains the photo by the estimation's own
-objective at most ``SMALL_HELD_OUT`` (plus ``SMALL_NOISE_SLOPE`` times the noise sigma) worse than no blur does.
-Where they disagree because the larger estimate reaches beyond what the smaller can hold, the larger one is kept
-if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus ``LARGE_NOISE_SLOPE`` times the sigma). Otherwise the photo is left as it is, reported as a fallback, never restored with
-a wild kernel. A photo too small for a separate held-out crop beside the estimate's is cut in two
-(:mod:`deblur_core.classical.regions`): the estimate sees the larger part, the test the other, and a kernel
-that passes is estimated again on the whole region. On training photos (T91, BSD100, BSD400) blurred with the
+objective at most ``SMALL_HELD_OUT`` (plus ``SMALL_NOISE_SLOPE`` times the noise sigma) worse than no blur
+does. Where they disagree because the larger estimate reaches beyond what the smaller can hold, the larger one
+is kept if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus ``LARGE_NOISE_SLOPE`` times the sigma).
+Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. A photo too
+small for a separate held-out crop beside the estimate's is cut in two (:mod:`deblur_core.classical.regions`):
+the estimate sees the larger part, the test the other, and a kernel that passes is estimated again on the whole
+region. On training photos (T91, BSD100, BSD400) blurred with the
 training mixture, agreement gained about twice as much over the blurred input as scoring each candidate by
 the MAP objective on a held-out crop: that objective prefers "no blur" whenever a kernel is uncertain, and it
 cannot tell a blur from fine texture. Gaussian, disk and line kernels fitted to each estimate's second moments

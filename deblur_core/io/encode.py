@@ -90,21 +90,20 @@ def encode_image(
         raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}.")
 
     pixels = rgb_to_luma(values) if greyscale else values
-    buffer = io.BytesIO()
-    if fmt == "JPEG":
-        if plane_alpha is not None:
-            weight = np.clip(plane_alpha.astype(np.float32), 0.0, 1.0)
-            if not greyscale:
-                weight = weight[:, :, None]
-            pixels = np.clip(pixels, 0.0, 1.0) * weight + (1.0 - weight)
-        options = {"subsampling": 0} if quality >= 90 else {}
-        Image.fromarray(to_uint8(pixels)).save(buffer, "JPEG", quality=int(quality), **options)
-    else:
+    if fmt == "PNG":
         data = to_uint8(pixels)
         if plane_alpha is not None:
             alpha8 = to_uint8(plane_alpha)
             data = np.dstack([data, alpha8]) if not greyscale else np.stack([data, alpha8], axis=2)
         return encode_png(data)  # compressed on every core (deblur_core.io.png)
+    if plane_alpha is not None:
+        weight = np.clip(plane_alpha.astype(np.float32), 0.0, 1.0)
+        if not greyscale:
+            weight = weight[:, :, None]
+        pixels = np.clip(pixels, 0.0, 1.0) * weight + (1.0 - weight)
+    buffer = io.BytesIO()
+    options = {"subsampling": 0} if quality >= 90 else {}
+    Image.fromarray(to_uint8(pixels)).save(buffer, "JPEG", quality=int(quality), **options)
     return buffer.getvalue()
 
 

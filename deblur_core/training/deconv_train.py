@@ -247,7 +247,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
 
 
 def _recipe(run: Path) -> dict:
-    """What the run's producer was asked for beyond the defaults (``recipe.json``; empty if none was written)."""
+    """What the run's producer was asked for (``recipe.json``, written by produce_main; empty if none was)."""
     path = run / "recipe.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -258,11 +258,17 @@ def produce_main(run: Path, seed: int, max_shards: int, p_estimated: float = 0.0
     if not 0 <= p_estimated <= 1:
         raise SystemExit("--p-estimated must be a share from 0 to 1.")
     run.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run / "recipe.json", _recipe(run) | {"p_estimated": p_estimated})
+    atomic_write_json(run / "recipe.json", {"p_estimated": p_estimated})
     training, _ = split_photos()
     images = load_images(training)
-    log = lambda t: _log(run, "producer " + t)  # noqa: E731
-    produce(images, run / "pool", seed=seed, max_shards=max_shards, log=log, p_estimated=p_estimated)
+    produce(
+        images,
+        run / "pool",
+        seed=seed,
+        max_shards=max_shards,
+        log=lambda t: _log(run, "producer " + t),
+        p_estimated=p_estimated,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
