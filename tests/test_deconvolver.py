@@ -21,7 +21,7 @@ from deblur_core.learned.deconvolver import (
 )
 from deblur_core.metrics import psnr
 from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
-from deblur_core.training.deconv_train import export, learning_rate, train
+from deblur_core.training.deconv_train import EstimatedValidator, export, learning_rate, train
 from deblur_core.training.scenes import SCENE_KINDS, drawn_scene
 
 
@@ -153,6 +153,42 @@ def test_samples_can_carry_the_estimators_own_kernel(photo, monkeypatch, fallbac
     assert estimates, "the estimator was asked"
 
 
+class _WienerOnly:
+    """Stands in for the network: its "result" is the Wiener deconvolution it is handed."""
+
+    def predict_on_batch(self, x):
+        return x[..., 3:6]
+
+
+def test_the_estimated_kernel_validator_scores_what_the_blind_method_returns(photo, tmp_path, monkeypatch):
+    """A blurred photo is scored through the estimator's own kernel, a photo it leaves alone as the photo itself,
+    and the estimates are read back from the cache instead of being made again."""
+    from deblur_core.classical import estimate as estimate_module
+
+    rng = np.random.default_rng(3)
+    blurred = degrade(photo, gaussian_kernel(1.5), 0.005, rng, round8=True)
+    noisy = degrade(photo, np.ones((1, 1), np.float32), 0.01, rng, round8=True)
+    cases = [{"sharp": photo, "blurred": blurred}, {"sharp": photo, "blurred": noisy}]
+    found = SimpleNamespace(fallback=False, kernel=gaussian_kernel(1.4))
+    alone = SimpleNamespace(fallback=True, kernel=np.ones((1, 1), np.float32))
+    answers = iter([found, alone])
+    monkeypatch.setattr(estimate_module, "estimate_kernel", lambda image, **kw: next(answers))
+    cache = tmp_path / "estimated.json"
+    validator = EstimatedValidator(cases, cache)
+    assert validator.found == 1 and cache.is_file()
+    score = validator(_WienerOnly())
+    restored = score * 2 - psnr(photo, noisy)  # the photo left alone scores as it is: the method returns it unchanged
+    assert restored > psnr(photo, blurred) + 1.0 and validator.last_worse == 0
+
+    def no_estimates(image, **kw):
+        raise AssertionError("the cache should have answered")
+
+    monkeypatch.setattr(estimate_module, "estimate_kernel", no_estimates)
+    again = EstimatedValidator(cases, cache)
+    assert again.found == 1 and again(_WienerOnly()) == pytest.approx(score)
+    np.testing.assert_allclose(again.kernels[0], found.kernel, atol=1e-6)
+
+
 def test_learning_rate_warms_up_then_decays_to_the_floor():
     assert learning_rate(0, 1000, 1e-3, warmup=100) == pytest.approx(1e-5)
     assert learning_rate(99, 1000, 1e-3, warmup=100) == pytest.approx(1e-3)
@@ -180,9 +216,17 @@ def test_training_resumes_from_its_checkpoint(tmp_path, photo):
     (fresh / "pool").mkdir(parents=True)
     for shard in (run / "pool").glob("shard-*.npz"):
         (fresh / "pool" / shard.name).write_bytes(shard.read_bytes())
-    train(fresh, steps=1, batch=2, val_every=1, held_out=held_out, init=run / "checkpoint.keras")
-    first = json.loads((fresh / "state.json").read_text())["history"][0]
+    train(fresh, steps=1, batch=2, val_every=1, held_out=held_out, init=run / "checkpoint.keras", estimated_val=1)
+    fresh_state = json.loads((fresh / "state.json").read_text())
+    first = fresh_state["history"][0]
     assert first["step"] == 0 and first["psnr"] == pytest.approx(state["history"][-1]["psnr"], abs=1e-4)
+    # Asked to, the run also scores the blind method on the held-out photos, and picks its best step by both.
+    assert {"estimated", "estimated_worse"} <= set(first) and (fresh / "estimated-validation.json").is_file()
+    assert fresh_state["validation"]["estimated"]["photos"] == 1 and "estimated" in fresh_state["best"]
+    scored = json.loads(export(fresh, tmp_path / "fresh.keras", scene_count=2).with_suffix(".json").read_text())
+    assert scored["validation"]["estimated_kernels"]["psnr"] == pytest.approx(
+        fresh_state["best"]["estimated"], abs=0.01
+    )
     # The export writes the model with its card: the learning curve and the held-out drawn scenes.
     out = export(run, tmp_path / "exported.keras", scene_count=2)
     card = json.loads(out.with_suffix(".json").read_text())

@@ -87,6 +87,136 @@ class Validator:
         return float(np.mean(scores))
 
 
+class EstimatedValidator:
+    """The deconvolver handed the blind estimator's own kernels, as ``estimated-deconvolver`` runs it.
+
+    Each case's kernel is estimated once, from its blurred photo (cached in ``RUN/estimated-validation.json``);
+    a case the estimator leaves alone scores its blurred photo, as the method returns it. ``self.last_worse``
+    counts the cases more than 0.5 dB below their blurred photo in the last call.
+    """
+
+    def __init__(self, cases: list[dict], cache: Path | None = None):
+        from deblur_core.classical.deconvolution import wiener
+        from deblur_core.learned.deconvolver import ESTIMATED_NSR_FACTOR
+        from deblur_core.metrics import psnr
+
+        self.cases = cases
+        self.kernels = self._kernels(cases, cache)
+        self.sigmas = [estimate_noise_sigma(c["blurred"]) for c in cases]
+        self.base = [psnr(c["sharp"], c["blurred"]) for c in cases]
+        self.stacks = [
+            None if k is None else network_input(c["blurred"], k, s, nsr_factor=ESTIMATED_NSR_FACTOR)
+            for c, k, s in zip(cases, self.kernels, self.sigmas, strict=True)
+        ]
+        self.blurred = float(np.mean(self.base))
+        self.wiener = float(
+            np.mean(
+                [
+                    b if k is None else psnr(c["sharp"], wiener(c["blurred"], k))
+                    for c, k, b in zip(cases, self.kernels, self.base, strict=True)
+                ]
+            )
+        )
+        self.found = sum(k is not None for k in self.kernels)
+        self.last_worse = 0
+
+    @staticmethod
+    def _kernels(cases: list[dict], cache: Path | None) -> list[np.ndarray | None]:
+        from deblur_core.classical.estimate import estimate_kernel
+
+        if cache is not None and cache.is_file():
+            stored = json.loads(cache.read_text())
+            if len(stored) == len(cases):
+                return [None if k is None else np.asarray(k, np.float32) for k in stored]
+        kernels = []
+        for case in cases:
+            found = estimate_kernel(case["blurred"])
+            kernels.append(None if found.fallback else np.asarray(found.kernel, np.float32))
+        if cache is not None:
+            atomic_write_json(cache, [None if k is None else k.tolist() for k in kernels])
+        return kernels
+
+    def __call__(self, model) -> float:
+        from deblur_core.learned.deconvolver import ESTIMATED_CONSISTENCY_SIGMA
+        from deblur_core.learned.tiling import crop_to, pad_to_multiple
+        from deblur_core.metrics import psnr
+
+        scores = []
+        for case, stack, kernel, sigma, base in zip(
+            self.cases, self.stacks, self.kernels, self.sigmas, self.base, strict=True
+        ):
+            if stack is None:
+                scores.append(base)
+                continue
+            padded, size = pad_to_multiple(stack, 8)
+            out = np.clip(crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size), 0, 1)
+            result = data_consistency(case["blurred"], out, kernel, sigma, trust=ESTIMATED_CONSISTENCY_SIGMA)
+            scores.append(psnr(case["sharp"], result))
+        self.last_worse = sum(s < b - 0.5 for s, b in zip(scores, self.base, strict=True))
+        return float(np.mean(scores))
+
+
+def _score(entry: dict) -> float:
+    """What picks the best step: the true-kernel PSNR, or with estimated kernels scored too, the mean of both."""
+    return entry["psnr"] if "estimated" not in entry else 0.5 * (entry["psnr"] + entry["estimated"])
+
+
+def _estimated_validator(run: Path, held_out: list[np.ndarray] | None, count: int, state: dict) -> EstimatedValidator:
+    """The estimated-kernel validator on ``count`` held-out photos (another draw of blurs), noted in ``state``."""
+    from deblur_core.training.deconv_data import validation_cases
+
+    photos = held_out if held_out is not None else load_images(split_photos()[1])
+    estimated = EstimatedValidator(validation_cases(photos[:count], seed=4321), run / "estimated-validation.json")
+    _log(
+        run,
+        f"estimated-kernel validation: {len(estimated.cases)} photos, a kernel found in {estimated.found}, "
+        f"blurred {estimated.blurred:.2f} dB, Wiener with those kernels {estimated.wiener:.2f} dB",
+    )
+    state["validation"]["estimated"] = {
+        "photos": len(estimated.cases),
+        "found": estimated.found,
+        "blurred": estimated.blurred,
+        "wiener": estimated.wiener,
+    }
+    return estimated
+
+
+def _measure(run: Path, model, step: int, validate: Validator, estimated: EstimatedValidator | None) -> dict:
+    """One point of the learning curve: the true-kernel score, and the estimated-kernel one if asked for."""
+    entry = {"step": step, "psnr": validate(model), "time": time.time()}
+    text = f"validation at {step}: {entry['psnr']:.3f} dB ({entry['psnr'] - validate.wiener:+.3f} vs Wiener)"
+    if estimated is not None:
+        entry["estimated"] = estimated(model)
+        entry["estimated_worse"] = estimated.last_worse
+        text += (
+            f"; estimated kernels {entry['estimated']:.3f} dB ({entry['estimated'] - estimated.blurred:+.3f} "
+            f"vs blurred, {estimated.last_worse} cases 0.5 dB worse)"
+        )
+    _log(run, text)
+    return entry
+
+
+def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: float):
+    """The run's checkpoint, or a new compiled network (from ``init``'s weights if given; step 0 in ``state``)."""
+    import keras
+
+    from deblur_core.learned.architectures import deconv_unet
+
+    if ckpt.exists():
+        model = keras.models.load_model(ckpt)
+        _log(run, f"resumed at step {state['step']}")
+        return model
+    model = deconv_unet()
+    if init is not None:
+        model.set_weights(keras.models.load_model(init, compile=False).get_weights())
+        _log(run, f"started from the weights of {init}")
+        state["init"] = str(init)
+    # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
+    model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
+    state["step"] = 0
+    return model
+
+
 def train(
     run: Path,
     steps: int,
@@ -97,46 +227,37 @@ def train(
     val_images: int = 30,
     held_out: list[np.ndarray] | None = None,
     init: Path | None = None,
+    estimated_val: int = 0,
 ) -> None:
     """Train (or resume) the deconvolver in ``run`` up to ``steps`` steps; see the module notes.
 
     ``held_out`` replaces the held-out training photos for validation (tests pass a small list).
     ``init`` starts a new run from the weights of a saved model (fine-tuning the shipped one, say)
-    instead of from scratch; a run with a checkpoint always resumes from it.
+    instead of from scratch; a run with a checkpoint always resumes from it. ``estimated_val`` > 0 also
+    scores the method with the blind estimator's kernels on that many held-out photos (other draws of the
+    blur), and the best step is then the one with the best mean of the two scores.
     """
-    import keras
-
-    from deblur_core.learned.architectures import deconv_unet
     from deblur_core.training.deconv_data import Pool, validation_cases
 
     run.mkdir(parents=True, exist_ok=True)
     state_path, ckpt = run / "state.json", run / "checkpoint.keras"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"step": 0, "history": [], "best": None}
-    if ckpt.exists():
-        model = keras.models.load_model(ckpt)
-        _log(run, f"resumed at step {state['step']}")
-    else:
-        model = deconv_unet()
-        if init is not None:
-            model.set_weights(keras.models.load_model(init, compile=False).get_weights())
-            _log(run, f"started from the weights of {init}")
-            state["init"] = str(init)
-        # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
-        model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
-        state["step"] = 0
+    model = _model_for(run, ckpt, state, init, peak_lr)
     state.update({"total_steps": steps, "batch": batch, "peak_lr": peak_lr})
-    if held_out is None:
-        held_out = load_images(split_photos()[1][:val_images])
-    cases = validation_cases(held_out)
+    cases = validation_cases(held_out if held_out is not None else load_images(split_photos()[1][:val_images]))
     validate = Validator(cases)
     _log(
         run,
         f"validation: {len(cases)} held-out photos, blurred {validate.blurred:.2f} dB, Wiener {validate.wiener:.2f} dB",
     )
     state["validation"] = {"photos": len(cases), "blurred": validate.blurred, "wiener_auto": validate.wiener}
+    estimated = _estimated_validator(run, held_out, estimated_val, state) if estimated_val > 0 else None
+
+    def measure(step: int) -> dict:
+        return _measure(run, model, step, validate, estimated)
+
     if state["step"] == 0:
-        state["history"] = [{"step": 0, "psnr": validate(model), "time": time.time()}]
-        _log(run, f"validation at 0: {state['history'][0]['psnr']:.3f} dB")
+        state["history"] = [measure(0)]
     pool = Pool(run / "pool", np.random.default_rng([7, state["step"]]))
     while not list((run / "pool").glob("shard-*.npz")):
         _log(run, "waiting for the producer's first shard")
@@ -153,11 +274,10 @@ def train(
             _log(run, f"step {state['step']}: loss {np.mean(losses):.5f}, {rate:.2f} steps/s")
             t0, losses = time.perf_counter(), []
         if state["step"] % val_every == 0 or state["step"] == steps:
-            score = validate(model)
-            state["history"].append({"step": state["step"], "psnr": score, "time": time.time()})
-            _log(run, f"validation at {state['step']}: {score:.3f} dB ({score - validate.wiener:+.3f} vs Wiener)")
-            if state["best"] is None or score > state["best"]["psnr"]:
-                state["best"] = {"step": state["step"], "psnr": score}
+            entry = measure(state["step"])
+            state["history"].append(entry)
+            if state["best"] is None or _score(entry) > _score(state["best"]):
+                state["best"] = {k: v for k, v in entry.items() if k != "time"}
                 _save_atomic(model, run / "best.keras")
             _save_atomic(model, ckpt)
             atomic_write_json(state_path, state)
@@ -243,6 +363,16 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             },
         },
     }
+    if "estimated" in val and "estimated" in best:
+        card["validation"]["estimated_kernels"] = {
+            "psnr": round(best["estimated"], 2),
+            "wiener_psnr": round(val["estimated"]["wiener"], 2),
+            "blurred_psnr": round(val["estimated"]["blurred"], 2),
+            "photos": val["estimated"]["photos"],
+            "kernel_found": val["estimated"]["found"],
+            "cases_over_half_a_db_worse": best["estimated_worse"],
+            "data": "held-out training photos, another draw of blurs, with the kernels the blind estimator finds",
+        }
     return save_model(model, out, card)
 
 
@@ -295,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--ckpt-every", type=int, default=250)
     t.add_argument("--val-images", type=int, default=30)
     t.add_argument(
+        "--estimated-val",
+        type=int,
+        default=0,
+        help="also score the method with the blind estimator's kernels on this many held-out photos",
+    )
+    t.add_argument(
         "--init", type=Path, help="start a new run from this model's weights (e.g. models/deconv-unet.keras)"
     )
     e = sub.add_parser("export", help="save RUN's best model with its card")
@@ -307,7 +443,15 @@ def main(argv: list[str] | None = None) -> int:
         produce_main(args.run, args.seed, args.max_shards, args.p_estimated)
     else:
         train(
-            args.run, args.steps, args.batch, args.lr, args.val_every, args.ckpt_every, args.val_images, init=args.init
+            args.run,
+            args.steps,
+            args.batch,
+            args.lr,
+            args.val_every,
+            args.ckpt_every,
+            args.val_images,
+            init=args.init,
+            estimated_val=args.estimated_val,
         )
     return 0
 
