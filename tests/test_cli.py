@@ -852,6 +852,31 @@ def test_video_asks_before_replacing_its_output(capsys, tmp_path):
     assert existing.read_bytes() == b"an earlier video"
 
 
+def test_the_deconvolver_starts_without_waiting_for_its_model_and_a_broken_one_is_still_one_error(
+    capsys, monkeypatch, tmp_path
+):
+    """The learned deconvolver loads its model while its Wiener step runs, so the command does not wait for
+    the model first; a model file that will not load still stops the command once, not once per photo."""
+    from deblur_core.io import save_image
+    from deblur_core.learned import registry as registry_module
+    from deblur_core.restoration import get_method
+
+    assert get_method("deconvolver").loads_model_itself and not get_method("wiener").loads_model_itself
+
+    def unreadable(path, card):
+        raise ValueError(f"The model file '{path}' could not be read.")
+
+    monkeypatch.setattr(registry_module, "load_model_file", unreadable)
+    for name in ("a", "b"):
+        save_image(texture(40, 48), tmp_path / f"{name}.png")
+    out_dir = tmp_path / "out"
+    args = ("deblur", tmp_path / "a.png", tmp_path / "b.png", "--out", out_dir, "--method", "deconvolver")
+    code, _, err = run(capsys, *args, "--kernel", "gaussian:sigma=1.5")
+    assert code != 0 and "Traceback" not in err
+    assert err.count("error: ") == 1 and "could not be read" in err and "skipped" not in err, err
+    assert not list(out_dir.glob("*.png"))
+
+
 def test_a_broken_model_file_is_one_error_for_the_whole_command(capsys, private_model_folder, tmp_path):
     """The model loads beside the first photo's decoding; a file that will not load stops the command once."""
     from deblur_core.io import save_image

@@ -155,21 +155,29 @@ def cmd_deblur(args: argparse.Namespace) -> int:
         err(f"0 of {len(found)} image(s) restored: none of the inputs could be read.")
         return EXIT_FAILED
     loading = _ModelLoading(entry, registry) if entry is not None else None
+    # The learned deconvolver loads its model itself while its Wiener step runs: no need to wait for it first.
+    record = restoration.get_method(restoration.resolve_method(args.method, kernel is not None, registry))
+    overlaps_loading = record is not None and record.loads_model_itself
 
     def work(item, target, bar) -> str:
         t0 = time.monotonic()
         loaded = load_image(item.path, name=item.label)
-        if loading is not None:
+        if loading is not None and not overlaps_loading:
             loading.wait(bar)
-        result = restoration.restore(
-            loaded.rgb,
-            args.method,
-            kernel=kernel,
-            registry=registry,
-            upscale=args.upscale,
-            on_progress=bar.update,
-            **options,
-        )
+        try:
+            result = restoration.restore(
+                loaded.rgb,
+                args.method,
+                kernel=kernel,
+                registry=registry,
+                upscale=args.upscale,
+                on_progress=bar.update,
+                **options,
+            )
+        except Exception:
+            if loading is not None:
+                loading.wait(bar)  # a broken model file: one CommandError for the command, not one per photo
+            raise
         restored = result.image
         atomic_write_bytes(target, output_like(loaded, restored, format=args.format, quality=args.quality))
         size = f"{restored.shape[1]}x{restored.shape[0]}"

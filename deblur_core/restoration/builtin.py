@@ -215,6 +215,7 @@ DECONVOLVER = register(
         takes=("photo", "frames"),
         family="learned",
         model="deconv-unet",
+        loads_model_itself=True,
         references=(
             "J. Dong, S. Roth and B. Schiele, Deep Wiener deconvolution: Wiener meets deep learning for image "
             "deblurring, NeurIPS 2020.",
@@ -261,6 +262,7 @@ ESTIMATED_DECONVOLVER = register(
         takes=("photo", "frames"),
         family="learned",
         model="deconv-unet",
+        loads_model_itself=True,
         slow=True,
         with_kernel="deconvolver",
         references=(

@@ -160,6 +160,9 @@ class Method:
         For a method that estimates the kernel: the method of the catalogue that does the rest of its
         work with the kernel given, so that an estimate made beforehand (with other settings, or shown
         to a person first) can be handed over (see :func:`~deblur_core.restoration.restore.restore_with_estimate`).
+    loads_model_itself : bool
+        Its run starts loading its model on a thread of its own while its classical first step runs, so a
+        caller need not load the model before calling it (the command line then does not wait for it).
     """
 
     name: str
@@ -175,6 +178,7 @@ class Method:
     slow: bool = False
     references: tuple[str, ...] = ()
     with_kernel: str | None = None
+    loads_model_itself: bool = False
 
     def __post_init__(self) -> None:
         if self.kernel not in KERNEL_USES:
