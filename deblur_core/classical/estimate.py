@@ -101,7 +101,9 @@ LARGE_SETTINGS = _Settings(decay=1.3, kernel_l2=0.3, denoise=True)
 # Non-local means strength in units of the photo's noise sigma, applied only above this sigma.
 DENOISE_STRENGTH = 1.2
 DENOISE_ABOVE = 0.003
-# The two estimates (at the largest size and at 0.6 of it) must be this similar to be believed, and
+SMALLER_SIZE = 0.6
+"""The smaller estimate's kernel size, relative to the largest asked for."""
+# The two estimates (at the largest size and at SMALLER_SIZE of it) must be this similar to be believed, and
 # the smaller one must spread at least MIN_SPREAD px (the standard deviation along its long axis) to
 # count as a blur; otherwise the photo is left as it is. Agreement from AGREEMENT to 1 is the confidence.
 AGREEMENT = 0.9
@@ -438,7 +440,7 @@ def estimate_kernel(
     whole, box, held = regions(grey, check_region(region, grey.shape) if region is not None else None)
     seen, check_crop = crop(grey, box), crop(grey, held)
     sigma = estimate_noise_sigma(crop(img, box))
-    sizes = sorted({max_size, max(5, _odd(max_size * 0.6))})
+    sizes = sorted({max_size, max(5, _odd(max_size * SMALLER_SIZE))})
     total = sum(len(_pyramid_sizes(s)) for s in sizes) + 1 + (len(_pyramid_sizes(max_size)) if whole != box else 0)
     done, lock = [0], threading.Lock()
 
