@@ -42,9 +42,10 @@ def _registry():
 
 
 def _check_method(args: argparse.Namespace):
-    """Check the method and kernel before any file is touched; return ``(kernel, registry, entry)``.
+    """Check the method and kernel before any file is touched; return ``(kernel, registry, entry, record)``.
 
-    ``entry`` is the model to load (None for a classical method). Reading the model cards imports no
+    ``entry`` is the model to load (None for a classical method), ``record`` the catalogue's method that runs
+    (None for a model run on its own). Reading the model cards imports no
     TensorFlow, so a wrong command line is answered at once.
     """
     from deblur_core.restoration import get_method, kernel_needed, resolve_method
@@ -68,7 +69,7 @@ def _check_method(args: argparse.Namespace):
         if args.upscale:
             err(f"note: --upscale has no effect with {method}; the result keeps the input's size.")
         if record.model is None:
-            return kernel, registry, None
+            return kernel, registry, None, record
         if not record.available(registry.names()):
             raise UsageError(f"{record.title} runs the model '{record.model}', which is not installed.")
         model = record.model
@@ -88,16 +89,13 @@ def _check_method(args: argparse.Namespace):
             kernel = None
         if args.upscale and int(entry.input.get("scale", 1)) <= 1:
             err(f"note: --upscale has no effect with '{entry.name}'; it does not enlarge.")
-    return kernel, registry, entry
+    return kernel, registry, entry, record
 
 
-def _saves_kernel(args: argparse.Namespace, kernel, registry) -> bool:
+def _saves_kernel(args: argparse.Namespace, kernel, record) -> bool:
     """Whether ``--save-kernel`` has a kernel to write (a given one, or one the method estimates); says so once if not."""
-    from deblur_core.restoration import get_method, resolve_method
-
     if not args.save_kernel:
         return False
-    record = get_method(resolve_method(args.method, kernel is not None, registry))
     if kernel is not None or (record is not None and record.kernel == "estimates"):
         return True
     err(f"note: --save-kernel writes no kernel with {args.method}: it is blind and uses none.")
@@ -140,8 +138,8 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     from deblur_core.io import load_image, output_like
 
     options = chosen_options(args, args.method)
-    kernel, registry, entry = _check_method(args)
-    save_kernel = _saves_kernel(args, kernel, registry)
+    kernel, registry, entry, record = _check_method(args)
+    save_kernel = _saves_kernel(args, kernel, record)
     found = find_inputs(args.inputs, args.recursive)
     out_dir = check_out_dir(args.out)
     suffix = ".jpg" if args.format == "jpeg" else ".png"
@@ -156,7 +154,6 @@ def cmd_deblur(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     loading = _ModelLoading(entry, registry) if entry is not None else None
     # The learned deconvolver loads its model itself while its Wiener step runs: no need to wait for it first.
-    record = restoration.get_method(restoration.resolve_method(args.method, kernel is not None, registry))
     overlaps_loading = record is not None and record.loads_model_itself
 
     def work(item, target, bar) -> str:

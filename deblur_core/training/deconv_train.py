@@ -76,15 +76,21 @@ class Validator:
         self.blurred = float(np.mean([psnr(c["sharp"], c["blurred"]) for c in cases]))
 
     def __call__(self, model) -> float:
-        from deblur_core.learned.tiling import crop_to, pad_to_multiple
         from deblur_core.metrics import psnr
 
         scores = []
         for case, stack, sigma in zip(self.cases, self.stacks, self.sigmas, strict=True):
-            padded, size = pad_to_multiple(stack, 8)
-            out = np.clip(crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size), 0, 1)
-            scores.append(psnr(case["sharp"], data_consistency(case["blurred"], out, case["kernel"], sigma)))
+            scores.append(psnr(case["sharp"], _restored(model, stack, case["blurred"], case["kernel"], sigma)))
         return float(np.mean(scores))
+
+
+def _restored(model, stack: np.ndarray, blurred: np.ndarray, kernel: np.ndarray, sigma: float, **consistency):
+    """What the method returns for one photo: the network on its stack, then the consistency step."""
+    from deblur_core.learned.tiling import crop_to, pad_to_multiple
+
+    padded, size = pad_to_multiple(stack, 8)
+    out = np.clip(crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size), 0, 1)
+    return data_consistency(blurred, out, kernel, sigma, **consistency)
 
 
 class EstimatedValidator:
@@ -138,7 +144,6 @@ class EstimatedValidator:
 
     def __call__(self, model) -> float:
         from deblur_core.learned.deconvolver import ESTIMATED_CONSISTENCY_SIGMA
-        from deblur_core.learned.tiling import crop_to, pad_to_multiple
         from deblur_core.metrics import psnr
 
         scores = []
@@ -148,9 +153,7 @@ class EstimatedValidator:
             if stack is None:
                 scores.append(base)
                 continue
-            padded, size = pad_to_multiple(stack, 8)
-            out = np.clip(crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size), 0, 1)
-            result = data_consistency(case["blurred"], out, kernel, sigma, trust=ESTIMATED_CONSISTENCY_SIGMA)
+            result = _restored(model, stack, case["blurred"], kernel, sigma, trust=ESTIMATED_CONSISTENCY_SIGMA)
             scores.append(psnr(case["sharp"], result))
         self.last_worse = sum(s < b - 0.5 for s, b in zip(scores, self.base, strict=True))
         return float(np.mean(scores))
@@ -252,12 +255,8 @@ def train(
     )
     state["validation"] = {"photos": len(cases), "blurred": validate.blurred, "wiener_auto": validate.wiener}
     estimated = _estimated_validator(run, held_out, estimated_val, state) if estimated_val > 0 else None
-
-    def measure(step: int) -> dict:
-        return _measure(run, model, step, validate, estimated)
-
     if state["step"] == 0:
-        state["history"] = [measure(0)]
+        state["history"] = [_measure(run, model, 0, validate, estimated)]
     pool = Pool(run / "pool", np.random.default_rng([7, state["step"]]))
     while not list((run / "pool").glob("shard-*.npz")):
         _log(run, "waiting for the producer's first shard")
@@ -274,7 +273,7 @@ def train(
             _log(run, f"step {state['step']}: loss {np.mean(losses):.5f}, {rate:.2f} steps/s")
             t0, losses = time.perf_counter(), []
         if state["step"] % val_every == 0 or state["step"] == steps:
-            entry = measure(state["step"])
+            entry = _measure(run, model, state["step"], validate, estimated)
             state["history"].append(entry)
             if state["best"] is None or _score(entry) > _score(state["best"]):
                 state["best"] = {k: v for k, v in entry.items() if k != "time"}
