@@ -8,7 +8,9 @@ photo's luminance, from a 3-pixel kernel up to the largest size asked for, two s
   salient edges, which is what the kernel step needs;
 - the *kernel* is the least-squares fit, in the gradient domain, of those edges blurred by it to the
   photo's gradients, with a small L2 penalty; negatives and weak weights are cut and stray fragments
-  dropped.
+  dropped. Only the latent's edges where the photo has a broad edge take part (Xu and Jia's r-map,
+  ``EDGE_RATIO``): thin lines and fine texture, whose gradients cancel within a few pixels, pull the
+  kernel towards a compact blob.
 
 Robustness comes from around that core. The crop it works on is the most edge-rich, unsaturated
 square of the photo (or the one given). Two estimates are made: one at 0.6 of the largest size asked
@@ -77,6 +79,16 @@ BETA_MAX = 1e5
 BETA_GROWTH = 3.0
 KERNEL_CUT = 0.1
 ITERATIONS = 6
+# The kernel step uses the latent's gradients only where the photo's gradients, summed over an EDGE_WINDOW-px
+# square, keep at least EDGE_RATIO of their summed magnitude (plus EDGE_FLOOR): the r-map of Xu and Jia 2010.
+# On training photos (T91, BSD100, BSD400) through estimate_kernel, Wiener with the kept estimate gained over the
+# blurred photo +1.271 -> +1.539 dB on 40 crops of 255 px blurred by thin camera-shake traces, +1.250 -> +1.493
+# on 40 (half traces, half the training mixture), +2.061 -> +1.939 on 30 traces at 400 px, and +1.729 -> +1.872
+# on 120 crops of 255 to 480 px (half traces; cases more than 0.5 dB worse 7 both ways; error ratio <= 3
+# 78 -> 81 %). Ratios 0.1 and 0.3, windows 3 and 9 and floors 2/255 and 8/255 did less over the first two sets.
+EDGE_RATIO = 0.2
+EDGE_WINDOW = 5
+EDGE_FLOOR = 4 / 255
 
 
 @dataclass(frozen=True)
@@ -241,6 +253,16 @@ class _Spectra:
         self.dy = _otf(np.array([[0.0], [-1.0], [1.0]]), self.shape)
         self.dd = np.abs(self.dx) ** 2 + np.abs(self.dy) ** 2
 
+    @functools.cached_property
+    def edges(self) -> np.ndarray:
+        """1 where the photo has a broad edge (its r-map at least EDGE_RATIO), else 0, on the padded canvas."""
+        y = self.padded
+        gx = np.diff(y, axis=1, append=y[:, :1])
+        gy = np.diff(y, axis=0, append=y[:1, :])
+        net = np.hypot(*(ndimage.uniform_filter(g, EDGE_WINDOW, mode="wrap") for g in (gx, gy)))
+        total = ndimage.uniform_filter(np.hypot(gx, gy), EDGE_WINDOW, mode="wrap") + EDGE_FLOOR
+        return (net >= EDGE_RATIO * total).astype(np.float32)
+
 
 def _otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """psf2otf in single precision."""
@@ -267,8 +289,9 @@ def _latent(spec: _Spectra, kernel: np.ndarray, weight: float) -> np.ndarray:
 
 
 def _kernel_step(spec: _Spectra, latent: np.ndarray, size: int, l2: float) -> np.ndarray | None:
-    """The kernel fitting the latent's gradients to the photo's; None if nothing positive is left."""
-    gx, gy = latent * spec.dx, latent * spec.dy
+    """The kernel fitting the latent's gradients at the photo's broad edges to the photo's; None if nothing positive
+    is left."""
+    gx, gy = (sfft.rfft2(sfft.irfft2(latent * d, s=spec.shape) * spec.edges) for d in (spec.dx, spec.dy))
     bx, by = spec.photo * spec.dx, spec.photo * spec.dy
     energy = np.abs(gx) ** 2 + np.abs(gy) ** 2
     fit = (np.conj(gx) * bx + np.conj(gy) * by) / (energy + l2 * float(np.mean(energy)))
