@@ -85,7 +85,7 @@ ITERATIONS = 6
 # blurred photo +1.271 -> +1.539 dB on 40 crops of 255 px blurred by thin camera-shake traces, +1.250 -> +1.493
 # on 40 (half traces, half the training mixture), +2.061 -> +1.939 on 30 traces at 400 px, and +1.729 -> +1.872
 # on 120 crops of 255 to 480 px (half traces; cases more than 0.5 dB worse 7 both ways; error ratio <= 3
-# 78 -> 81 %). Ratios 0.1 and 0.3, windows 3 and 9 and floors 2/255 and 8/255 did less over the first two sets.
+# 78 -> 81 %). Ratios 0.1 and 0.3, windows 3 and 9 and floors 2/255 and 8/255 did less over the first two sets together.
 EDGE_RATIO = 0.2
 EDGE_WINDOW = 5
 EDGE_FLOOR = 4 / 255
