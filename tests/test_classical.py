@@ -323,6 +323,36 @@ def test_a_large_photo_solved_in_tiles_matches_the_whole_solve(monkeypatch):
         deconvolution.wiener(b, kernel, nsr=0.01, cancel=lambda: True)
 
 
+def test_wiener_writes_into_a_given_array_the_same_result(monkeypatch):
+    from deblur_core.classical import deconvolution
+
+    kernel = motion_kernel(9, 30)
+    b = blurred(IMAGES["astronaut"], kernel, 0.01)
+    stack = np.full(b.shape[:2] + (7,), -1.0, np.float32)
+    for tiled in (False, True):
+        if tiled:  # the same through the tiled solve
+            monkeypatch.setattr(deconvolution, "TILED_PIXELS", 1000)
+            monkeypatch.setattr(deconvolution, "TILE_SIDE", 80)
+        expected = deconvolution.wiener(b, kernel, nsr=0.01)
+        got = deconvolution.wiener(b, kernel, nsr=0.01, out=stack[..., 3:6])
+        assert np.shares_memory(got, stack)
+        np.testing.assert_array_equal(stack[..., 3:6], expected)
+        assert (stack[..., :3] == -1).all() and (stack[..., 6] == -1).all(), "only the view is written"
+    with pytest.raises(ValueError, match="out must be"):
+        deconvolution.wiener(b, kernel, nsr=0.01, out=np.zeros(b.shape, np.float64))
+
+
+def test_the_gradient_energy_in_bands_matches_one_pass_in_float64():
+    from deblur_core.classical.noise import _gradient_energy
+
+    rng = np.random.default_rng(3)
+    for shape in [(600, 37, 3), (256, 9, 3), (257, 5), (513, 300, 3), (2, 2, 3)]:
+        img = rng.random(shape).astype(np.float32)
+        x = img.astype(np.float64)
+        expected = np.mean(np.diff(x, axis=0) ** 2) + np.mean(np.diff(x, axis=1) ** 2)
+        assert _gradient_energy(img) == pytest.approx(expected, rel=1e-6)
+
+
 def test_the_tile_blend_weights_add_up_to_one_everywhere():
     from deblur_core.classical.tiles import blend_weight
     from deblur_core.kernels import motion_kernel

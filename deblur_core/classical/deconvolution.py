@@ -193,6 +193,7 @@ def wiener(
     boundary: str = "unknown",
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Wiener deconvolution with a known kernel, computed with FFTs and careful edge handling.
 
@@ -232,6 +233,9 @@ def wiener(
         has ``done == total``. It does not change the result.
     cancel : callable, optional
         Returns True to stop; checked before each step, raising :class:`Cancelled`.
+    out : ndarray, optional
+        An H x W x 3 float32 array (a view into a larger one will do) to write the result into and
+        return, instead of a new array; it saves a copy of a large photo.
 
     Returns
     -------
@@ -255,13 +259,28 @@ def wiener(
     check_callbacks(on_progress, cancel)
     ratio = _wiener_ratio(nsr, img, k, regularizer)
     tiles = tile_grid(img.shape[0], img.shape[1], k, TILE_SIDE) if img.shape[0] * img.shape[1] >= TILED_PIXELS else []
-    if len(tiles) < 2:
-        canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
-        return canvas.crop(x)
-    return _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel)
+    _check_out(out, img, method)
+    if len(tiles) >= 2:
+        return _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel, out)
+    canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)
+    return _into(out, canvas.crop(x))
 
 
-def _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel) -> np.ndarray:
+def _check_out(out: np.ndarray | None, img: np.ndarray, method: str) -> None:
+    """Raise ValueError unless ``out`` is None or a float32 array of the photo's shape."""
+    if out is not None and (out.shape != img.shape or out.dtype != np.float32):
+        raise ValueError(f"{method}: out must be a float32 array of the photo's shape {img.shape}.")
+
+
+def _into(out: np.ndarray | None, result: np.ndarray) -> np.ndarray:
+    """``result``, copied into ``out`` when one is given."""
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+def _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel, out=None) -> np.ndarray:
     """Wiener on overlapping tiles (:mod:`deblur_core.classical.tiles`), each solved as a photo of its own.
 
     Every tile uses the whole photo's ratio, is tapered and has its unknown borders refined, so a
@@ -273,7 +292,7 @@ def _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progre
         canvas, x = _wiener_canvas(part, k, ratio, regularizer, boundary, method, None, cancel)
         return canvas.crop(x)
 
-    return solve_in_tiles(img, tiles, solve, on_progress, "Wiener")
+    return solve_in_tiles(img, tiles, solve, on_progress, "Wiener", out)
 
 
 def _wiener_canvas(

@@ -87,14 +87,20 @@ def solve_in_tiles(
     solve: Callable[[np.ndarray], np.ndarray],
     on_progress: ProgressFn | None = None,
     what: str = "Deconvolution",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``solve`` each tile's span of ``image`` (H x W x C) on TILE_THREADS threads; the blend, clipped to [0, 1].
 
     ``solve`` takes and returns an h x w x C float32 array; an exception in it (``Cancelled``, say)
-    stops the rest and is raised here. ``on_progress(done, total, info)`` follows the tiles.
+    stops the rest and is raised here. ``on_progress(done, total, info)`` follows the tiles. ``out``, an
+    H x W x C float32 array (a view into a larger one will do), receives the blend instead of a new array.
     """
     h, w = image.shape[:2]
-    out = np.zeros_like(image, dtype=np.float32)  # the weights add up to 1 at every pixel
+    if out is None:
+        out = np.zeros_like(image, dtype=np.float32)
+    else:
+        out[...] = 0.0
+    # the weights add up to 1 at every pixel
 
     def run(tile: Tile) -> np.ndarray:
         with one_fft_worker():

@@ -152,13 +152,18 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     if not files:
         err(f"0 of {len(found)} image(s) restored: none of the inputs could be read.")
         return EXIT_FAILED
-    loading = _ModelLoading(entry, registry) if entry is not None else None
-    # The learned deconvolver loads its model itself while its Wiener step runs: no need to wait for it first.
+    # The learned deconvolver loads its model itself while its Wiener step runs: no need to wait for it first,
+    # nor to load it while the photo is decoded (the import of TensorFlow would slow the decoding as much as
+    # it overlaps it; beside the Wiener step's FFTs it costs less).
     overlaps_loading = record is not None and record.loads_model_itself
+    loading = _ModelLoading(entry, registry) if entry is not None and not overlaps_loading else None
 
     def work(item, target, bar) -> str:
+        nonlocal loading
         t0 = time.monotonic()
         loaded = load_image(item.path, name=item.label)
+        if loading is None and entry is not None:
+            loading = _ModelLoading(entry, registry)
         if loading is not None and not overlaps_loading:
             loading.wait(bar)
         try:

@@ -115,9 +115,12 @@ def network_input(
     if sigma is None:
         sigma = estimate_noise_sigma(img)
     ratio = nsr_factor * _nsr_from(img, k, sigma)
-    deconvolved = wiener(img, k, nsr=ratio, on_progress=on_progress, cancel=cancel)
-    noise_map = np.full(img.shape[:2] + (1,), sigma * SIGMA_SCALE, np.float32)
-    return np.concatenate([img, deconvolved, noise_map], axis=2)
+    # Built in place: the Wiener step writes straight into its channels, saving a copy of the photo's size.
+    stack = np.empty(img.shape[:2] + (INPUT_CHANNELS,), np.float32)
+    stack[..., :3] = img
+    stack[..., 6] = sigma * SIGMA_SCALE
+    wiener(img, k, nsr=ratio, on_progress=on_progress, cancel=cancel, out=stack[..., 3:6])
+    return stack
 
 
 def data_consistency(
