@@ -257,9 +257,9 @@ def wiener(
     if boundary not in BOUNDARIES:
         raise ValueError(f"Unknown boundary handling '{boundary}'; use one of: {', '.join(BOUNDARIES)}.")
     check_callbacks(on_progress, cancel)
+    _check_out(out, img, method)
     ratio = _wiener_ratio(nsr, img, k, regularizer)
     tiles = tile_grid(img.shape[0], img.shape[1], k, TILE_SIDE) if img.shape[0] * img.shape[1] >= TILED_PIXELS else []
-    _check_out(out, img, method)
     if len(tiles) >= 2:
         return _wiener_tiled(img, k, ratio, regularizer, boundary, method, tiles, on_progress, cancel, out)
     canvas, x = _wiener_canvas(img, k, ratio, regularizer, boundary, method, on_progress, cancel)

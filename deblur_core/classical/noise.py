@@ -153,7 +153,7 @@ def _gradient_energy(image: np.ndarray) -> float:
         band = img[top : min(h, top + _ENERGY_BAND_ROWS + 1)]  # one row of overlap for the vertical differences
         dv = np.subtract(band[1:], band[:-1])
         vertical += float(np.square(dv, out=dv).sum(dtype=np.float64))
-        rows = band[:_ENERGY_BAND_ROWS] if top + _ENERGY_BAND_ROWS < h else band
+        rows = band[:_ENERGY_BAND_ROWS]  # without the overlap row, which the next band counts
         dh = np.subtract(rows[:, 1:], rows[:, :-1])
         horizontal += float(np.square(dh, out=dh).sum(dtype=np.float64))
     channels = img[0, 0].size

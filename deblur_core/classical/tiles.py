@@ -96,11 +96,11 @@ def solve_in_tiles(
     H x W x C float32 array (a view into a larger one will do), receives the blend instead of a new array.
     """
     h, w = image.shape[:2]
+    # The blend adds each tile's weighted part to zeros; the weights add up to 1 at every pixel.
     if out is None:
         out = np.zeros_like(image, dtype=np.float32)
     else:
         out[...] = 0.0
-    # the weights add up to 1 at every pixel
 
     def run(tile: Tile) -> np.ndarray:
         with one_fft_worker():

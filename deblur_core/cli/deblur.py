@@ -103,18 +103,25 @@ def _saves_kernel(args: argparse.Namespace, kernel, record) -> bool:
 
 
 class _ModelLoading:
-    """The model loading on a thread (this imports TensorFlow: seconds) while the first photo is decoded.
+    """The model loading on a thread (this imports TensorFlow: seconds) while the first photo is decoded,
+    or, with ``start=False``, from the first :meth:`start` on.
 
     :meth:`wait` is called before each restoration: it returns at once once the model is in the
     registry's cache, and turns a broken model file into one :class:`CommandError` for the command
     (not one skipped line per photo).
     """
 
-    def __init__(self, entry, registry) -> None:
+    def __init__(self, entry, registry, start: bool = True) -> None:
         self.entry, self.registry = entry, registry
         self.error: Exception | None = None
         self._thread = threading.Thread(target=self._load, name="model-loader", daemon=True)
-        self._thread.start()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start loading, unless it has started already."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _load(self) -> None:
         from deblur_core.learned.registry import get_runner
@@ -125,6 +132,7 @@ class _ModelLoading:
             self.error = exc
 
     def wait(self, bar: ProgressBar) -> None:
+        self.start()
         if self._thread.is_alive():
             bar.status(f"loading model {self.entry.name} ...")
             self._thread.join()
@@ -156,14 +164,13 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     # nor to load it while the photo is decoded (the import of TensorFlow would slow the decoding as much as
     # it overlaps it; beside the Wiener step's FFTs it costs less).
     overlaps_loading = record is not None and record.loads_model_itself
-    loading = _ModelLoading(entry, registry) if entry is not None and not overlaps_loading else None
+    loading = _ModelLoading(entry, registry, start=not overlaps_loading) if entry is not None else None
 
     def work(item, target, bar) -> str:
-        nonlocal loading
         t0 = time.monotonic()
         loaded = load_image(item.path, name=item.label)
-        if loading is None and entry is not None:
-            loading = _ModelLoading(entry, registry)
+        if loading is not None:
+            loading.start()  # once the first photo is decoded, where it has not started yet
         if loading is not None and not overlaps_loading:
             loading.wait(bar)
         try:
