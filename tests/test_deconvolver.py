@@ -16,12 +16,15 @@ from deblur_core.learned.deconvolver import (
     INPUT_CHANNELS,
     NSR_FACTOR,
     SIGMA_SCALE,
+    STRONG_FACTOR,
+    WIDE_INPUT_CHANNELS,
     data_consistency,
     network_input,
+    reregularised,
 )
 from deblur_core.metrics import psnr
 from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
-from deblur_core.training.deconv_train import EstimatedValidator, export, learning_rate, train
+from deblur_core.training.deconv_train import EstimatedValidator, export, learning_rate, train, widened_weights
 from deblur_core.training.scenes import SCENE_KINDS, drawn_scene
 
 
@@ -41,6 +44,45 @@ def test_network_input_stacks_blurred_wiener_and_noise(photo):
     sigma = estimate_noise_sigma(blurred)
     assert 0.007 < sigma < 0.013
     np.testing.assert_allclose(stack[..., 6], sigma * SIGMA_SCALE)
+
+
+def test_the_wide_stack_adds_the_deconvolution_regularised_more(photo):
+    """Channels 7-9 are Wiener at STRONG_FACTOR times the ratio, made from the sharper result by one filter: away from
+    the borders (where the two handle the unknown outside differently) within a few grey levels of a second solve."""
+    kernel = motion_kernel(9, 30)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(0), round8=True)
+    stack = network_input(blurred, kernel, channels=WIDE_INPUT_CHANNELS)
+    assert stack.shape == photo.shape[:2] + (WIDE_INPUT_CHANNELS,)
+    np.testing.assert_array_equal(stack[..., :7], network_input(blurred, kernel))
+    ratio = NSR_FACTOR * auto_nsr(blurred, kernel)
+    solved = wiener(blurred, kernel, nsr=STRONG_FACTOR * ratio)
+    inner = (slice(12, -12), slice(12, -12))
+    assert np.abs(stack[..., 7:10] - solved)[inner].mean() < 2 / 255
+    # Smoother: less pixel-to-pixel wiggle than the sharper result.
+    wiggle = [np.abs(np.diff(stack[..., c : c + 3], axis=1)).mean() for c in (3, 7)]
+    assert wiggle[1] < 0.8 * wiggle[0]
+    # Factor 1 changes nothing.
+    np.testing.assert_allclose(reregularised(stack[..., 3:6], kernel, ratio, 1.0), stack[..., 3:6], atol=1e-5)
+    with pytest.raises(ValueError, match="7 or 10 channels"):
+        network_input(blurred, kernel, channels=8)
+
+
+def test_a_widened_network_starts_out_as_the_narrow_one(photo):
+    from deblur_core.learned.architectures import deconv_unet
+
+    narrow = deconv_unet(base_filters=8, depth=2, bottleneck_blocks=1)
+    rng = np.random.default_rng(0)
+    narrow.set_weights([rng.normal(0, 0.1, w.shape).astype(np.float32) for w in narrow.get_weights()])
+    wide = deconv_unet(base_filters=8, depth=2, bottleneck_blocks=1, input_channels=WIDE_INPUT_CHANNELS)
+    wide.set_weights(widened_weights(narrow, wide))
+    stack = network_input(photo[:64, :96], gaussian_kernel(1.5), channels=WIDE_INPUT_CHANNELS)
+    np.testing.assert_allclose(
+        np.asarray(wide.predict_on_batch(stack[None])),
+        np.asarray(narrow.predict_on_batch(stack[None, ..., :7])),
+        atol=1e-5,
+    )
+    with pytest.raises(ValueError, match="Cannot start"):
+        widened_weights(wide, deconv_unet(base_filters=12, depth=2, bottleneck_blocks=1))
 
 
 def test_the_consistency_step_gives_back_an_unblurred_photo_and_mends_what_the_kernel_keeps(photo):
@@ -116,6 +158,16 @@ def test_samples_round_trip_through_the_pool(tmp_path, photo):
     x, y = Pool(tmp_path, np.random.default_rng(0)).batch(6)
     assert x.shape == (6, 32, 32, INPUT_CHANNELS) and y.shape == (6, 32, 32, 3)
     assert x.min() >= 0 and x[..., :6].max() <= 1 and y.min() >= 0 and y.max() <= 1
+    # The wide stack's samples carry its fourth part, and a pool mixing the two widths is refused.
+    wide = make_samples(photo, np.random.default_rng(3), patch=32, count=5, channels=WIDE_INPUT_CHANNELS)
+    np.testing.assert_array_equal(wide["deconvolved"], samples["deconvolved"])
+    decoded = decode_batch(wide["blurred"], wide["deconvolved"], wide["sigma"], wide["strong"])
+    assert decoded.shape == (5, 32, 32, WIDE_INPUT_CHANNELS)
+    np.savez(tmp_path / "shard-000003.npz", **wide)
+    mixed = Pool(tmp_path, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="mix the 7- and 10-channel"):
+        for _ in range(20):
+            mixed.batch(6)
 
 
 @pytest.mark.parametrize("fallback", [False, True])
@@ -137,7 +189,7 @@ def test_samples_can_carry_the_estimators_own_kernel(photo, monkeypatch, fallbac
     monkeypatch.setattr(
         deconv_data,
         "network_input",
-        lambda b, k, nsr_factor: calls.append((k, nsr_factor)) or real(b, k, nsr_factor=nsr_factor),
+        lambda b, k, nsr_factor, **kw: calls.append((k, nsr_factor)) or real(b, k, nsr_factor=nsr_factor, **kw),
     )
     monkeypatch.setattr(deconv_data, "P_IDENTITY", 0.0)  # every photo blurred
     rng = np.random.default_rng(4)

@@ -256,16 +256,22 @@ def dbsrcnn(channels: int = 1, filters: int = 32, scale: int = 3) -> keras.Model
     return keras.Model(inputs, outputs, name="dbsrcnn")
 
 
-# The learned deconvolver: blurred RGB, Wiener RGB and the noise map (see deblur_core.learned.deconvolver).
+# The learned deconvolver: blurred RGB, Wiener RGB and the noise map (see deblur_core.learned.deconvolver), and in
+# the wider stack the Wiener result regularised more.
 DECONV_INPUT_CHANNELS = 7
+DECONV_WIDE_INPUT_CHANNELS = 10
 
 
 def _deconv_unet_input(
-    base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 3
+    base_filters: int = 24,
+    depth: int = 3,
+    blocks_per_level: int = 1,
+    bottleneck_blocks: int = 3,
+    input_channels: int = DECONV_INPUT_CHANNELS,
 ) -> dict:
     return {
         "color": "rgb",
-        "channels": DECONV_INPUT_CHANNELS,
+        "channels": input_channels,
         "frames": 1,
         "multiple": 2**depth,
         "fixed_size": None,
@@ -279,7 +285,13 @@ def _deconv_unet_input(
     "Residual U-Net refining a Wiener deconvolution with the given kernel: the learned deconvolver.",
     _deconv_unet_input,
 )
-def deconv_unet(base_filters: int = 24, depth: int = 3, blocks_per_level: int = 1, bottleneck_blocks: int = 3):
+def deconv_unet(
+    base_filters: int = 24,
+    depth: int = 3,
+    blocks_per_level: int = 1,
+    bottleneck_blocks: int = 3,
+    input_channels: int = DECONV_INPUT_CHANNELS,
+):
     """The refining network: a residual U-Net over the stack of :func:`deblur_core.learned.deconvolver.network_input`.
 
     The same shape as the blind ``unet``: a strided 4x4 stem, so every layer works at half resolution
@@ -287,15 +299,19 @@ def deconv_unet(base_filters: int = 24, depth: int = 3, blocks_per_level: int = 
     down and up, and a transposed-convolution head that predicts the correction added to the Wiener
     channels of the input. The head starts at zero, so an untrained model returns the Wiener result.
 
+    ``input_channels`` is 7 (blurred, Wiener, noise map) or 10 (and the Wiener result regularised more).
+
     Returns
     -------
     keras.Model
-        Input ``(None, None, 7)`` float32; output ``(None, None, 3)``. Sides must be a multiple of
+        Input ``(None, None, input_channels)`` float32; output ``(None, None, 3)``. Sides must be a multiple of
         ``2**depth`` (the runner pads and crops).
     """
     if depth < 1 or base_filters < 4:
         raise ValueError("depth must be at least 1 and base_filters at least 4.")
-    inputs = keras.Input((None, None, DECONV_INPUT_CHANNELS), name="stack")
+    if input_channels not in (DECONV_INPUT_CHANNELS, DECONV_WIDE_INPUT_CHANNELS):
+        raise ValueError(f"input_channels must be {DECONV_INPUT_CHANNELS} or {DECONV_WIDE_INPUT_CHANNELS}.")
+    inputs = keras.Input((None, None, input_channels), name="stack")
     correction = _unet_correction(inputs, base_filters, depth, blocks_per_level, bottleneck_blocks)
     base = _pick_channels(inputs, 3, "deconvolved")
     outputs = layers.Add(name="restored")([base, correction])

@@ -185,9 +185,13 @@ def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarr
     nsr_factor, trust = (
         (ESTIMATED_NSR_FACTOR, ESTIMATED_CONSISTENCY_SIGMA) if estimated else (NSR_FACTOR, CONSISTENCY_SIGMA)
     )
+    # The model's card says how wide a stack it reads (7, or 10 with the more regularised deconvolution).
+    channels = int(call.registry.resolve(call.model).input["channels"])
     with call.stage("Wiener deconvolution"):
         sigma = estimate_noise_sigma(image)
-        stack = network_input(image, kernel, sigma, nsr_factor, on_progress=call.on_progress, cancel=call.cancel)
+        stack = network_input(
+            image, kernel, sigma, nsr_factor, channels=channels, on_progress=call.on_progress, cancel=call.cancel
+        )
     with call.stage("Refining network"):
         refined = runner()(stack, on_progress=call.on_progress, cancel=call.cancel)
         del stack

@@ -29,7 +29,14 @@ from scipy import ndimage
 from deblur_core.degrade import add_noise, blur, jpeg, quantize
 from deblur_core.files import atomic_write_with
 from deblur_core.kernels import identity_kernel, normalize_kernel, random_kernel
-from deblur_core.learned.deconvolver import ESTIMATED_NSR_FACTOR, NSR_FACTOR, SIGMA_SCALE, network_input
+from deblur_core.learned.deconvolver import (
+    ESTIMATED_NSR_FACTOR,
+    INPUT_CHANNELS,
+    NSR_FACTOR,
+    SIGMA_SCALE,
+    WIDE_INPUT_CHANNELS,
+    network_input,
+)
 from deblur_core.training.scenes import drawn_scene
 
 # Share of samples deconvolved with a perturbed kernel, and of unblurred ones (identity kernel).
@@ -131,25 +138,37 @@ def _given_kernel(blurred: np.ndarray, deg: dict, rng: np.random.Generator) -> t
     return (perturb_kernel(deg["kernel"], rng) if deg["wrong"] else deg["kernel"]), NSR_FACTOR, False
 
 
-def make_samples(sharp: np.ndarray, rng: np.random.Generator, patch: int, count: int, p_estimated: float = 0.0) -> dict:
+def make_samples(
+    sharp: np.ndarray,
+    rng: np.random.Generator,
+    patch: int,
+    count: int,
+    p_estimated: float = 0.0,
+    channels: int = INPUT_CHANNELS,
+) -> dict:
     """Degrade a whole photo, build the network's stack on it, cut ``count`` patches.
 
     Returns a dict of arrays: ``blurred`` (N x P x P x 3 uint8), ``deconvolved`` (uint16, the
     Wiener channels times 65535), ``sigma`` (N float32, the estimated noise level), ``sharp``
     (uint8), ``wrong`` (N bool: the kernel handed to the network was not the true one) and ``estimated``
-    (N bool: it was the estimator's, found in the blurred photo; a share ``p_estimated`` of blurred photos).
+    (N bool: it was the estimator's, found in the blurred photo; a share ``p_estimated`` of blurred photos);
+    for the wider stack (``channels=WIDE_INPUT_CHANNELS``) also ``strong`` (uint16, the Wiener result regularised
+    more).
     """
     deg = sample_degradation(rng, p_estimated)
     blurred = degrade_photo(sharp, deg, rng)
     given, nsr_factor, estimated = _given_kernel(blurred, deg, rng)
-    stack = network_input(blurred, given, nsr_factor=nsr_factor)
+    stack = network_input(blurred, given, nsr_factor=nsr_factor, channels=channels)
     h, w = sharp.shape[:2]
     ys = rng.integers(0, h - patch + 1, count)
     xs = rng.integers(0, w - patch + 1, count)
     cut = [stack[y : y + patch, x : x + patch] for y, x in zip(ys, xs, strict=True)]
     ref = [sharp[y : y + patch, x : x + patch] for y, x in zip(ys, xs, strict=True)]
     cut_arr = np.stack(cut)
-    return {
+    wide = {}
+    if channels == WIDE_INPUT_CHANNELS:
+        wide["strong"] = np.round(np.clip(cut_arr[..., 7:10], 0, 1) * 65535).astype(np.uint16)
+    return wide | {
         "blurred": np.round(cut_arr[..., 0:3] * 255).astype(np.uint8),
         "deconvolved": np.round(np.clip(cut_arr[..., 3:6], 0, 1) * 65535).astype(np.uint16),
         "sigma": (cut_arr[:, 0, 0, 6] / SIGMA_SCALE).astype(np.float32),
@@ -159,11 +178,16 @@ def make_samples(sharp: np.ndarray, rng: np.random.Generator, patch: int, count:
     }
 
 
-def decode_batch(blurred: np.ndarray, deconvolved: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Stored patches back to the network's stack: N x P x P x 7 float32."""
+def decode_batch(
+    blurred: np.ndarray, deconvolved: np.ndarray, sigma: np.ndarray, strong: np.ndarray | None = None
+) -> np.ndarray:
+    """Stored patches back to the network's stack: N x P x P x 7 float32 (x 10 with ``strong``)."""
     n, p = blurred.shape[:2]
     noise = np.broadcast_to((sigma * SIGMA_SCALE).astype(np.float32)[:, None, None, None], (n, p, p, 1))
-    return np.concatenate([blurred.astype(np.float32) / 255.0, deconvolved.astype(np.float32) / 65535.0, noise], axis=3)
+    parts = [blurred.astype(np.float32) / 255.0, deconvolved.astype(np.float32) / 65535.0, noise]
+    if strong is not None:
+        parts.append(strong.astype(np.float32) / 65535.0)
+    return np.concatenate(parts, axis=3)
 
 
 def augment(stack: np.ndarray, sharp: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -187,11 +211,13 @@ def produce(
     log=print,
     p_scene: float = P_SCENE,
     p_estimated: float = 0.0,
+    channels: int = INPUT_CHANNELS,
 ) -> None:
     """Write shards of samples into ``pool_dir`` forever (or ``stop_after`` shards), dropping the oldest.
 
     A share ``p_scene`` of the photos is replaced by a freshly drawn scene (:func:`drawn_scene`); a share
-    ``p_estimated`` of the blurred ones gets the estimator's kernel (:func:`make_samples`).
+    ``p_estimated`` of the blurred ones gets the estimator's kernel (:func:`make_samples`); ``channels`` is the
+    stack's width (:func:`make_samples`).
 
     The shard counter continues from the files already there, so a restarted producer does not
     overwrite fresh shards; each shard's randomness comes from (seed, shard number).
@@ -210,7 +236,7 @@ def produce(
                 image = drawn_scene(rng, size=int(rng.integers(max(patch, 256), 513)))
             else:
                 image = usable[int(rng.integers(len(usable)))]
-            parts.append(make_samples(image, rng, patch, per_photo, p_estimated))
+            parts.append(make_samples(image, rng, patch, per_photo, p_estimated, channels))
         shard = {key: np.concatenate([p[key] for p in parts])[:shard_size] for key in parts[0]}
         atomic_write_with(pool_dir / f"shard-{number:06d}.npz", lambda tmp, shard=shard: np.savez(tmp, **shard))
         written += 1
@@ -258,7 +284,7 @@ class Pool:
             self._refresh()
         self.calls += 1
         names = list(self.loaded)
-        blurred, deconv, sigma, sharp = [], [], [], []
+        blurred, deconv, sigma, sharp, strong = [], [], [], [], []
         for _ in range(size):
             shard = self.loaded[names[int(self.rng.integers(len(names)))]]
             i = int(self.rng.integers(len(shard["sigma"])))
@@ -266,7 +292,13 @@ class Pool:
             deconv.append(shard["deconvolved"][i])
             sigma.append(shard["sigma"][i])
             sharp.append(shard["sharp"][i])
-        stack = decode_batch(np.stack(blurred), np.stack(deconv), np.array(sigma, np.float32))
+            if "strong" in shard:
+                strong.append(shard["strong"][i])
+        if strong and len(strong) != size:
+            raise ValueError(f"The shards in {self.pool_dir} mix the 7- and 10-channel stacks; use one run per width.")
+        stack = decode_batch(
+            np.stack(blurred), np.stack(deconv), np.array(sigma, np.float32), np.stack(strong) if strong else None
+        )
         target = np.stack(sharp).astype(np.float32) / 255.0
         return augment(stack, target, self.rng)
 

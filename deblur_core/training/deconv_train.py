@@ -29,7 +29,7 @@ import numpy as np
 
 from deblur_core.classical.noise import estimate_noise_sigma
 from deblur_core.files import atomic_write_json, atomic_write_with
-from deblur_core.learned.deconvolver import data_consistency, network_input
+from deblur_core.learned.deconvolver import INPUT_CHANNELS, WIDE_INPUT_CHANNELS, data_consistency, network_input
 from deblur_core.settings import data_dir
 from deblur_core.training.data import find_images, load_images, split_holdout
 
@@ -65,13 +65,16 @@ def _save_atomic(model, path: Path) -> None:
 class Validator:
     """PSNR of the method (the network and the consistency step), of plain Wiener (auto) and of the input on the held-out photos."""
 
-    def __init__(self, cases: list[dict]):
+    def __init__(self, cases: list[dict], channels: int = INPUT_CHANNELS):
         from deblur_core.classical.deconvolution import wiener
         from deblur_core.metrics import psnr
 
         self.cases = cases
         self.sigmas = [estimate_noise_sigma(c["blurred"]) for c in cases]
-        self.stacks = [network_input(c["blurred"], c["kernel"], s) for c, s in zip(cases, self.sigmas, strict=True)]
+        self.stacks = [
+            network_input(c["blurred"], c["kernel"], s, channels=channels)
+            for c, s in zip(cases, self.sigmas, strict=True)
+        ]
         self.wiener = float(np.mean([psnr(c["sharp"], wiener(c["blurred"], c["kernel"])) for c in cases]))
         self.blurred = float(np.mean([psnr(c["sharp"], c["blurred"]) for c in cases]))
 
@@ -101,7 +104,7 @@ class EstimatedValidator:
     counts the cases more than 0.5 dB below their blurred photo in the last call.
     """
 
-    def __init__(self, cases: list[dict], cache: Path | None = None):
+    def __init__(self, cases: list[dict], cache: Path | None = None, channels: int = INPUT_CHANNELS):
         from deblur_core.classical.deconvolution import wiener
         from deblur_core.learned.deconvolver import ESTIMATED_NSR_FACTOR
         from deblur_core.metrics import psnr
@@ -111,7 +114,7 @@ class EstimatedValidator:
         self.sigmas = [estimate_noise_sigma(c["blurred"]) for c in cases]
         self.base = [psnr(c["sharp"], c["blurred"]) for c in cases]
         self.stacks = [
-            None if k is None else network_input(c["blurred"], k, s, nsr_factor=ESTIMATED_NSR_FACTOR)
+            None if k is None else network_input(c["blurred"], k, s, nsr_factor=ESTIMATED_NSR_FACTOR, channels=channels)
             for c, k, s in zip(cases, self.kernels, self.sigmas, strict=True)
         ]
         self.blurred = float(np.mean(self.base))
@@ -160,16 +163,30 @@ class EstimatedValidator:
 
 
 def _score(entry: dict) -> float:
-    """What picks the best step: the true-kernel PSNR, or with estimated kernels scored too, the mean of both."""
-    return entry["psnr"] if "estimated" not in entry else 0.5 * (entry["psnr"] + entry["estimated"])
+    """What picks the best step: the mean of the scores measured (true kernels; perturbed and estimated ones where
+    they are scored too)."""
+    scores = [entry[key] for key in ("psnr", "perturbed", "estimated") if key in entry]
+    return float(np.mean(scores))
 
 
-def _estimated_validator(run: Path, held_out: list[np.ndarray] | None, count: int, state: dict) -> EstimatedValidator:
+def perturbed_cases(cases: list[dict], seed: int = 2468) -> list[dict]:
+    """The same held-out cases, each handed a wrong kernel (:func:`perturb_kernel`, a fixed draw) while its photo
+    stays blurred with the true one."""
+    from deblur_core.training.deconv_data import perturb_kernel
+
+    return [c | {"kernel": perturb_kernel(c["kernel"], np.random.default_rng([seed, i]))} for i, c in enumerate(cases)]
+
+
+def _estimated_validator(
+    run: Path, held_out: list[np.ndarray] | None, count: int, state: dict, channels: int
+) -> EstimatedValidator:
     """The estimated-kernel validator on ``count`` held-out photos (another draw of blurs), noted in ``state``."""
     from deblur_core.training.deconv_data import validation_cases
 
     photos = held_out if held_out is not None else load_images(split_photos()[1])
-    estimated = EstimatedValidator(validation_cases(photos[:count], seed=4321), run / "estimated-validation.json")
+    estimated = EstimatedValidator(
+        validation_cases(photos[:count], seed=4321), run / "estimated-validation.json", channels
+    )
     _log(
         run,
         f"estimated-kernel validation: {len(estimated.cases)} photos, a kernel found in {estimated.found}, "
@@ -184,10 +201,23 @@ def _estimated_validator(run: Path, held_out: list[np.ndarray] | None, count: in
     return estimated
 
 
-def _measure(run: Path, model, step: int, validate: Validator, estimated: EstimatedValidator | None) -> dict:
-    """One point of the learning curve: the true-kernel score, and the estimated-kernel one if asked for."""
+def _measure(
+    run: Path,
+    model,
+    step: int,
+    validate: Validator,
+    estimated: EstimatedValidator | None,
+    perturbed: Validator | None = None,
+) -> dict:
+    """One point of the learning curve: the true-kernel score, and the perturbed- and estimated-kernel ones if asked
+    for."""
     entry = {"step": step, "psnr": validate(model), "time": time.time()}
     text = f"validation at {step}: {entry['psnr']:.3f} dB ({entry['psnr'] - validate.wiener:+.3f} vs Wiener)"
+    if perturbed is not None:
+        entry["perturbed"] = perturbed(model)
+        text += (
+            f"; perturbed kernels {entry['perturbed']:.3f} dB ({entry['perturbed'] - perturbed.wiener:+.3f} vs Wiener)"
+        )
     if estimated is not None:
         entry["estimated"] = estimated(model)
         entry["estimated_worse"] = estimated.last_worse
@@ -199,8 +229,9 @@ def _measure(run: Path, model, step: int, validate: Validator, estimated: Estima
     return entry
 
 
-def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: float):
-    """The run's checkpoint, or a new compiled network (from ``init``'s weights if given; step 0 in ``state``)."""
+def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: float, channels: int):
+    """The run's checkpoint, or a new compiled network of ``channels`` inputs (from ``init``'s weights if given; step 0
+    in ``state``)."""
     import keras
 
     from deblur_core.learned.architectures import deconv_unet
@@ -209,15 +240,31 @@ def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: f
         model = keras.models.load_model(ckpt)
         _log(run, f"resumed at step {state['step']}")
         return model
-    model = deconv_unet()
+    model = deconv_unet(input_channels=channels)
     if init is not None:
-        model.set_weights(keras.models.load_model(init, compile=False).get_weights())
+        model.set_weights(widened_weights(keras.models.load_model(init, compile=False), model))
         _log(run, f"started from the weights of {init}")
         state["init"] = str(init)
     # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
     model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
     state["step"] = 0
     return model
+
+
+def widened_weights(source, target) -> list[np.ndarray]:
+    """``source``'s weights for ``target``, which may read more input channels: the first layer's weights for the
+    channels ``source`` lacks start at zero, so the widened network starts out computing exactly what ``source``
+    does, and training then learns what the new channels add."""
+    weights = []
+    for have, want in zip(source.get_weights(), target.get_weights(), strict=True):
+        if have.shape != want.shape:
+            if have.ndim != 4 or have.shape[:2] != want.shape[:2] or have.shape[3] != want.shape[3]:
+                raise ValueError(f"Cannot start a network with weights of shape {want.shape} from {have.shape}.")
+            grown = np.zeros(want.shape, have.dtype)
+            grown[:, :, : have.shape[2]] = have
+            have = grown
+        weights.append(have)
+    return weights
 
 
 def train(
@@ -231,6 +278,7 @@ def train(
     held_out: list[np.ndarray] | None = None,
     init: Path | None = None,
     estimated_val: int = 0,
+    channels: int = INPUT_CHANNELS,
 ) -> None:
     """Train (or resume) the deconvolver in ``run`` up to ``steps`` steps; see the module notes.
 
@@ -238,25 +286,35 @@ def train(
     ``init`` starts a new run from the weights of a saved model (fine-tuning the shipped one, say)
     instead of from scratch; a run with a checkpoint always resumes from it. ``estimated_val`` > 0 also
     scores the method with the blind estimator's kernels on that many held-out photos (other draws of the
-    blur), and the best step is then the one with the best mean of the two scores.
+    blur). Every validation also scores the held-out photos handed a wrong kernel (:func:`perturbed_cases`); the best
+    step is the one with the best mean of the scores. ``channels`` is the network's input width for a new run
+    (``WIDE_INPUT_CHANNELS`` adds the more regularised deconvolution; from a 7-channel ``init`` its weights start at
+    zero, :func:`widened_weights`).
     """
     from deblur_core.training.deconv_data import Pool, validation_cases
 
     run.mkdir(parents=True, exist_ok=True)
     state_path, ckpt = run / "state.json", run / "checkpoint.keras"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"step": 0, "history": [], "best": None}
-    model = _model_for(run, ckpt, state, init, peak_lr)
-    state.update({"total_steps": steps, "batch": batch, "peak_lr": peak_lr})
+    model = _model_for(run, ckpt, state, init, peak_lr, channels)
+    channels = int(model.input_shape[-1])
+    state.update({"total_steps": steps, "batch": batch, "peak_lr": peak_lr, "channels": channels})
     cases = validation_cases(held_out if held_out is not None else load_images(split_photos()[1][:val_images]))
-    validate = Validator(cases)
+    validate = Validator(cases, channels)
+    perturbed = Validator(perturbed_cases(cases), channels)
     _log(
         run,
         f"validation: {len(cases)} held-out photos, blurred {validate.blurred:.2f} dB, Wiener {validate.wiener:.2f} dB",
     )
-    state["validation"] = {"photos": len(cases), "blurred": validate.blurred, "wiener_auto": validate.wiener}
-    estimated = _estimated_validator(run, held_out, estimated_val, state) if estimated_val > 0 else None
+    state["validation"] = {
+        "photos": len(cases),
+        "blurred": validate.blurred,
+        "wiener_auto": validate.wiener,
+        "perturbed_wiener_auto": perturbed.wiener,
+    }
+    estimated = _estimated_validator(run, held_out, estimated_val, state, channels) if estimated_val > 0 else None
     if state["step"] == 0:
-        state["history"] = [_measure(run, model, 0, validate, estimated)]
+        state["history"] = [_measure(run, model, 0, validate, estimated, perturbed)]
     pool = Pool(run / "pool", np.random.default_rng([7, state["step"]]))
     while not list((run / "pool").glob("shard-*.npz")):
         _log(run, "waiting for the producer's first shard")
@@ -273,7 +331,7 @@ def train(
             _log(run, f"step {state['step']}: loss {np.mean(losses):.5f}, {rate:.2f} steps/s")
             t0, losses = time.perf_counter(), []
         if state["step"] % val_every == 0 or state["step"] == steps:
-            entry = _measure(run, model, state["step"], validate, estimated)
+            entry = _measure(run, model, state["step"], validate, estimated, perturbed)
             state["history"].append(entry)
             if state["best"] is None or _score(entry) > _score(state["best"]):
                 state["best"] = {k: v for k, v in entry.items() if k != "time"}
@@ -315,12 +373,19 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
     state = json.loads((run / "state.json").read_text())
     model = keras.models.load_model(run / "best.keras", compile=False)
     val = state["validation"]
-    scenes = Validator(scene_validation_cases(scene_count, size=128 if scene_count < 24 else 320))
+    channels = int(model.input_shape[-1])
+    scenes = Validator(scene_validation_cases(scene_count, size=128 if scene_count < 24 else 320), channels)
     best = state["best"]
     card = {
         "name": out.stem,
         "architecture": "deconv-unet",
-        "arch_args": {"base_filters": 24, "depth": 3, "blocks_per_level": 1, "bottleneck_blocks": 3},
+        "arch_args": {
+            "base_filters": 24,
+            "depth": 3,
+            "blocks_per_level": 1,
+            "bottleneck_blocks": 3,
+            "input_channels": int(model.input_shape[-1]),
+        },
         "description": (
             "The learned deconvolver: Wiener deconvolution with the given blur kernel, refined by a small network "
             "that removes the noise and ripples the deconvolution leaves. Needs the kernel."
@@ -362,6 +427,12 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             },
         },
     }
+    if "perturbed" in best:
+        card["validation"]["perturbed_kernels"] = {
+            "psnr": round(best["perturbed"], 2),
+            "wiener_psnr": round(val["perturbed_wiener_auto"], 2),
+            "data": "the same held-out photos, each handed a wrong kernel (perturb_kernel, a fixed draw)",
+        }
     if "estimated" in val and "estimated" in best:
         card["validation"]["estimated_kernels"] = {
             "psnr": round(best["estimated"], 2),
@@ -381,13 +452,15 @@ def _recipe(run: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def produce_main(run: Path, seed: int, max_shards: int, p_estimated: float = 0.0) -> None:
+def produce_main(
+    run: Path, seed: int, max_shards: int, p_estimated: float = 0.0, channels: int = INPUT_CHANNELS
+) -> None:
     from deblur_core.training.deconv_data import produce
 
     if not 0 <= p_estimated <= 1:
         raise SystemExit("--p-estimated must be a share from 0 to 1.")
     run.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run / "recipe.json", {"p_estimated": p_estimated})
+    atomic_write_json(run / "recipe.json", {"p_estimated": p_estimated, "channels": channels})
     training, _ = split_photos()
     images = load_images(training)
     produce(
@@ -397,6 +470,7 @@ def produce_main(run: Path, seed: int, max_shards: int, p_estimated: float = 0.0
         max_shards=max_shards,
         log=lambda t: _log(run, "producer " + t),
         p_estimated=p_estimated,
+        channels=channels,
     )
 
 
@@ -415,7 +489,16 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="share of blurred photos handed the kernel the blind estimator finds in them (about 1.5 s each)",
     )
+    channel_help = (
+        f"the network's input width: {INPUT_CHANNELS}, or {WIDE_INPUT_CHANNELS} with the more regularised deconvolution"
+    )
+    p.add_argument(
+        "--channels", type=int, choices=(INPUT_CHANNELS, WIDE_INPUT_CHANNELS), default=INPUT_CHANNELS, help=channel_help
+    )
     t = sub.add_parser("train", help="train (or resume) on RUN/pool")
+    t.add_argument(
+        "--channels", type=int, choices=(INPUT_CHANNELS, WIDE_INPUT_CHANNELS), default=INPUT_CHANNELS, help=channel_help
+    )
     t.add_argument("run", type=Path)
     t.add_argument("--steps", type=int, default=20000)
     t.add_argument("--batch", type=int, default=8)
@@ -439,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         print(export(args.run, args.out))
     elif args.command == "produce":
-        produce_main(args.run, args.seed, args.max_shards, args.p_estimated)
+        produce_main(args.run, args.seed, args.max_shards, args.p_estimated, args.channels)
     else:
         train(
             args.run,
@@ -451,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
             args.val_images,
             init=args.init,
             estimated_val=args.estimated_val,
+            channels=args.channels,
         )
     return 0
 
