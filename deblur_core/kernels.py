@@ -216,6 +216,72 @@ def shake_kernel(size: int = 21, rng: np.random.Generator | None = None, intensi
     return normalize_kernel(canvas)
 
 
+def trace_kernel(size: int = 21, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Random camera-shake blur as a thin, smooth trace: the path of a hand-held camera during a short exposure.
+
+    Recorded camera shake (Levin et al. 2009; Koehler et al. 2012) is mostly one open, gently curving stroke, a
+    pixel wide, brighter where the camera slowed down, unlike the tangled walk of :func:`shake_kernel`. Here the
+    direction turns smoothly (a random turning rate that itself drifts), the speed varies smoothly with now and
+    then a near stop, half of them fold back once, and the path is drawn with sub-pixel accuracy around its centre
+    of mass, scaled so it reaches 60 to 100 % of the way to the border of ``size``.
+
+    Parameters
+    ----------
+    size : int
+        Largest side of the kernel in pixels (odd, 5..MAX_KERNEL_SIZE).
+    rng : numpy.random.Generator
+        The source of randomness; the same seed gives the same kernel.
+
+    References
+    ----------
+    1. Levin, Weiss, Durand and Freeman, "Understanding and evaluating blind deconvolution algorithms", CVPR 2009.
+    2. Koehler, Hirsch, Mohler, Schoelkopf and Harmeling, "Recording and playback of camera shake", ECCV 2012.
+    """
+    if not 5 <= size <= MAX_KERNEL_SIZE:
+        raise ValueError(f"Camera-shake kernel size must be between 5 and {MAX_KERNEL_SIZE} pixels.")
+    rng = np.random.default_rng() if rng is None else rng
+    n = 400
+    t = np.linspace(0.0, 1.0, n)
+
+    def smooth(amplitude: float, waves: int) -> np.ndarray:
+        # A few random low-frequency waves: a smooth random function of time.
+        out = np.zeros(n)
+        for k in range(1, waves + 1):
+            out += rng.normal() / k * np.sin(np.pi * k * t + rng.uniform(0, 2 * np.pi))
+        return amplitude * out
+
+    turning = rng.uniform(-1, 1) * rng.uniform(0, 2.5) + smooth(rng.uniform(0, 4), 5)
+    heading = rng.uniform(0, 2 * np.pi) + np.cumsum(turning) / n
+    if rng.random() < 0.5:  # the hand reverses: a sharp fold back at some moment
+        heading += rng.choice([-1, 1]) * rng.uniform(2.0, 3.0) * (t > rng.uniform(0.2, 0.8))
+    speed = np.exp(smooth(rng.uniform(0.2, 1.2), 4))
+    if rng.random() < 0.5:  # a near stop somewhere along the way: a bright spot
+        centre, width = rng.uniform(0.1, 0.9), rng.uniform(0.03, 0.1)
+        speed *= 1 - 0.9 * np.exp(-(((t - centre) / width) ** 2))
+    path = np.cumsum(speed[:, None] * np.stack([np.cos(heading), np.sin(heading)], axis=1), axis=0)
+    path -= path.mean(axis=0)  # each time sample is an equal share of the exposure: this is the centre of mass
+    extent = float(np.abs(path).max())
+    half = (size - 1) / 2 * rng.uniform(0.6, 1.0)
+    path *= max(half - 0.5, 0.5) / max(extent, 1e-6)
+    pts = path + (size - 1) / 2
+    # Densify so consecutive points are under a third of a pixel apart; each point carries the time it stands for.
+    step = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    dense = [
+        np.linspace(a, b, max(2, int(d * 3) + 1), endpoint=False)
+        for a, b, d in zip(pts[:-1], pts[1:], step, strict=True)
+    ]
+    weights = np.concatenate([np.full(len(d), 1.0 / len(d)) for d in dense])
+    pts = np.concatenate(dense)
+    canvas = np.zeros((size, size))
+    x0, y0 = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
+    fx, fy = pts[:, 0] - x0, pts[:, 1] - y0
+    for dy, wy in ((0, 1 - fy), (1, fy)):
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            yy, xx = np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)
+            np.add.at(canvas, (yy, xx), weights * wy * wx)
+    return normalize_kernel(canvas)
+
+
 def kernel_from_array(array: np.ndarray) -> np.ndarray:
     """A user-supplied kernel (any non-negative 2-D array), normalised and centred."""
     return normalize_kernel(array)
@@ -310,7 +376,8 @@ def random_kernel(
     """Draw one kernel from the training mixture; returns ``(family, kernel)``.
 
     Ranges: Gaussian sigma 0.5-4 (a third anisotropic), defocus radius 1-8, linear motion 3-25 px
-    at any angle, camera shake 9-31 px.
+    at any angle, camera shake 9-31 px (``"shake"``, a tangled walk; ``"trace"``, a thin smooth stroke, only
+    when asked for).
     """
     family = families[rng.integers(len(families))]
     if family == "gaussian":
@@ -324,6 +391,8 @@ def random_kernel(
         return family, motion_kernel(rng.uniform(3.0, 25.0), rng.uniform(0, 180))
     if family == "shake":
         return family, shake_kernel(_odd(rng.uniform(9, 31)), rng, rng.uniform(0.3, 1.0))
+    if family == "trace":
+        return family, trace_kernel(_odd(rng.uniform(9, 31)), rng)
     raise ValueError(f"Unknown kernel family '{family}'.")
 
 

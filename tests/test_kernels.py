@@ -22,6 +22,7 @@ from deblur_core.kernels import (
     parse_kernel_spec,
     random_kernel,
     shake_kernel,
+    trace_kernel,
 )
 from deblur_core.settings import data_dir
 
@@ -89,6 +90,8 @@ KERNELS = {
     **{f"shake seed {s}": (lambda s=s: shake_kernel(21, np.random.default_rng(s))) for s in range(5)},
     "shake small erratic": lambda: shake_kernel(9, np.random.default_rng(11), intensity=1.0),
     "shake large": lambda: shake_kernel(41, np.random.default_rng(12), intensity=0.2),
+    **{f"trace seed {s}": (lambda s=s: trace_kernel(25, np.random.default_rng(s))) for s in range(5)},
+    "trace small": lambda: trace_kernel(5, np.random.default_rng(13)),
     "identity": identity_kernel,
 }
 
@@ -161,6 +164,25 @@ def test_defocus_kernel_is_a_flat_round_disk():
     np.testing.assert_allclose(kernel, kernel[::-1], atol=1e-7)
     area = float(kernel.sum() / kernel.max())  # the number of fully lit pixels it is worth
     assert area == pytest.approx(math.pi * 25, rel=0.02)
+
+
+def test_traces_are_thin_strokes_within_their_size_and_deterministic_by_seed():
+    """A trace is a stroke about a pixel wide: the pixels it lights are few for its length, far fewer than a
+    tangled walk of the same size lights, and it fits its square around its centre of mass."""
+    lit, walk_lit = [], []
+    for seed in range(12):
+        trace = trace_kernel(25, np.random.default_rng(seed))
+        assert max(trace.shape) <= 25
+        lit.append(int((trace > 0.05 * trace.max()).sum()))
+        walk = shake_kernel(25, np.random.default_rng(seed))
+        walk_lit.append(int((walk > 0.05 * walk.max()).sum()))
+    assert np.median(lit) < 0.6 * np.median(walk_lit)
+    np.testing.assert_array_equal(
+        trace_kernel(21, np.random.default_rng(3)), trace_kernel(21, np.random.default_rng(3))
+    )
+    family, kernel = random_kernel(np.random.default_rng(0), ("trace",))
+    assert family == "trace"
+    assert_valid_kernel(kernel)
 
 
 def test_shake_is_deterministic_by_seed():

@@ -39,6 +39,9 @@ from deblur_core.learned.deconvolver import (
 )
 from deblur_core.training.scenes import drawn_scene
 
+# The kernel families drawn (deblur_core.kernels.random_kernel, one as likely as another): the training mixture and
+# the thin smooth traces recorded camera shake looks like, which the tangled walks of "shake" are not.
+FAMILIES = ("gaussian", "defocus", "motion", "shake", "trace")
 # Share of samples deconvolved with a perturbed kernel, and of unblurred ones (identity kernel).
 P_WRONG_KERNEL = 1 / 3
 P_IDENTITY = 0.08
@@ -108,7 +111,7 @@ def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0) -> di
     if rng.random() < P_IDENTITY:
         family, kernel = "clean", identity_kernel()
     else:
-        family, kernel = random_kernel(rng)
+        family, kernel = random_kernel(rng, FAMILIES)
     sigma = 0.0 if rng.random() < P_NO_NOISE else float(rng.uniform(0.0, NOISE_MAX))
     quality = int(rng.integers(60, 96)) if rng.random() < P_JPEG else None
     estimated = p_estimated > 0 and family != "clean" and rng.random() < p_estimated  # no draw at 0: same stream

@@ -394,7 +394,11 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             "data": [f"train/{f}" for f in TRAIN_FOLDERS]
             + ["a fixed tenth of the photos held out whole", f"drawn scenes (text, stripes, shapes) for {P_SCENE:.0%}"],
             "degradations": {
-                "kernels": "the training mixture (Gaussian, defocus, motion, camera shake) up to 31 px",
+                "kernels": (
+                    "the training mixture (Gaussian, defocus, motion, camera shake) up to 31 px"
+                    + (", and thin camera-shake traces" if _recipe(run).get("families") else "")
+                ),
+                "families": _recipe(run).get("families", ["gaussian", "defocus", "motion", "shake"]),
                 "identity_share": P_IDENTITY,
                 "noise": f"sigma 0 to {NOISE_MAX} ({P_NO_NOISE:.0%} without noise), 8-bit rounding",
                 "jpeg_share": P_JPEG,
@@ -460,7 +464,14 @@ def produce_main(
     if not 0 <= p_estimated <= 1:
         raise SystemExit("--p-estimated must be a share from 0 to 1.")
     run.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run / "recipe.json", {"p_estimated": p_estimated, "channels": channels})
+    from deblur_core.training.deconv_data import FAMILIES
+
+    recipe = _recipe(run)
+    if recipe.get("families") not in (None, list(FAMILIES)):
+        _log(run, f"producer: the kernel families change from {recipe['families']} to {list(FAMILIES)}")
+    recipe.update({"p_estimated": p_estimated, "channels": channels, "families": list(FAMILIES)})
+    recipe.setdefault("family_changes", []).append({"time": time.time(), "families": list(FAMILIES)})
+    atomic_write_json(run / "recipe.json", recipe)
     training, _ = split_photos()
     images = load_images(training)
     produce(
