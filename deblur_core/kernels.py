@@ -310,7 +310,8 @@ def parse_kernel_spec(spec: str, rng: np.random.Generator | None = None) -> np.n
     """Build a kernel from its compact text form or a file path.
 
     Forms: ``gaussian:sigma=2`` (also ``sigma_y=``, ``angle=``), ``motion:length=15,angle=30``,
-    ``defocus:radius=4``, ``shake:size=21,seed=3``, ``none``, or a path to a ``.npy`` or image file.
+    ``defocus:radius=4``, ``shake:size=21,seed=3``, ``trace:size=21,seed=3`` (a thin camera-shake stroke),
+    ``none``, or a path to a ``.npy`` or image file.
 
     Raises
     ------
@@ -320,13 +321,13 @@ def parse_kernel_spec(spec: str, rng: np.random.Generator | None = None) -> np.n
     spec = spec.strip()
     help_text = (
         "Use gaussian:sigma=2, motion:length=15,angle=30, defocus:radius=4, shake:size=21,seed=3, "
-        "none, or a path to a .npy or image kernel."
+        "trace:size=21,seed=3, none, or a path to a .npy or image kernel."
     )
     if spec.lower() in ("none", "identity"):
         return identity_kernel()
     kind, _, args = spec.partition(":")
     kind = kind.strip().lower()
-    if kind not in ("gaussian", "motion", "defocus", "shake"):
+    if kind not in ("gaussian", "motion", "defocus", "shake", "trace"):
         path = Path(spec)
         if path.is_file():
             return load_kernel(path)
@@ -364,9 +365,11 @@ def parse_kernel_spec(spec: str, rng: np.random.Generator | None = None) -> np.n
     if kind == "defocus":
         p = take({"radius": None})
         return defocus_kernel(p["radius"])
-    p = take({"size": 21.0, "seed": -1.0, "intensity": 0.6})
+    p = take({"size": 21.0, "seed": -1.0} | ({"intensity": 0.6} if kind == "shake" else {}))
     seed = int(p["seed"])
     gen = np.random.default_rng(seed) if seed >= 0 else (rng or np.random.default_rng())
+    if kind == "trace":
+        return trace_kernel(_odd(p["size"]), gen)
     return shake_kernel(_odd(p["size"]), gen, p["intensity"])
 
 

@@ -180,6 +180,9 @@ def test_traces_are_thin_strokes_within_their_size_and_deterministic_by_seed():
     np.testing.assert_array_equal(
         trace_kernel(21, np.random.default_rng(3)), trace_kernel(21, np.random.default_rng(3))
     )
+    np.testing.assert_array_equal(parse_kernel_spec("trace:size=21,seed=3"), trace_kernel(21, np.random.default_rng(3)))
+    with pytest.raises(ValueError, match="unknown option"):
+        parse_kernel_spec("trace:size=21,intensity=0.5")
     family, kernel = random_kernel(np.random.default_rng(0), ("trace",))
     assert family == "trace"
     assert_valid_kernel(kernel)
