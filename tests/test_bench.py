@@ -135,3 +135,26 @@ def test_a_measured_command_reports_its_own_peak_not_the_benchmarks(tmp_path):
     wall, peak_mb, code, err = run_cli_measured(["models"])
     assert code == 0, err
     assert ballast[::4096].sum() > 0 and 0 < peak_mb < 2000, peak_mb
+
+
+def test_the_deconvolvers_learning_curve_shows_the_wrong_kernel_scores_where_the_run_measured_them():
+    from types import SimpleNamespace
+
+    from deblur_core.bench import deconvolver
+
+    history = [{"step": 0, "psnr": 27.0, "perturbed": 25.5}, {"step": 1000, "psnr": 27.25, "perturbed": 25.75}]
+    card = {
+        "training": {"history": history},
+        "validation": {
+            "photos": 30,
+            "wiener_psnr": 26.5,
+            "blurred_psnr": 23.5,
+            "perturbed_kernels": {"wiener_psnr": 25.0},
+        },
+    }
+    registry = SimpleNamespace(names=lambda: ["deconv-unet"], get=lambda name: SimpleNamespace(card=card))
+    text = "\n".join(deconvolver.curve(registry))
+    assert "| 1000 | 27.25 | +0.75 | 25.75 | +0.75 |" in text and "Wiener (auto) with those kernels: 25.00 dB" in text
+    # An older card, measured with the true kernels only, keeps the three columns.
+    card["training"]["history"] = [{"step": 0, "psnr": 27.0}]
+    assert "| 0 | 27.00 | +0.50 |" in "\n".join(deconvolver.curve(registry))
