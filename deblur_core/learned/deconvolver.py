@@ -3,7 +3,7 @@
 A small network cannot learn to undo a 25-pixel blur on its own, but it learns well to clean up what a
 deconvolution leaves behind (amplified noise, ringing, the frequencies the kernel destroyed), because
 that is a local job. The kernel therefore enters through classical deconvolution, and the network
-sees a stack of three things per pixel:
+sees a stack of these per pixel:
 
 - the blurred photo (RGB), so it can fall back on it where the deconvolution is wrong;
 - the Wiener deconvolution with the kernel (RGB), at half the automatic regularisation of

@@ -346,6 +346,10 @@ def train(
     _log(run, f"done: best {state['best']}")
 
 
+# The shipped network's shape (deblur_core.learned.architectures.deconv_unet); the export adds its input width.
+DECONV_ARCH_ARGS = {"base_filters": 24, "depth": 3, "blocks_per_level": 1, "bottleneck_blocks": 3}
+
+
 def training_minutes(history: list[dict]) -> float:
     """Wall time spent training, from the validation times (gaps of over 30 minutes are pauses, not training)."""
     times = [h["time"] for h in history]
@@ -379,13 +383,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
     card = {
         "name": out.stem,
         "architecture": "deconv-unet",
-        "arch_args": {
-            "base_filters": 24,
-            "depth": 3,
-            "blocks_per_level": 1,
-            "bottleneck_blocks": 3,
-            "input_channels": int(model.input_shape[-1]),
-        },
+        "arch_args": {**DECONV_ARCH_ARGS, "input_channels": channels},
         "description": (
             "The learned deconvolver: Wiener deconvolution with the given blur kernel, refined by a small network "
             "that removes the noise and ripples the deconvolution leaves. Needs the kernel."
@@ -431,14 +429,21 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             },
         },
     }
+    card["validation"] |= _other_kernel_scores(val, best)
+    return save_model(model, out, card)
+
+
+def _other_kernel_scores(val: dict, best: dict) -> dict:
+    """The model card's scores with wrong and with estimated kernels, where the run measured them."""
+    out = {}
     if "perturbed" in best:
-        card["validation"]["perturbed_kernels"] = {
+        out["perturbed_kernels"] = {
             "psnr": round(best["perturbed"], 2),
             "wiener_psnr": round(val["perturbed_wiener_auto"], 2),
             "data": "the same held-out photos, each handed a wrong kernel (perturb_kernel, a fixed draw)",
         }
     if "estimated" in val and "estimated" in best:
-        card["validation"]["estimated_kernels"] = {
+        out["estimated_kernels"] = {
             "psnr": round(best["estimated"], 2),
             "wiener_psnr": round(val["estimated"]["wiener"], 2),
             "blurred_psnr": round(val["estimated"]["blurred"], 2),
@@ -447,7 +452,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             "cases_over_half_a_db_worse": best["estimated_worse"],
             "data": "held-out training photos, another draw of blurs, with the kernels the blind estimator finds",
         }
-    return save_model(model, out, card)
+    return out
 
 
 def _recipe(run: Path) -> dict:
