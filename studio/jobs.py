@@ -320,8 +320,11 @@ def describe_training(card: dict) -> tuple[str, str, str, str]:
     else:
         deg = training.get("degradations") or {}
         families = ", ".join(deg.get("families", {})) or "not recorded"
-        noise = deg.get("noise_range") or [0, 0]
-        degradations = f"{families}; noise σ up to {float(noise[-1]) * 255:.1f}/255"
+        if isinstance(deg.get("noise"), str):  # the learned deconvolver's card says it in words
+            degradations = f"{families}; noise {deg['noise']}"
+        else:
+            noise = deg.get("noise_range") or [0, 0]
+            degradations = f"{families}; noise σ up to {float(noise[-1]) * 255:.1f}/255"
         if deg.get("p_clean"):
             degradations += f"; {float(deg['p_clean']):.0%} left sharp"
         if deg.get("p_jpeg"):
@@ -332,6 +335,8 @@ def describe_training(card: dict) -> tuple[str, str, str, str]:
     run = training.get("epochs_run")
     planned = training.get("epochs")
     epochs = f"{run} of {planned}" if run is not None and planned else str(run or planned or "not recorded")
+    if run is None and planned is None and training.get("steps"):  # trained in steps, not epochs
+        epochs = f"{training['steps']:,} steps"
     if training.get("stopped_because"):
         epochs += f" ({training['stopped_because']})"
     return data, degradations, loss, epochs

@@ -505,3 +505,26 @@ def test_benchmark_run_measures_every_image_and_method(tmp_path):
     ]
     by_method = {(r["image"], r["method"]): r["PSNR (dB)"] for r in snap.rows}
     assert by_method[("a", "Wiener deconvolution")] > by_method[("a", BLURRED)]
+
+
+def test_the_models_page_describes_a_card_trained_in_steps_with_its_noise_in_words():
+    from studio.jobs import describe_training
+
+    card = {
+        "training": {
+            "data": ["train/T91", "train/BSD400"],
+            "degradations": {"families": ["gaussian", "trace"], "noise": "sigma 0 to 0.03, 8-bit rounding"},
+            "loss": "mean absolute error",
+            "steps": 7500,
+        }
+    }
+    data, degradations, loss, epochs = describe_training(card)
+    assert data == "T91, BSD400" and loss == "mean absolute error"
+    assert degradations == "gaussian, trace; noise sigma 0 to 0.03, 8-bit rounding"
+    assert epochs == "7,500 steps"
+    card["training"] |= {
+        "epochs": 40,
+        "epochs_run": 12,
+        "degradations": {"families": ["motion"], "noise_range": [0, 0.02]},
+    }
+    assert describe_training(card)[1:] == ("motion; noise σ up to 5.1/255", "mean absolute error", "12 of 40")
