@@ -200,20 +200,26 @@ def shake_kernel(size: int = 21, rng: np.random.Generator | None = None, intensi
     extent = np.abs(path).max()
     half = (size - 1) / 2 - 1
     path *= half / max(extent, 1e-6)
-    canvas = np.zeros((size, size))
     # Densify the path so consecutive points are under half a pixel apart.
     dense = []
     for a, b in zip(path[:-1], path[1:], strict=True):
         n = max(2, int(np.linalg.norm(b - a) * 3))
         dense.append(np.linspace(a, b, n, endpoint=False))
     pts = np.concatenate(dense) + (size - 1) / 2
+    return normalize_kernel(_splat(pts, size))
+
+
+def _splat(pts: np.ndarray, size: int, weights: np.ndarray | float = 1.0) -> np.ndarray:
+    """A size x size canvas with each (x, y) point of ``pts`` added by bilinear interpolation (sub-pixel accurate),
+    each with its weight."""
+    canvas = np.zeros((size, size))
     x0, y0 = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
     fx, fy = pts[:, 0] - x0, pts[:, 1] - y0
     for dy, wy in ((0, 1 - fy), (1, fy)):
         for dx, wx in ((0, 1 - fx), (1, fx)):
             yy, xx = np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)
-            np.add.at(canvas, (yy, xx), wy * wx)
-    return normalize_kernel(canvas)
+            np.add.at(canvas, (yy, xx), weights * wy * wx)
+    return canvas
 
 
 def trace_kernel(size: int = 21, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -271,15 +277,7 @@ def trace_kernel(size: int = 21, rng: np.random.Generator | None = None) -> np.n
         for a, b, d in zip(pts[:-1], pts[1:], step, strict=True)
     ]
     weights = np.concatenate([np.full(len(d), 1.0 / len(d)) for d in dense])
-    pts = np.concatenate(dense)
-    canvas = np.zeros((size, size))
-    x0, y0 = np.floor(pts[:, 0]).astype(int), np.floor(pts[:, 1]).astype(int)
-    fx, fy = pts[:, 0] - x0, pts[:, 1] - y0
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            yy, xx = np.clip(y0 + dy, 0, size - 1), np.clip(x0 + dx, 0, size - 1)
-            np.add.at(canvas, (yy, xx), weights * wy * wx)
-    return normalize_kernel(canvas)
+    return normalize_kernel(_splat(np.concatenate(dense), size, weights))
 
 
 def kernel_from_array(array: np.ndarray) -> np.ndarray:

@@ -196,35 +196,27 @@ def curve(registry) -> list[str]:
     val = card.get("validation", {})
     if not history:
         return []
-    lines = [
-        "### Learning curve of the learned deconvolver",
-        "",
+    wiener = val.get("wiener_psnr", float("nan"))
+    # Where the run also scored the same photos handed a wrong kernel (deconv_train.perturbed_cases), two more columns.
+    wrong = val.get("perturbed_kernels") if all("perturbed" in h for h in history) else None
+    text = (
         f"Mean PSNR on {val.get('photos', '?')} held-out training photos, whole (never seen in training), each with a "
         f"fixed kernel of the training mixture and noise 0.005-0.02; plain Wiener (auto) on the same photos: "
-        f"{val.get('wiener_psnr', float('nan')):.2f} dB, the blurred input {val.get('blurred_psnr', float('nan')):.2f} dB.",
-        "",
-        "| step | PSNR (dB) | vs Wiener (dB) |",
-        "|---|---|---|",
-    ]
-    wrong = val.get("perturbed_kernels")
-    if wrong and all("perturbed" in h for h in history):
-        # The run also scored the same photos handed a wrong kernel (deconv_train.perturbed_cases).
-        lines[2] += (
+        f"{wiener:.2f} dB, the blurred input {val.get('blurred_psnr', float('nan')):.2f} dB."
+    )
+    header, rule = "| step | PSNR (dB) | vs Wiener (dB) |", "|---|---|---|"
+    if wrong:
+        text += (
             f" *Wrong kernel*: the same photos, each handed a perturbed kernel (the training's perturbations, a fixed "
             f"draw); Wiener (auto) with those kernels: {wrong['wiener_psnr']:.2f} dB."
         )
-        lines[4:6] = [
-            "| step | PSNR (dB) | vs Wiener (dB) | wrong kernel (dB) | vs Wiener (dB) |",
-            "|---|---|---|---|---|",
-        ]
-        for h in history:
-            lines.append(
-                f"| {h['step']} | {h['psnr']:.2f} | {h['psnr'] - val.get('wiener_psnr', 0):+.2f} | "
-                f"{h['perturbed']:.2f} | {h['perturbed'] - wrong['wiener_psnr']:+.2f} |"
-            )
-        return [*lines, ""]
+        header, rule = header + " wrong kernel (dB) | vs Wiener (dB) |", rule + "---|---|"
+    lines = ["### Learning curve of the learned deconvolver", "", text, "", header, rule]
     for h in history:
-        lines.append(f"| {h['step']} | {h['psnr']:.2f} | {h['psnr'] - val.get('wiener_psnr', 0):+.2f} |")
+        row = f"| {h['step']} | {h['psnr']:.2f} | {h['psnr'] - val.get('wiener_psnr', 0):+.2f} |"
+        if wrong:
+            row += f" {h['perturbed']:.2f} | {h['perturbed'] - wrong['wiener_psnr']:+.2f} |"
+        lines.append(row)
     return [*lines, ""]
 
 

@@ -167,8 +167,7 @@ def reregularised(
     """
     k = np.asarray(kernel, np.float32)
     h, w = deconvolved.shape[:2]
-    pad_y, pad_x = max(8, k.shape[0]), max(8, k.shape[1])
-    shape = (sfft.next_fast_len(h + 2 * pad_y, real=True), sfft.next_fast_len(w + 2 * pad_x, real=True))
+    pad_y, pad_x, shape = _padded_canvas(h, w, k)
     otf = psf2otf(k, shape)
     power = (otf.real**2 + otf.imag**2).astype(np.float32)
     reg = np.float32(ratio) * _gradient_filter(shape)
@@ -216,8 +215,7 @@ def data_consistency(
     """
     k = np.asarray(kernel, np.float32)
     h, w = blurred.shape[:2]
-    pad_y, pad_x = max(8, k.shape[0]), max(8, k.shape[1])
-    shape = (sfft.next_fast_len(h + 2 * pad_y, real=True), sfft.next_fast_len(w + 2 * pad_x, real=True))
+    pad_y, pad_x, shape = _padded_canvas(h, w, k)
     otf = psf2otf(k, shape).astype(np.complex64)
     gain = np.conj(otf) / (np.abs(otf) ** 2 + np.float32((sigma / trust) ** 2))
     taper = np.outer(_edge_weight(h, k.shape[0]), _edge_weight(w, k.shape[1]))
@@ -242,6 +240,12 @@ def data_consistency(
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(channel, range(refined.shape[2])))
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _padded_canvas(h: int, w: int, k: np.ndarray) -> tuple[int, int, tuple[int, int]]:
+    """The padding (one kernel size, at least 8 px, on each side) and the FFT-friendly canvas of an h x w photo."""
+    pad_y, pad_x = max(8, k.shape[0]), max(8, k.shape[1])
+    return pad_y, pad_x, (sfft.next_fast_len(h + 2 * pad_y, real=True), sfft.next_fast_len(w + 2 * pad_x, real=True))
 
 
 def _edge_weight(n: int, width: int) -> np.ndarray:

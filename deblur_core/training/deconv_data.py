@@ -168,10 +168,7 @@ def make_samples(
     cut = [stack[y : y + patch, x : x + patch] for y, x in zip(ys, xs, strict=True)]
     ref = [sharp[y : y + patch, x : x + patch] for y, x in zip(ys, xs, strict=True)]
     cut_arr = np.stack(cut)
-    wide = {}
-    if channels == WIDE_INPUT_CHANNELS:
-        wide["strong"] = np.round(np.clip(cut_arr[..., 7:10], 0, 1) * 65535).astype(np.uint16)
-    return wide | {
+    samples = {
         "blurred": np.round(cut_arr[..., 0:3] * 255).astype(np.uint8),
         "deconvolved": np.round(np.clip(cut_arr[..., 3:6], 0, 1) * 65535).astype(np.uint16),
         "sigma": (cut_arr[:, 0, 0, 6] / SIGMA_SCALE).astype(np.float32),
@@ -179,6 +176,9 @@ def make_samples(
         "wrong": np.full(count, deg["wrong"] or deg["estimated"]),
         "estimated": np.full(count, estimated),
     }
+    if channels == WIDE_INPUT_CHANNELS:
+        samples["strong"] = np.round(np.clip(cut_arr[..., 7:10], 0, 1) * 65535).astype(np.uint16)
+    return samples
 
 
 def decode_batch(

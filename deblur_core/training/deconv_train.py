@@ -378,6 +378,8 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
     model = keras.models.load_model(run / "best.keras", compile=False)
     val = state["validation"]
     channels = int(model.input_shape[-1])
+    recipe = _recipe(run)
+    families = recipe.get("families", ["gaussian", "defocus", "motion", "shake"])
     scenes = Validator(scene_validation_cases(scene_count, size=128 if scene_count < 24 else 320), channels)
     best = state["best"]
     card = {
@@ -392,16 +394,14 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
             "data": [f"train/{f}" for f in TRAIN_FOLDERS]
             + ["a fixed tenth of the photos held out whole", f"drawn scenes (text, stripes, shapes) for {P_SCENE:.0%}"],
             "degradations": {
-                "kernels": (
-                    "the training mixture (Gaussian, defocus, motion, camera shake) up to 31 px"
-                    + (", and thin camera-shake traces" if _recipe(run).get("families") else "")
-                ),
-                "families": _recipe(run).get("families", ["gaussian", "defocus", "motion", "shake"]),
+                "kernels": "the training mixture (Gaussian, defocus, motion, camera shake) up to 31 px"
+                + (", and thin camera-shake traces" if "trace" in families else ""),
+                "families": families,
                 "identity_share": P_IDENTITY,
                 "noise": f"sigma 0 to {NOISE_MAX} ({P_NO_NOISE:.0%} without noise), 8-bit rounding",
                 "jpeg_share": P_JPEG,
                 "wrong_kernel_share": round(P_WRONG_KERNEL, 3),
-                "estimated_kernel_share": _recipe(run).get("p_estimated", 0.0),
+                "estimated_kernel_share": recipe.get("p_estimated", 0.0),
                 "drawn_scene_share": P_SCENE,
             },
             "loss": "mean absolute error",
@@ -464,19 +464,17 @@ def _recipe(run: Path) -> dict:
 def produce_main(
     run: Path, seed: int, max_shards: int, p_estimated: float = 0.0, channels: int = INPUT_CHANNELS
 ) -> None:
-    from deblur_core.training.deconv_data import produce
+    from deblur_core.training.deconv_data import FAMILIES, produce
 
     if not 0 <= p_estimated <= 1:
         raise SystemExit("--p-estimated must be a share from 0 to 1.")
     run.mkdir(parents=True, exist_ok=True)
-    from deblur_core.training.deconv_data import FAMILIES
-
-    recipe = _recipe(run)
-    if recipe.get("families") not in (None, list(FAMILIES)):
-        _log(run, f"producer: the kernel families change from {recipe['families']} to {list(FAMILIES)}")
-    recipe.update({"p_estimated": p_estimated, "channels": channels, "families": list(FAMILIES)})
-    recipe.setdefault("family_changes", []).append({"time": time.time(), "families": list(FAMILIES)})
-    atomic_write_json(run / "recipe.json", recipe)
+    before = _recipe(run).get("families")
+    if before not in (None, list(FAMILIES)):
+        _log(run, f"producer: the kernel families change from {before} to {list(FAMILIES)}")
+    atomic_write_json(
+        run / "recipe.json", {"p_estimated": p_estimated, "channels": channels, "families": list(FAMILIES)}
+    )
     training, _ = split_photos()
     images = load_images(training)
     produce(
@@ -505,16 +503,16 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="share of blurred photos handed the kernel the blind estimator finds in them (about 1.5 s each)",
     )
-    channel_help = (
-        f"the network's input width: {INPUT_CHANNELS}, or {WIDE_INPUT_CHANNELS} with the more regularised deconvolution"
-    )
-    p.add_argument(
-        "--channels", type=int, choices=(INPUT_CHANNELS, WIDE_INPUT_CHANNELS), default=INPUT_CHANNELS, help=channel_help
-    )
     t = sub.add_parser("train", help="train (or resume) on RUN/pool")
-    t.add_argument(
-        "--channels", type=int, choices=(INPUT_CHANNELS, WIDE_INPUT_CHANNELS), default=INPUT_CHANNELS, help=channel_help
-    )
+    for command in (p, t):
+        command.add_argument(
+            "--channels",
+            type=int,
+            choices=(INPUT_CHANNELS, WIDE_INPUT_CHANNELS),
+            default=INPUT_CHANNELS,
+            help=f"the network's input width: {INPUT_CHANNELS}, or {WIDE_INPUT_CHANNELS} with the more regularised "
+            "deconvolution",
+        )
     t.add_argument("run", type=Path)
     t.add_argument("--steps", type=int, default=20000)
     t.add_argument("--batch", type=int, default=8)
