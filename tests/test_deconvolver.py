@@ -268,7 +268,16 @@ def test_training_resumes_from_its_checkpoint(tmp_path, photo):
     (fresh / "pool").mkdir(parents=True)
     for shard in (run / "pool").glob("shard-*.npz"):
         (fresh / "pool" / shard.name).write_bytes(shard.read_bytes())
-    train(fresh, steps=1, batch=2, val_every=1, held_out=held_out, init=run / "checkpoint.keras", estimated_val=1)
+    train(
+        fresh,
+        steps=1,
+        batch=2,
+        val_every=1,
+        held_out=held_out,
+        init=run / "checkpoint.keras",
+        estimated_val=1,
+        loss="mse",
+    )
     fresh_state = json.loads((fresh / "state.json").read_text())
     first = fresh_state["history"][0]
     assert first["step"] == 0 and first["psnr"] == pytest.approx(state["history"][-1]["psnr"], abs=1e-4)
@@ -279,10 +288,12 @@ def test_training_resumes_from_its_checkpoint(tmp_path, photo):
     assert scored["validation"]["estimated_kernels"]["psnr"] == pytest.approx(
         fresh_state["best"]["estimated"], abs=0.01
     )
+    # Each card names the loss its run was trained with: the default, or the one asked for.
+    assert scored["training"]["loss"] == "mean squared error"
     # The export writes the model with its card: the learning curve and the held-out drawn scenes.
     out = export(run, tmp_path / "exported.keras", scene_count=2)
     card = json.loads(out.with_suffix(".json").read_text())
-    assert card["training"]["history"] == state["history"]
+    assert card["training"]["history"] == state["history"] and card["training"]["loss"] == "mean absolute error"
     assert card["validation"]["scenes"]["count"] == 2 and card["validation"]["scenes"]["wiener_psnr"] > 10
 
 

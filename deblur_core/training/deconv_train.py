@@ -229,9 +229,13 @@ def _measure(
     return entry
 
 
-def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: float, channels: int):
-    """The run's checkpoint, or a new compiled network of ``channels`` inputs (from ``init``'s weights if given; step 0
-    in ``state``)."""
+# The training losses --loss offers, as the model card names them.
+LOSSES = {"mae": "mean absolute error", "mse": "mean squared error"}
+
+
+def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: float, channels: int, loss: str = "mae"):
+    """The run's checkpoint, or a new network of ``channels`` inputs compiled with ``loss`` (from ``init``'s weights
+    if given; step 0 in ``state``)."""
     import keras
 
     from deblur_core.learned.architectures import deconv_unet
@@ -246,8 +250,9 @@ def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: f
         _log(run, f"started from the weights of {init}")
         state["init"] = str(init)
     # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
-    model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss="mean_absolute_error")
+    model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss=LOSSES[loss].replace(" ", "_"))
     state["step"] = 0
+    state["loss"] = loss
     return model
 
 
@@ -279,6 +284,7 @@ def train(
     init: Path | None = None,
     estimated_val: int = 0,
     channels: int = INPUT_CHANNELS,
+    loss: str = "mae",
 ) -> None:
     """Train (or resume) the deconvolver in ``run`` up to ``steps`` steps; see the module notes.
 
@@ -289,14 +295,15 @@ def train(
     blur). Every validation also scores the held-out photos handed a wrong kernel (:func:`perturbed_cases`); the best
     step is the one with the best mean of the scores. ``channels`` is the network's input width for a new run
     (``WIDE_INPUT_CHANNELS`` adds the more regularised deconvolution; from a 7-channel ``init`` its weights start at
-    zero, :func:`widened_weights`).
+    zero, :func:`widened_weights`). ``loss`` is a key of ``LOSSES`` (mean squared error suits fine-tuning a network
+    for PSNR; a resumed run keeps the loss it was compiled with).
     """
     from deblur_core.training.deconv_data import Pool, validation_cases
 
     run.mkdir(parents=True, exist_ok=True)
     state_path, ckpt = run / "state.json", run / "checkpoint.keras"
     state = json.loads(state_path.read_text()) if state_path.exists() else {"step": 0, "history": [], "best": None}
-    model = _model_for(run, ckpt, state, init, peak_lr, channels)
+    model = _model_for(run, ckpt, state, init, peak_lr, channels, loss)
     channels = int(model.input_shape[-1])
     state.update({"total_steps": steps, "batch": batch, "peak_lr": peak_lr, "channels": channels})
     cases = validation_cases(held_out if held_out is not None else load_images(split_photos()[1][:val_images]))
@@ -404,7 +411,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
                 "estimated_kernel_share": recipe.get("p_estimated", 0.0),
                 "drawn_scene_share": P_SCENE,
             },
-            "loss": "mean absolute error",
+            "loss": LOSSES[state.get("loss", "mae")],
             "patch_size": 128,
             "batch_size": state["batch"],
             "steps": state["step"],
@@ -520,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--val-every", type=int, default=1000)
     t.add_argument("--ckpt-every", type=int, default=250)
     t.add_argument("--val-images", type=int, default=30)
+    t.add_argument("--loss", choices=sorted(LOSSES), default="mae", help="the training loss of a new run")
     t.add_argument(
         "--estimated-val",
         type=int,
@@ -549,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
             init=args.init,
             estimated_val=args.estimated_val,
             channels=args.channels,
+            loss=args.loss,
         )
     return 0
 
