@@ -229,8 +229,11 @@ def _measure(
     return entry
 
 
-# The training losses --loss offers, as the model card names them.
+# The training losses --loss offers (Keras's names for them), as the model card names them.
 LOSSES = {"mae": "mean absolute error", "mse": "mean squared error"}
+# The shipped network's shape (deblur_core.learned.architectures.deconv_unet): a new run is built with it, and the
+# export writes it on the card with the input width.
+DECONV_ARCH_ARGS = {"base_filters": 24, "depth": 3, "blocks_per_level": 1, "bottleneck_blocks": 3}
 
 
 def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: float, channels: int, loss: str = "mae"):
@@ -244,13 +247,13 @@ def _model_for(run: Path, ckpt: Path, state: dict, init: Path | None, peak_lr: f
         model = keras.models.load_model(ckpt)
         _log(run, f"resumed at step {state['step']}")
         return model
-    model = deconv_unet(input_channels=channels)
+    model = deconv_unet(**DECONV_ARCH_ARGS, input_channels=channels)
     if init is not None:
         model.set_weights(widened_weights(keras.models.load_model(init, compile=False), model))
         _log(run, f"started from the weights of {init}")
         state["init"] = str(init)
     # Clipping keeps one bad batch (a badly wrong kernel) from blowing up the weights.
-    model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss=LOSSES[loss].replace(" ", "_"))
+    model.compile(optimizer=keras.optimizers.Adam(peak_lr, global_clipnorm=1.0), loss=loss)
     state["step"] = 0
     state["loss"] = loss
     return model
@@ -351,10 +354,6 @@ def train(
             atomic_write_json(state_path, state)
             t0 = time.perf_counter()
     _log(run, f"done: best {state['best']}")
-
-
-# The shipped network's shape (deblur_core.learned.architectures.deconv_unet); the export adds its input width.
-DECONV_ARCH_ARGS = {"base_filters": 24, "depth": 3, "blocks_per_level": 1, "bottleneck_blocks": 3}
 
 
 def training_minutes(history: list[dict]) -> float:
