@@ -1,0 +1,39 @@
+"""deblur_core.bench.estimator_dev: the dim-tail measure, the trace draw, the summary, and a two-photo run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deblur_core.bench import estimator_dev
+
+
+def test_dim_mass_counts_the_weight_below_a_tenth_of_the_peak():
+    kernel = np.zeros((5, 5))
+    kernel[2, 2] = 0.7
+    kernel[2, 3] = 0.25
+    kernel[2, 0:2] = 0.025  # each under a tenth of 0.7: 0.05 of the weight in all
+    assert estimator_dev.dim_mass(kernel) == pytest.approx(0.05)
+    assert estimator_dev.dim_mass(kernel, share=0.5) == pytest.approx(0.30)
+    with pytest.raises(ValueError, match="no positive weight"):
+        estimator_dev.dim_mass(np.zeros((3, 3)))
+
+
+def test_dim_tailed_draws_have_a_faint_trail_and_plain_draws_mostly_do_not():
+    rng = np.random.default_rng(5)
+    dim = [estimator_dev.draw_trace(rng, dim_tail=True) for _ in range(20)]
+    assert all(estimator_dev.dim_mass(k) >= estimator_dev.DIM_TAIL_MASS for k in dim)
+    assert all(k.shape[0] <= 31 and k.shape[0] % 2 == 1 for k in dim)
+    plain = [estimator_dev.dim_mass(estimator_dev.draw_trace(rng)) for _ in range(60)]
+    assert np.median(plain) < estimator_dev.DIM_TAIL_MASS
+
+
+def test_summary_counts_the_ratios_at_or_below_2_and_3():
+    rows = [{"ratio": r, "fallback": f, "size": 9} for r, f in [(1.5, False), (2.0, False), (3.0, True), (7.0, False)]]
+    assert estimator_dev.summary(rows) == ("4 cases: ratio <= 2 on 2, <= 3 on 3 (75 %), median 2.50, fallbacks 1")
+
+
+def test_a_two_photo_run_reports_its_ratios(shared_data, capsys):
+    assert estimator_dev.main(["--photos", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("set a, traces: 2 cases: ratio <= 2 on ")
