@@ -37,3 +37,12 @@ def test_a_two_photo_run_reports_its_ratios(shared_data, capsys):
     assert estimator_dev.main(["--photos", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("set a, traces: 2 cases: ratio <= 2 on ")
+
+
+def test_compact_draws_are_gaussian_defocus_or_straight_motion_blurs():
+    rng = np.random.default_rng(3)
+    kernels = [estimator_dev.draw_compact(rng) for _ in range(30)]
+    assert all(k.ndim == 2 and k.shape[0] % 2 == 1 and k.sum() == pytest.approx(1.0) for k in kernels)
+    assert all(estimator_dev.dim_mass(k, share=0.01) < 0.05 for k in kernels)  # no faint trail
+    with pytest.raises(ValueError, match="two different sets"):
+        estimator_dev.dev_cases(1, dim_tail=True, compact=True)

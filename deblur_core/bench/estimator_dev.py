@@ -8,7 +8,8 @@ noise sigma 0.01, 8-bit rounding. It reports, as the estimation benchmark does f
 error ratio of Levin et al. per case: the squared error of Wiener with the estimated kernel over that of
 Wiener with the true one (a fallback counts the blurred photo), and the share of cases within ratios 2 and 3.
 
-``--dim-tail`` keeps only traces with at least ``DIM_TAIL_MASS`` of their weight below a tenth of their
+``--compact`` draws Gaussian (sigma 1-3 px), defocus (radius 1.5-4 px) and straight motion (7-21 px) blurs
+instead, the compact blurs a rule made for camera shake must not cost. ``--dim-tail`` keeps only traces with at least ``DIM_TAIL_MASS`` of their weight below a tenth of their
 peak: the camera slowed at one spot (a bright point) and swept fast elsewhere (a faint trail). Recorded
 camera shake is often like that; the traces drawn for training mostly are not (a median of about 6 % of
 their weight lies that low). Estimates of such blurs tend to shrink to the bright spot.
@@ -55,8 +56,23 @@ def draw_trace(rng: np.random.Generator, dim_tail: bool = False, tries: int = 10
     raise RuntimeError(f"No dim-tailed trace in {tries} draws.")
 
 
-def dev_cases(count: int, photo_set: str = "a", dim_tail: bool = False) -> list[tuple]:
-    """``(sharp, kernel, blurred)`` for ``count`` training photos of ``photo_set`` ("a" or "b")."""
+def draw_compact(rng: np.random.Generator) -> np.ndarray:
+    """A Gaussian, defocus or straight-motion blur, the family and its size drawn at random."""
+    from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel
+
+    family = int(rng.integers(3))
+    if family == 0:
+        return gaussian_kernel(float(rng.uniform(1.0, 3.0)))
+    if family == 1:
+        return defocus_kernel(float(rng.uniform(1.5, 4.0)))
+    return motion_kernel(float(rng.uniform(7.0, 21.0)), float(rng.uniform(0.0, 180.0)))
+
+
+def dev_cases(count: int, photo_set: str = "a", dim_tail: bool = False, compact: bool = False) -> list[tuple]:
+    """``(sharp, kernel, blurred)`` for ``count`` training photos of ``photo_set`` ("a" or "b"): blurred by
+    traces (only dim-tailed ones with ``dim_tail``), or by compact blurs with ``compact``."""
+    if dim_tail and compact:
+        raise ValueError("Dim-tailed traces and compact blurs are two different sets; ask for one.")
     from deblur_core.degrade import add_noise, blur, quantize
     from deblur_core.training.data import load_images
     from deblur_core.training.deconv_train import split_photos
@@ -70,7 +86,7 @@ def dev_cases(count: int, photo_set: str = "a", dim_tail: bool = False) -> list[
         side = min(h, w, CROP)
         y, x = (h - side) // 2, (w - side) // 2
         sharp = photo[y : y + side, x : x + side]
-        kernel = draw_trace(rng, dim_tail)
+        kernel = draw_compact(rng) if compact else draw_trace(rng, dim_tail)
         cases.append((sharp, kernel, quantize(add_noise(blur(sharp, kernel), NOISE, rng))))
     return cases
 
@@ -109,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--photos", type=int, default=30, help="how many training photos (default 30)")
     parser.add_argument("--set", choices=sorted(OFFSETS), default="a", help="which of two photo sets (default a)")
-    parser.add_argument("--dim-tail", action="store_true", help="only traces with a faint trail")
+    kinds = parser.add_mutually_exclusive_group()
+    kinds.add_argument("--dim-tail", action="store_true", help="only traces with a faint trail")
+    kinds.add_argument("--compact", action="store_true", help="Gaussian, defocus and straight-motion blurs instead")
     args = parser.parse_args(argv)
     if args.photos < 1:
         parser.error("--photos must be at least 1.")
@@ -120,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.perf_counter()
-    rows = error_ratios(dev_cases(args.photos, args.set, args.dim_tail), log=lambda t: print(t, file=sys.stderr))
-    kind = "dim-tailed traces" if args.dim_tail else "traces"
+    cases = dev_cases(args.photos, args.set, args.dim_tail, args.compact)
+    rows = error_ratios(cases, log=lambda t: print(t, file=sys.stderr))
+    kind = "dim-tailed traces" if args.dim_tail else "compact blurs" if args.compact else "traces"
     print(f"set {args.set}, {kind}: {summary(rows)}; {time.perf_counter() - start:.0f} s")
     return 0
 
