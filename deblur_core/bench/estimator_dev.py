@@ -9,8 +9,8 @@ error ratio of Levin et al. per case: the squared error of Wiener with the estim
 Wiener with the true one (a fallback counts the blurred photo), and the share of cases within ratios 2 and 3.
 
 ``--compact`` draws Gaussian (sigma 1-3 px), defocus (radius 1.5-4 px) and straight motion (7-21 px) blurs
-instead, the compact blurs a rule made for camera shake must not cost. ``--dim-tail`` keeps only traces with at least ``DIM_TAIL_MASS`` of their weight below a tenth of their
-peak: the camera slowed at one spot (a bright point) and swept fast elsewhere (a faint trail). Recorded
+instead, the compact blurs a rule made for camera shake must not cost. ``--dim-tail`` keeps only traces with at
+least ``DIM_TAIL_MASS`` of their weight below a tenth of their peak: the camera slowed at one spot (a bright point) and swept fast elsewhere (a faint trail). Recorded
 camera shake is often like that; the traces drawn for training mostly are not (a median of about 6 % of
 their weight lies that low). Estimates of such blurs tend to shrink to the bright spot.
 """
@@ -46,7 +46,8 @@ def dim_mass(kernel: np.ndarray, share: float = DIM_TAIL_SHARE) -> float:
 
 
 def draw_trace(rng: np.random.Generator, dim_tail: bool = False, tries: int = 1000) -> np.ndarray:
-    """A thin camera-shake trace drawn in a square of 17 to 27 px; with ``dim_tail``, drawn again until it is dim-tailed."""
+    """A thin camera-shake trace drawn in a square of 17 to 27 px; with ``dim_tail``, drawn again until it is
+    dim-tailed."""
     from deblur_core.kernels import trace_kernel
 
     for _ in range(tries):
@@ -92,17 +93,17 @@ def dev_cases(count: int, photo_set: str = "a", dim_tail: bool = False, compact:
 
 
 def error_ratios(cases: list[tuple], log=None) -> list[dict]:
-    """Per case: the error ratio through Wiener (automatic ratio), whether the estimate fell back, its size."""
+    """Per case: the error ratio through Wiener (automatic ratio) and whether the estimate fell back."""
+    from deblur_core.bench.estimation import error_ratio
     from deblur_core.classical.deconvolution import wiener
     from deblur_core.classical.estimate import estimate_kernel
 
     rows = []
     for i, (sharp, kernel, blurred) in enumerate(cases):
         found = estimate_kernel(blurred)
-        true_error = float(((wiener(blurred, kernel, nsr="auto") - sharp) ** 2).sum())
         result = blurred if found.fallback else wiener(blurred, found.kernel, nsr="auto")
-        ratio = float(((result - sharp) ** 2).sum()) / true_error
-        rows.append({"ratio": ratio, "fallback": found.fallback, "size": int(found.kernel.shape[0])})
+        ratio = error_ratio(sharp, result, wiener(blurred, kernel, nsr="auto"))
+        rows.append({"ratio": ratio, "fallback": found.fallback})
         if log is not None:
             log(f"case {i + 1}/{len(cases)}: ratio {ratio:.2f} ({found.source}, {found.kernel.shape[0]} px)")
     return rows
