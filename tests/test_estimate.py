@@ -317,7 +317,7 @@ def test_a_mild_kernel_is_not_used_on_a_photo_with_the_detail_it_would_have_remo
     found = estimate_kernel(image, max_size=15)
     assert found.scores["spread"] < module.MILD_SPREAD
     assert (found.scores["fine detail"] <= DETAIL_LIMIT) == kept
-    assert found.fallback != kept and found.source == ("estimated" if kept else "unsure")
+    assert found.fallback != kept and found.source == ("estimated" if kept else "no blur found")
 
 
 def test_a_photo_too_small_for_a_separate_held_out_crop_is_cut_in_two():

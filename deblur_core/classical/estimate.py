@@ -59,6 +59,7 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import ndimage
 
+from deblur_core.classical.detail import DETAIL_LIMIT, MILD_SPREAD, detail_ratio
 from deblur_core.classical.fourier import psf2otf
 from deblur_core.classical.kernel_fit import FIT_SIMILARITY, kernel_axes, nearest_fit, parametric_fits
 from deblur_core.classical.kernel_fit import similarity as _similarity
@@ -164,17 +165,6 @@ LARGE_NOISE_SLOPE = 6.0
 # motion, -1.37 dB, with the smaller) and no sharp photo was changed by the rule.
 LARGE_MARGIN = 4
 LARGE_BLUR = 16
-# A mild kernel (the smaller estimate spreading under MILD_SPREAD px) says the photo has lost its finest detail: at
-# the frequencies the kernel all but removes (|K|^2 under DETAIL_GAIN), a blurred photo holds little more than its
-# noise. Where the photo holds more there (the windowed periodogram's mean over those frequencies, per pixel, above
-# DETAIL_LIMIT times the noise variance, sigma at least DETAIL_SIGMA_FLOOR), the kernel is not its blur: fine
-# texture, not a blur, made the estimate. On 133 training crops (255-320 px, T91 + BSD100 + BSD400, 15 % sharp, noise
-# 0.005-0.02), the mild estimates kept on blurred photos measured 0.44-0.96, the near-identity kernels fitted to
-# sharp photos 1.39-1.48.
-MILD_SPREAD = 1.5
-DETAIL_GAIN = 0.01
-DETAIL_LIMIT = 1.2
-DETAIL_SIGMA_FLOOR = 0.002
 
 
 @dataclass(frozen=True)
@@ -196,9 +186,9 @@ class KernelEstimate:
     fallback : bool
         True when the kernel is not used: the kernel is then the identity (the photo is left as it is).
     source : str
-        ``"estimated"``; on a fallback ``"no blur found"`` (the estimate is too small to be a blur) or
-        ``"unsure"`` (the estimates at two sizes disagree, or the kernel does not explain another part of
-        the photo).
+        ``"estimated"``; on a fallback ``"no blur found"`` (the estimate is too small to be a blur, or the
+        photo holds the fine detail a mild one would have removed) or ``"unsure"`` (the estimates at two
+        sizes disagree, or the kernel does not explain another part of the photo).
     scores : dict
         The evidence the decision used: ``"agreement"`` (normalised correlation of the two estimates),
         ``"spread"`` (px, the smaller estimate's standard deviation along its long axis), where both
@@ -575,25 +565,8 @@ def _decide(
         scores["larger held-out energy"] = _held_out(denoised(), large)
         if scores["larger held-out energy"] <= held_out_limit(sigma, smaller=False):
             return "estimated", scores, large
-    return ("no blur found" if spread < MIN_SPREAD else "unsure"), scores, None
-
-
-def detail_ratio(grey: np.ndarray, kernel: np.ndarray, sigma: float) -> float:
-    """How much fine detail ``grey`` holds where ``kernel`` would have removed it, in units of its noise variance.
-
-    The mean of the photo's periodogram (Hann-windowed, per pixel) over the frequencies where the kernel's power
-    transfer ``|K|^2`` is under ``DETAIL_GAIN``, over ``max(sigma, DETAIL_SIGMA_FLOOR)^2``: about 0.5 for a photo
-    that this kernel did blur (the window halves white noise's power), above ``DETAIL_LIMIT`` for one with detail
-    the kernel could not have let through; 0 where the kernel removes no frequency.
-    """
-    g = grey.astype(np.float32) - np.float32(grey.mean())
-    h, w = g.shape
-    window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    power = np.abs(sfft.rfft2(g * window)) ** 2 / float((window**2).sum())
-    removed = (np.abs(psf2otf(kernel, (h, w))[:, : power.shape[1]]) ** 2) < DETAIL_GAIN
-    if not removed.any():
-        return 0.0
-    return float(power[removed].mean()) / max(sigma, DETAIL_SIGMA_FLOOR) ** 2
+    looks_sharp = spread < MIN_SPREAD or scores.get("fine detail", 0.0) > DETAIL_LIMIT
+    return ("no blur found" if looks_sharp else "unsure"), scores, None
 
 
 def _spread(kernel: np.ndarray) -> float:
