@@ -8,14 +8,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from deblur_core.classical.estimate import (
-    DETAIL_LIMIT,
-    KernelEstimate,
-    choose_region,
-    detail_ratio,
-    estimate_kernel,
-    kernel_axes,
-)
+from deblur_core.classical.detail import DETAIL_LIMIT, detail_ratio
+from deblur_core.classical.estimate import KernelEstimate, choose_region, estimate_kernel, kernel_axes
 from deblur_core.degrade import degrade
 from deblur_core.image import rgb_to_luma
 from deblur_core.kernels import defocus_kernel, gaussian_kernel, motion_kernel

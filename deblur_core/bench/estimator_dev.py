@@ -10,9 +10,10 @@ Wiener with the true one (a fallback counts the blurred photo), and the share of
 
 ``--compact`` draws Gaussian (sigma 1-3 px), defocus (radius 1.5-4 px) and straight motion (7-21 px) blurs
 instead, the compact blurs a rule made for camera shake must not cost. ``--dim-tail`` keeps only traces with at
-least ``DIM_TAIL_MASS`` of their weight below a tenth of their peak: the camera slowed at one spot (a bright point) and swept fast elsewhere (a faint trail). Recorded
-camera shake is often like that; the traces drawn for training mostly are not (a median of about 6 % of
-their weight lies that low). Estimates of such blurs tend to shrink to the bright spot.
+least ``DIM_TAIL_MASS`` of their weight below a tenth of their peak: the camera slowed at one spot (a bright
+point) and swept fast elsewhere (a faint trail). Recorded camera shake is often like that; the traces drawn for
+training mostly are not (a median of about 6 % of their weight lies that low). Estimates of such blurs tend to
+shrink to the bright spot.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def detail_ratio(grey: np.ndarray, kernel: np.ndarray, sigma: float) -> float:
     h, w = g.shape
     window = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
     power = np.abs(sfft.rfft2(g * window)) ** 2 / float((window**2).sum())
-    removed = (np.abs(psf2otf(kernel, (h, w))[:, : power.shape[1]]) ** 2) < DETAIL_GAIN
+    removed = np.abs(psf2otf(kernel, (h, w))) ** 2 < DETAIL_GAIN  # on the same half-plane as rfft2
     if not removed.any():
         return 0.0
     return float(power[removed].mean()) / max(sigma, DETAIL_SIGMA_FLOOR) ** 2

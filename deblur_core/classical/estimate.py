@@ -22,8 +22,9 @@ when the two agree (normalised correlation at least ``AGREEMENT``) and it spread
 px, and when, on a second crop the estimate did not use, it explains the photo by the estimation's own
 objective at most ``SMALL_HELD_OUT`` (plus ``SMALL_NOISE_SLOPE`` times the noise sigma) worse than no blur
 does; a mild one (under ``MILD_SPREAD`` px) must also not meet fine detail it would have removed
-(:func:`detail_ratio`). Where they disagree because the larger estimate reaches beyond what the smaller can hold, the larger one
-is kept if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus ``LARGE_NOISE_SLOPE`` times the sigma).
+(:func:`detail_ratio`). Where they disagree because the larger estimate reaches beyond what the smaller can
+hold, the larger one is kept if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus
+``LARGE_NOISE_SLOPE`` times the sigma).
 Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. A photo too
 small for a separate held-out crop beside the estimate's is cut in two (:mod:`deblur_core.classical.regions`):
 the estimate sees the larger part, the test the other, and a kernel that passes is estimated again on the whole
@@ -553,20 +554,20 @@ def _decide(
     spread = _spread(small)
     scores = {"agreement": agreement, "spread": spread}
     denoised = functools.cache(lambda: _prepared(check, sigma, LARGE_SETTINGS))  # made once, when first needed
+    too_detailed = False  # a mild smaller estimate on a photo with the fine detail it would have removed
     if spread >= MIN_SPREAD and agreement >= AGREEMENT:
         scores["held-out energy"] = _held_out(denoised(), small)
         if spread < MILD_SPREAD:
             scores["fine detail"] = detail_ratio(region, small, sigma)
-        passes = scores["held-out energy"] <= held_out_limit(sigma, smaller=True)
-        if passes and scores.get("fine detail", 0.0) <= DETAIL_LIMIT:
+            too_detailed = scores["fine detail"] > DETAIL_LIMIT
+        if scores["held-out energy"] <= held_out_limit(sigma, smaller=True) and not too_detailed:
             return "estimated", scores, small
     reaches = large is not None and _extent(large) >= max(sizes[0] - LARGE_MARGIN + 1, LARGE_BLUR)
     if reaches and _spread(large) >= MIN_SPREAD:
         scores["larger held-out energy"] = _held_out(denoised(), large)
         if scores["larger held-out energy"] <= held_out_limit(sigma, smaller=False):
             return "estimated", scores, large
-    looks_sharp = spread < MIN_SPREAD or scores.get("fine detail", 0.0) > DETAIL_LIMIT
-    return ("no blur found" if looks_sharp else "unsure"), scores, None
+    return ("no blur found" if spread < MIN_SPREAD or too_detailed else "unsure"), scores, None
 
 
 def _spread(kernel: np.ndarray) -> float:
