@@ -70,7 +70,7 @@ from deblur_core.image import check_image, rgb_to_luma
 from deblur_core.kernels import identity_kernel, normalize_kernel
 from deblur_core.progress import CancelFn, ProgressFn, check_callbacks, check_cancel
 
-__all__ = ["KernelEstimate", "choose_region", "detail_ratio", "estimate_kernel", "kernel_axes", "nearest_fit"]
+__all__ = ["KernelEstimate", "choose_region", "estimate_kernel", "kernel_axes", "nearest_fit"]
 
 ESTIMATE_THREADS = max(1, min(4, os.cpu_count() or 1))
 MAX_ESTIMATE_SIZE = 51
