@@ -47,6 +47,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -64,6 +65,7 @@ from deblur_core.classical.detail import DETAIL_LIMIT, MILD_SPREAD, detail_ratio
 from deblur_core.classical.fourier import psf2otf
 from deblur_core.classical.kernel_fit import FIT_SIMILARITY, kernel_axes, nearest_fit, parametric_fits
 from deblur_core.classical.kernel_fit import similarity as _similarity
+from deblur_core.classical.kernel_solve import positive_kernel
 from deblur_core.classical.noise import estimate_noise_sigma
 from deblur_core.classical.regions import MIN_REGION, check_region, choose_region, crop, regions
 from deblur_core.image import check_image, rgb_to_luma
@@ -104,6 +106,8 @@ class _Settings:
     decay: float
     kernel_l2: float
     denoise: bool
+    positive: bool = False
+    cut: float = KERNEL_CUT
 
 
 # The smaller estimate, for compact blurs, with light regularisation. The larger one is there for the blurs the
@@ -115,6 +119,9 @@ class _Settings:
 # -0.01 dB).
 SMALL_SETTINGS = _Settings(decay=1.1, kernel_l2=0.1, denoise=False)
 LARGE_SETTINGS = _Settings(decay=1.3, kernel_l2=0.3, denoise=True)
+REFINE_L2 = 0.3
+REFINE_CUT = 0.02
+REFINE_ITERATIONS = 100
 # Non-local means strength in units of the photo's noise sigma, applied only above this sigma.
 DENOISE_STRENGTH = 1.2
 DENOISE_ABOVE = 0.003
@@ -301,18 +308,19 @@ def _latent(spec: _Spectra, kernel: np.ndarray, weight: float) -> np.ndarray:
     return x
 
 
-def _kernel_step(spec: _Spectra, latent: np.ndarray, size: int, l2: float) -> np.ndarray | None:
+def _kernel_step(spec: _Spectra, latent: np.ndarray, size: int, settings: _Settings) -> np.ndarray | None:
     """The kernel fitting the latent's gradients at the photo's broad edges to the photo's; None if nothing positive
     is left."""
     gx, gy = (sfft.rfft2(sfft.irfft2(latent * d, s=spec.shape) * spec.edges) for d in (spec.dx, spec.dy))
     bx, by = spec.photo * spec.dx, spec.photo * spec.dy
     energy = np.abs(gx) ** 2 + np.abs(gy) ** 2
-    fit = (np.conj(gx) * bx + np.conj(gy) * by) / (energy + l2 * float(np.mean(energy)))
-    k = np.roll(sfft.irfft2(fit, s=spec.shape), (size // 2, size // 2), axis=(0, 1))[:size, :size]
-    k = np.clip(k, 0, None)
+    cross = np.conj(gx) * bx + np.conj(gy) * by
+    l2 = settings.kernel_l2 * float(np.mean(energy))
+    iterations = REFINE_ITERATIONS if settings.positive else 0  # 0: the clipped unconstrained fit
+    k = positive_kernel(energy, cross, spec.shape, size, l2, iterations)
     if k.max() <= 0:
         return None
-    k[k < KERNEL_CUT * k.max()] = 0
+    k[k < settings.cut * k.max()] = 0
     labels, count = ndimage.label(k > 0, structure=np.ones((3, 3)))
     if count > 1:
         mass = ndimage.sum(k, labels, range(1, count + 1))
@@ -351,15 +359,35 @@ def _coarse_to_fine(
         else:
             kernel = np.clip(cv2.resize(kernel, (size, size), interpolation=cv2.INTER_LINEAR), 0, None)
         kernel = kernel / kernel.sum()
-        spec = _Spectra(level, size)
-        weight = LAMBDA_START
-        for _ in range(ITERATIONS):
-            new = _kernel_step(spec, _latent(spec, kernel, weight), size, settings.kernel_l2)
-            if new is not None:
-                kernel = new
-            weight = max(weight / settings.decay, LAMBDA_FLOOR)
+        kernel = _level(_Spectra(level, size), kernel, size, settings)
         tick()
     return kernel
+
+
+def _level(spec: _Spectra, kernel: np.ndarray, size: int, settings: _Settings) -> np.ndarray:
+    """ITERATIONS rounds of latent and kernel steps at one pyramid level, from ``kernel``."""
+    weight = LAMBDA_START
+    for _ in range(ITERATIONS):
+        new = _kernel_step(spec, _latent(spec, kernel, weight), size, settings)
+        if new is not None:
+            kernel = new
+        weight = max(weight / settings.decay, LAMBDA_FLOOR)
+    return kernel
+
+
+def _refined(settings: _Settings) -> _Settings:
+    """The settings of the refinement: the same, with the non-negative kernel step (see REFINE_L2)."""
+    return dataclasses.replace(settings, kernel_l2=settings.kernel_l2 * REFINE_L2, positive=True, cut=REFINE_CUT)
+
+
+def _on_canvas(kernel: np.ndarray, size: int) -> np.ndarray:
+    """``kernel`` centred on a ``size`` x ``size`` canvas (cut or padded around its centre), scaled to sum 1."""
+    out = np.zeros((size, size), np.float32)
+    h, w = kernel.shape
+    ch, cw = min(h, size), min(w, size)
+    ky, kx, oy, ox = (h - ch) // 2, (w - cw) // 2, (size - ch) // 2, (size - cw) // 2
+    out[oy : oy + ch, ox : ox + cw] = kernel[ky : ky + ch, kx : kx + cw]
+    return out / out.sum()
 
 
 def _denoised(grey: np.ndarray, sigma: float) -> np.ndarray:
@@ -477,7 +505,7 @@ def estimate_kernel(
     seen, check_crop = crop(grey, box), crop(grey, held)
     sigma = estimate_noise_sigma(crop(img, box))
     sizes = sorted({max_size, max(5, _odd(max_size * SMALLER_SIZE))})
-    total = sum(len(_pyramid_sizes(s)) for s in sizes) + 1 + (len(_pyramid_sizes(max_size)) if whole != box else 0)
+    total = sum(len(_pyramid_sizes(s)) for s in sizes) + 2 + (len(_pyramid_sizes(max_size)) if whole != box else 0)
     done, lock = [0], threading.Lock()
 
     def tick() -> None:  # called from the estimating threads: one report at a time, in order
@@ -507,12 +535,17 @@ def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, whole, seen
     whole region (the kernel from all of it), added to ``candidates``."""
     if kept is None:
         return identity_kernel(), whole
-    if whole == seen:
-        return kept, whole
     size, settings = (sizes[0], SMALL_SETTINGS) if smaller else (sizes[-1], LARGE_SETTINGS)
     region = _prepared(crop(grey, whole), estimate_noise_sigma(crop(img, whole)), settings)
-    kernel = normalize_kernel(_coarse_to_fine(region, size, cancel, tick, settings))
-    candidates[f"estimated {size} px, whole region"] = kernel
+    kernel = kept
+    if whole != seen:
+        kernel = normalize_kernel(_coarse_to_fine(region, size, cancel, tick, settings))
+        candidates[f"estimated {size} px, whole region"] = kernel
+    check_cancel(cancel, "Kernel estimation stopped on request.")
+    refined = _level(_Spectra(region, size), _on_canvas(kernel, size), size, _refined(settings))
+    kernel = normalize_kernel(refined)
+    candidates[f"estimated {size} px, refined"] = kernel
+    tick()
     return kernel, whole
 
 
