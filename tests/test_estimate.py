@@ -211,7 +211,9 @@ def _fake_estimates(monkeypatch, by_size):
     """Make the coarse-to-fine estimate return ``by_size[size]``, to test the decision on its own."""
     from deblur_core.classical import estimate as module
 
-    monkeypatch.setattr(module, "_coarse_to_fine", lambda crop, size, cancel, tick, settings=None: by_size[size])
+    monkeypatch.setattr(
+        module, "_coarse_to_fine", lambda crop, size, cancel, tick, settings=None, finest=None: by_size[size]
+    )
 
 
 def test_estimates_that_disagree_are_not_used(photo, monkeypatch):
@@ -231,7 +233,7 @@ def test_estimates_that_agree_give_the_smaller_one_with_their_agreement_as_confi
     assert not found.fallback and found.source == "estimated" and found.scores["held-out energy"] <= 0.1
     # The kept kernel is the one made again on the whole region, refined there (see the refinement's own test).
     np.testing.assert_array_equal(found.kernel, found.candidates["estimated 9 px, refined"])
-    assert _similarity(found.kernel, found.candidates["estimated 9 px, whole region"]) > 0.9
+    assert _similarity(found.kernel, motion_kernel(7, 30)) > 0.9
     assert found.scores["agreement"] > 0.99 and found.confidence > 0.9 and found.confidence_words() == "high"
     assert found.fallback_reason() == ""
 
@@ -286,9 +288,7 @@ def test_the_held_out_limits_grow_with_the_noise_and_see_the_crop_denoised(
     else:
         size = 11 if kept == "smaller" else 19
         np.testing.assert_array_equal(found.kernel, found.candidates[f"estimated {size} px, refined"])
-        assert [name for name in found.candidates if name.endswith("whole region")] == [
-            f"estimated {size} px, whole region"
-        ]
+        assert [name for name in found.candidates if name.endswith("refined")] == [f"estimated {size} px, refined"]
         assert 0.05 <= found.confidence <= 1.0
 
 
@@ -344,7 +344,7 @@ def test_a_kept_kernel_is_estimated_again_on_the_whole_region(photo, monkeypatch
     shapes = []
     by_size = {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)}
 
-    def fake(crop, size, cancel, tick, settings=None):
+    def fake(crop, size, cancel, tick, settings=None, finest=None):
         shapes.append((size, crop.shape))
         return by_size[size]
 
@@ -354,7 +354,7 @@ def test_a_kept_kernel_is_estimated_again_on_the_whole_region(photo, monkeypatch
     seen = {shape for size, shape in shapes[:2]}
     assert len(seen) == 1 and min(seen.pop()) < 256  # both sizes first on a part of the photo
     assert shapes[2:] == [(9, (256, 256))]  # then the kept size on all of it
-    assert "estimated 9 px, whole region" in found.candidates
+    assert "estimated 9 px, refined" in found.candidates
 
 
 def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo, monkeypatch):
@@ -389,8 +389,8 @@ def test_a_small_larger_estimate_alone_is_never_kept(photo, monkeypatch):
 def test_the_kept_kernel_is_refined_and_regains_a_faint_trail():
     # Camera shake often leaves a bright spot where the camera paused and a faint trail where it swept: here a
     # 5-px spot and an 8-px trail at 8 % of the spot's brightness, under the cut of the estimate's kernel step, on
-    # a photo of flat patches. The estimate smears the spot and loses the trail; the refinement, whose kernel step
-    # allows no negative weight, finds both.
+    # a photo of flat patches. The estimate smears the spot and loses the trail; refined on the whole photo, with a
+    # kernel step that allows no negative weight, it finds both.
     rng = np.random.default_rng(5)
     patches = np.full((256, 256, 3), 0.5, np.float32)
     for _ in range(60):
@@ -403,5 +403,5 @@ def test_the_kept_kernel_is_refined_and_regains_a_faint_trail():
     found = estimate_kernel(_blurred(patches, true), max_size=25)
     assert not found.fallback
     np.testing.assert_array_equal(found.kernel, found.candidates["estimated 15 px, refined"])
-    before = found.candidates["estimated 15 px, whole region"]
+    before = found.candidates["estimated 15 px"]
     assert _similarity(found.kernel, true) > 0.98 > _similarity(before, true) + 0.02

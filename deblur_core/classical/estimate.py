@@ -24,16 +24,15 @@ objective at most ``SMALL_HELD_OUT`` (plus ``SMALL_NOISE_SLOPE`` times the noise
 does; a mild one (under ``MILD_SPREAD`` px) must also not meet fine detail it would have removed
 (:func:`detail_ratio`). Where they disagree because the larger estimate reaches beyond what the smaller can
 hold, the larger one is kept if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus
-``LARGE_NOISE_SLOPE`` times the sigma).
-Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. A photo too
-small for a separate held-out crop beside the estimate's is cut in two (:mod:`deblur_core.classical.regions`):
-the estimate sees the larger part, the test the other, and a kernel that passes is estimated again on the whole
-region. On training photos (T91, BSD100, BSD400) blurred with the
-training mixture, agreement gained about twice as much over the blurred input as scoring each candidate by
-the MAP objective on a held-out crop: that objective prefers "no blur" whenever a kernel is uncertain, and it
-cannot tell a blur from fine texture. Gaussian, disk and line kernels fitted to each estimate's second moments
-(:mod:`deblur_core.classical.kernel_fit`) are kept in ``candidates`` for display; they are not used, as
-they lost to the estimate there.
+``LARGE_NOISE_SLOPE`` times the sigma). Otherwise the photo is left as it is, reported as a fallback, never
+restored with a wild kernel. A photo too small for a held-out crop beside the estimate's is cut in two
+(:mod:`deblur_core.classical.regions`): the estimate sees the larger part, the test the other, and a kernel that
+passes is estimated again on the whole region. The kept kernel is then refined on the whole region, with a kernel step that allows no negative weight
+(:mod:`deblur_core.classical.kernel_solve`), which keeps the faint part of a camera-shake trail. On training photos,
+agreement gained about twice as much as scoring each candidate by the MAP objective on a held-out crop, which
+prefers "no blur" whenever a kernel is uncertain and cannot tell a blur from fine texture. Gaussian, disk and
+line kernels fitted to each estimate's second moments (:mod:`deblur_core.classical.kernel_fit`) are kept in
+``candidates`` for display; they lost to the estimate there, so they are not used.
 
 References
 ----------
@@ -76,23 +75,16 @@ __all__ = ["KernelEstimate", "choose_region", "estimate_kernel", "kernel_axes", 
 
 ESTIMATE_THREADS = max(1, min(4, os.cpu_count() or 1))
 MAX_ESTIMATE_SIZE = 51
-# Latent-step L0 weight: start, floor, and the splitting's penalty growth; the share of the kernel's peak
-# below which weights are cut; iterations per pyramid level. The penalty grows 2x per step, not 3x: on
-# thin camera-shake traces the latent picture then keeps more of the shape (on 60 training crops of 255 px,
-# 21 and 23 of 30 within Levin's error ratio 3 instead of 18 and 19), at about 35 % more time.
+# Latent-step L0 weight: start, floor, the splitting's penalty growth (2x, not 3x: on 60 training crops of thin
+# traces, 21 and 23 of 30 within Levin's error ratio 3 instead of 18 and 19); the kernel step's cut; iterations.
 LAMBDA_START = 4e-3
 LAMBDA_FLOOR = 2e-3
 BETA_MAX = 1e5
 BETA_GROWTH = 2.0
 KERNEL_CUT = 0.1
 ITERATIONS = 6
-# The kernel step uses the latent's gradients only where the photo's gradients, summed over an EDGE_WINDOW-px
-# square, keep at least EDGE_RATIO of their summed magnitude (plus EDGE_FLOOR): the r-map of Xu and Jia 2010.
-# On training photos (T91, BSD100, BSD400) through estimate_kernel, Wiener with the kept estimate gained over the
-# blurred photo +1.271 -> +1.539 dB on 40 crops of 255 px blurred by thin camera-shake traces, +1.250 -> +1.493
-# on 40 (half traces, half the training mixture), +2.061 -> +1.939 on 30 traces at 400 px, and +1.729 -> +1.872
-# on 120 crops of 255 to 480 px (half traces; cases more than 0.5 dB worse 7 both ways; error ratio <= 3
-# 78 -> 81 %). Ratios 0.1 and 0.3, windows 3 and 9 and floors 2/255 and 8/255 did less over the first two sets together.
+# The kernel step uses the latent's gradients only where the photo's, summed over an EDGE_WINDOW-px square, keep
+# EDGE_RATIO of their summed magnitude (plus EDGE_FLOOR): Xu and Jia's r-map (BENCHMARKS.md, *Only broad edges*).
 EDGE_RATIO = 0.2
 EDGE_WINDOW = 5
 EDGE_FLOOR = 4 / 255
@@ -110,15 +102,18 @@ class _Settings:
     cut: float = KERNEL_CUT
 
 
-# The smaller estimate, for compact blurs, with light regularisation. The larger one is there for the blurs the
-# smaller cannot hold, long motion and camera shake, which came out as scattered specks with it: on 41 motion
-# and shake training photos with blurs of 16 px and more, Wiener with the 31-px estimate gained +0.31 dB over
-# the blurred photo that way, +0.98 dB with the crop denoised (non-local means), +1.76 dB also dividing the L0
-# weight by 1.3 per iteration and tripling the L2 weight (the true kernel: +5.16 dB). The same settings cost
-# the compact blurs 0.4 dB at 31 px, so the smaller estimate keeps its own (denoising alone changed it by
-# -0.01 dB).
+# The smaller estimate, for compact blurs, lightly regularised; the larger, for long motion and shake, from the crop
+# denoised, the L0 weight divided by 1.3 per iteration and the L2 weight tripled (on 41 training photos with blurs of
+# 16 px and more, Wiener's gain +1.76 dB instead of +0.31; the true kernel +5.16); that costs compact blurs 0.4 dB.
 SMALL_SETTINGS = _Settings(decay=1.1, kernel_l2=0.1, denoise=False)
 LARGE_SETTINGS = _Settings(decay=1.3, kernel_l2=0.3, denoise=True)
+# The kept kernel is refined on the whole region (where the photo was cut in two, the whole-region estimate's finest
+# level; else one more round at full resolution from it), its kernel step solved with no negative weight
+# (kernel_solve.positive_kernel), the L2 weight REFINE_L2 times the estimate's, weights cut below REFINE_CUT of the
+# peak: the unconstrained fit's negative ripples are as large as a shake trace's faint trail, and KERNEL_CUT, which
+# clears them, erases it. On 180 training crops (BENCHMARKS.md, *A refinement that keeps the faint trail*) Wiener's
+# mean gain with the kept kernel rose from +1.48 to +1.91 dB, cases more than 0.5 dB worse 13 -> 10; no sharp photo
+# is changed (the decision is untouched).
 REFINE_L2 = 0.3
 REFINE_CUT = 0.02
 REFINE_ITERATIONS = 100
@@ -127,50 +122,28 @@ DENOISE_STRENGTH = 1.2
 DENOISE_ABOVE = 0.003
 SMALLER_SIZE = 0.6
 """The smaller estimate's kernel size, relative to the largest asked for."""
-# The two estimates (at the largest size and at SMALLER_SIZE of it) must be this similar to be believed, and
-# the smaller one must spread at least MIN_SPREAD px (the standard deviation along its long axis) to
-# count as a blur; otherwise the photo is left as it is. Agreement from AGREEMENT to 1 is the confidence.
+# The two estimates (at the largest size and SMALLER_SIZE of it) must be this similar to be believed, and the smaller
+# must spread MIN_SPREAD px (along its long axis) to count as a blur. Agreement from AGREEMENT to 1 is the confidence.
 AGREEMENT = 0.9
 MIN_SPREAD = 1.0
 # ... and on a second crop the estimate did not see (denoised as the larger estimate's crop is), the kernel
 # with its L0 latent picture must explain the photo (see _map_energy) at most this much worse than no blur
 # does: a kernel that fits only its own crop is not the photo's blur. The smaller estimate may be SMALL_HELD_OUT
-# worse, the larger HELD_OUT_TOLERANCE. Until the photo was cut in two where it has no room for a separate
-# crop (regions.regions), that crop lay inside the estimate's own on every photo under about 640 px, so the test
-# could pass a kernel fitted to noise: on 266 training photos (centre crops of at most 480 px: 230 blurred,
-# 36 sharp, two halves), 15 came out more than 0.5 dB worse than blurred and one sharp photo lost 16 dB. Tested
-# on a crop apart, with the kept kernel then estimated again on the whole region, 6 came out worse and no
-# sharp photo was changed, for a mean gain through Wiener of +1.604 dB instead of +1.679 (0.15 for the smaller:
-# +1.662, 6 worse; 0.2 and 0.15: +1.762, 12 worse). On 67 crops of 255 px, 0.1 gave the same gain as 0.15 and left
-# every sharp photo alone, where 0.15 let a 1-px kernel fitted to noise take 25.6 dB off a sharp one. Estimating
-# the larger kernel again on the held-out crop and asking for the same kernel, which had helped on the
-# overlapping crop, only cost gain on a separate one.
-# The held-out test leans towards "no blur" the more the photo is noisy (the denoised crop keeps a grain that the
-# identity's latent picture explains at no cost), so both limits grow with the noise sigma the photo reads: by
-# SMALL_NOISE_SLOPE and LARGE_NOISE_SLOPE per unit of sigma, with AGREEMENT at 0.9 instead of 0.93. On 219 training
-# photos (centre crops of at most 400 px: 59 + 80 drawn from the training mixture, 15 % of them sharp, and
-# 40 + 40 blurred by thin camera-shake traces, drawn smooth paths 1 px wide like the real traces of the Levin set),
-# in two halves, the mean gain through Wiener over the blurred photo rose from +1.965 to +2.143 dB on the first half
-# and from +1.523 to +1.763 on the second (camera shake +1.67 to +2.47 and +1.65 to +1.93, the thin traces +2.18
-# to +2.32 and +1.76 to +2.15), with cases more than 0.5 dB worse 1 and 3 before, 1 and 4 after, and no sharp photo
-# changed; the rule was chosen on the second half and held on the first.
-# With the latent's penalty growing 2x per step (BETA_GROWTH), the limits were searched again on 266 training crops
-# of 255-320 px (every fourth photo of the training part from the first and from the third; 15 % sharp, 20 % thin
-# traces, 40 % of those with a faint trail, the rest the training mixture; noise 0.005-0.02), chosen on the first
-# half: the smaller estimate's limit at 5 % instead of 10 % (+ 3 sigma both) took Wiener's mean gain over the blurred
-# photo from +1.465 to +1.455 dB there and from +1.183 to +1.249 on the second half, with cases more than 0.5 dB
-# worse 5 -> 4 and 13 -> 9, no sharp photo changed on either; no other limit, nor preferring the larger estimate
-# where it explains the held-out crop better, did better on both halves.
+# worse, the larger HELD_OUT_TOLERANCE. The test leans towards "no blur" the more the photo is noisy (the denoised
+# crop keeps a grain that the identity's latent picture explains at no cost), so both limits grow with the noise
+# sigma the photo reads, by SMALL_NOISE_SLOPE and LARGE_NOISE_SLOPE per unit of sigma. Each limit was chosen on
+# training photos in two halves (one to choose, one to check) with sharp photos among them that no limit may change;
+# the searches are in BENCHMARKS.md (*Limits that grow with the noise*, *A held-out test that holds out*). A photo
+# with no room for a crop apart beside the estimate's is cut in two (regions.regions): before, the test saw the data
+# the kernel was fitted to, and on 266 training crops a sharp photo lost 16 dB.
 HELD_OUT_TOLERANCE = 0.1
 SMALL_HELD_OUT = 0.05
 SMALL_NOISE_SLOPE = 3.0
 LARGE_NOISE_SLOPE = 6.0
 # When they disagree because the larger estimate reaches beyond what the smaller can hold (its extent more
 # than the smaller size minus LARGE_MARGIN, and at least LARGE_BLUR px), the larger one is kept if it spreads
-# MIN_SPREAD and passes the held-out test (held_out_limit). On 132 blurred and 25 sharp training photos, through
-# estimate_kernel itself, this raised Wiener's gain with the kept estimate from +1.58 to +1.95 dB (camera shake
-# +0.92 to +1.99); two photos came out worse than blurred (a shake, -0.86 dB, with the larger estimate; a short
-# motion, -1.37 dB, with the smaller) and no sharp photo was changed by the rule.
+# MIN_SPREAD and passes the held-out test (held_out_limit): on 132 blurred and 25 sharp training photos, Wiener's
+# gain with the kept estimate rose from +1.58 to +1.95 dB (camera shake +0.92 to +1.99), no sharp photo changed.
 LARGE_MARGIN = 4
 LARGE_BLUR = 16
 
@@ -205,9 +178,9 @@ class KernelEstimate:
         (:func:`detail_ratio`), and where the larger estimate was weighed, ``"larger held-out energy"``, the
         held-out energy of the larger one.
     candidates : dict
-        The estimates by their size (``"estimated 19 px"``), the kept one made again on the whole region where
-        the photo was cut in two (``"estimated 19 px, whole region"``), and the Gaussian, disk and line
-        kernels fitted to the first (``"gaussian fit"``, ...), for display.
+        The estimates by their size (``"estimated 19 px"``), the kept one refined on the whole region (``"estimated
+        19 px, refined"``, the kernel used), and the Gaussian, disk and line kernels fitted to the first
+        (``"gaussian fit"``, ...), for display.
     """
 
     kernel: np.ndarray
@@ -343,9 +316,15 @@ def _pyramid_sizes(max_size: int) -> list[int]:
 
 
 def _coarse_to_fine(
-    grey: np.ndarray, max_size: int, cancel: CancelFn | None, tick, settings: _Settings = SMALL_SETTINGS
+    grey: np.ndarray,
+    max_size: int,
+    cancel: CancelFn | None,
+    tick,
+    settings: _Settings = SMALL_SETTINGS,
+    finest: _Settings | None = None,
 ) -> np.ndarray:
-    """One kernel estimate of at most ``max_size`` pixels from the crop ``grey``."""
+    """One kernel estimate of at most ``max_size`` pixels from the crop ``grey``; the finest level with the settings
+    ``finest`` where given."""
     kernel = None
     for size in _pyramid_sizes(max_size):
         check_cancel(cancel, "Kernel estimation stopped on request.")
@@ -359,7 +338,7 @@ def _coarse_to_fine(
         else:
             kernel = np.clip(cv2.resize(kernel, (size, size), interpolation=cv2.INTER_LINEAR), 0, None)
         kernel = kernel / kernel.sum()
-        kernel = _level(_Spectra(level, size), kernel, size, settings)
+        kernel = _level(_Spectra(level, size), kernel, size, finest if finest and size == max_size else settings)
         tick()
     return kernel
 
@@ -382,11 +361,9 @@ def _refined(settings: _Settings) -> _Settings:
 
 def _on_canvas(kernel: np.ndarray, size: int) -> np.ndarray:
     """``kernel`` centred on a ``size`` x ``size`` canvas (cut or padded around its centre), scaled to sum 1."""
-    out = np.zeros((size, size), np.float32)
-    h, w = kernel.shape
-    ch, cw = min(h, size), min(w, size)
-    ky, kx, oy, ox = (h - ch) // 2, (w - cw) // 2, (size - ch) // 2, (size - cw) // 2
-    out[oy : oy + ch, ox : ox + cw] = kernel[ky : ky + ch, kx : kx + cw]
+    padded = np.pad(kernel, [(max(0, (size - n) // 2),) * 2 for n in kernel.shape]).astype(np.float32)
+    y, x = ((n - size) // 2 for n in padded.shape)
+    out = padded[y : y + size, x : x + size]
     return out / out.sum()
 
 
@@ -505,7 +482,7 @@ def estimate_kernel(
     seen, check_crop = crop(grey, box), crop(grey, held)
     sigma = estimate_noise_sigma(crop(img, box))
     sizes = sorted({max_size, max(5, _odd(max_size * SMALLER_SIZE))})
-    total = sum(len(_pyramid_sizes(s)) for s in sizes) + 2 + (len(_pyramid_sizes(max_size)) if whole != box else 0)
+    total = sum(len(_pyramid_sizes(s)) for s in sizes) + 1 + (len(_pyramid_sizes(max_size)) if whole != box else 1)
     done, lock = [0], threading.Lock()
 
     def tick() -> None:  # called from the estimating threads: one report at a time, in order
@@ -530,22 +507,22 @@ def estimate_kernel(
 
 
 def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, whole, seen, candidates: dict, cancel, tick):
-    """``(kernel, region)``: the identity on a fallback; the kept estimate where it saw the whole region ``whole``;
-    else, the test passed on the part ``seen``, the kept estimate made again with its size and settings on the
-    whole region (the kernel from all of it), added to ``candidates``."""
+    """``(kernel, region)``: the identity on a fallback; else the kept estimate refined on the whole region ``whole``
+    (see REFINE_L2), added to ``candidates``. Where the test passed on the part ``seen`` of it, the estimate is made
+    again with its size and settings on the whole region (the kernel from all of it), its finest level refined; where
+    it saw all of it, the kept estimate is refined by one more round at full resolution."""
     if kept is None:
         return identity_kernel(), whole
     size, settings = (sizes[0], SMALL_SETTINGS) if smaller else (sizes[-1], LARGE_SETTINGS)
     region = _prepared(crop(grey, whole), estimate_noise_sigma(crop(img, whole)), settings)
-    kernel = kept
     if whole != seen:
-        kernel = normalize_kernel(_coarse_to_fine(region, size, cancel, tick, settings))
-        candidates[f"estimated {size} px, whole region"] = kernel
-    check_cancel(cancel, "Kernel estimation stopped on request.")
-    refined = _level(_Spectra(region, size), _on_canvas(kernel, size), size, _refined(settings))
-    kernel = normalize_kernel(refined)
+        kernel = _coarse_to_fine(region, size, cancel, tick, settings, finest=_refined(settings))
+    else:
+        check_cancel(cancel, "Kernel estimation stopped on request.")
+        kernel = _level(_Spectra(region, size), _on_canvas(kept, size), size, _refined(settings))
+        tick()
+    kernel = normalize_kernel(kernel)
     candidates[f"estimated {size} px, refined"] = kernel
-    tick()
     return kernel, whole
 
 
