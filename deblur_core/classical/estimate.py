@@ -46,14 +46,13 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -108,15 +107,16 @@ class _Settings:
 SMALL_SETTINGS = _Settings(decay=1.1, kernel_l2=0.1, denoise=False)
 LARGE_SETTINGS = _Settings(decay=1.3, kernel_l2=0.3, denoise=True)
 # The kept kernel is refined on the whole region (where the photo was cut in two, the whole-region estimate's finest
-# level; else one more round at full resolution from it), its kernel step solved with no negative weight
-# (kernel_solve.positive_kernel), the L2 weight REFINE_L2 times the estimate's, weights cut below REFINE_CUT of the
-# peak: the unconstrained fit's negative ripples are as large as a shake trace's faint trail, and KERNEL_CUT, which
-# clears them, erases it. On 180 training crops (BENCHMARKS.md, *A refinement that keeps the faint trail*) Wiener's
-# mean gain with the kept kernel rose from +1.48 to +1.91 dB, cases more than 0.5 dB worse 13 -> 10; no sharp photo
-# is changed (the decision is untouched).
+# level; else REFINE_ROUNDS more rounds at full resolution from it, about 0.3 s), its kernel step solved with no
+# negative weight (kernel_solve.positive_kernel), the L2 weight REFINE_L2 times the estimate's, weights cut below
+# REFINE_CUT of the peak: the unconstrained fit's negative ripples are as large as a shake trace's faint trail, and
+# KERNEL_CUT, which clears them, erases it. On 180 training crops (BENCHMARKS.md, *A refinement that keeps the faint
+# trail*) Wiener's mean gain with the kept kernel rose from +1.48 to +1.91 dB, cases more than 0.5 dB worse 13 -> 10;
+# no sharp photo is changed (the decision is untouched).
 REFINE_L2 = 0.3
 REFINE_CUT = 0.02
 REFINE_ITERATIONS = 100
+REFINE_ROUNDS = 2
 # Non-local means strength in units of the photo's noise sigma, applied only above this sigma.
 DENOISE_STRENGTH = 1.2
 DENOISE_ABOVE = 0.003
@@ -343,10 +343,10 @@ def _coarse_to_fine(
     return kernel
 
 
-def _level(spec: _Spectra, kernel: np.ndarray, size: int, settings: _Settings) -> np.ndarray:
-    """ITERATIONS rounds of latent and kernel steps at one pyramid level, from ``kernel``."""
+def _level(spec: _Spectra, kernel: np.ndarray, size: int, settings: _Settings, rounds: int = ITERATIONS) -> np.ndarray:
+    """``rounds`` rounds of latent and kernel steps at one pyramid level, from ``kernel``."""
     weight = LAMBDA_START
-    for _ in range(ITERATIONS):
+    for _ in range(rounds):
         new = _kernel_step(spec, _latent(spec, kernel, weight), size, settings)
         if new is not None:
             kernel = new
@@ -356,7 +356,7 @@ def _level(spec: _Spectra, kernel: np.ndarray, size: int, settings: _Settings) -
 
 def _refined(settings: _Settings) -> _Settings:
     """The settings of the refinement: the same, with the non-negative kernel step (see REFINE_L2)."""
-    return dataclasses.replace(settings, kernel_l2=settings.kernel_l2 * REFINE_L2, positive=True, cut=REFINE_CUT)
+    return replace(settings, kernel_l2=settings.kernel_l2 * REFINE_L2, positive=True, cut=REFINE_CUT)
 
 
 def _on_canvas(kernel: np.ndarray, size: int) -> np.ndarray:
@@ -499,27 +499,29 @@ def estimate_kernel(
     tick()
     fallback = kept is None
     confidence = 0.0 if fallback else _confidence(scores, kept is small, sigma)
-    kernel, box = _kernel_to_use(kept, kept is small, sizes, img, grey, whole, box, candidates, cancel, tick)
+    kernel, box = _kernel_to_use(kept, kept is small, sizes, img, grey, whole, box, sigma, candidates, cancel, tick)
     if done[0] < total:  # the steps counted for estimating again that were not needed: the last report says done
         done[0] = total - 1
         tick()
     return KernelEstimate(kernel, confidence, box, time.perf_counter() - t0, fallback, source, scores, candidates)
 
 
-def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, whole, seen, candidates: dict, cancel, tick):
+def _kernel_to_use(
+    kept, smaller: bool, sizes: list[int], img, grey, whole, seen, sigma, candidates: dict, cancel, tick
+):
     """``(kernel, region)``: the identity on a fallback; else the kept estimate refined on the whole region ``whole``
-    (see REFINE_L2), added to ``candidates``. Where the test passed on the part ``seen`` of it, the estimate is made
-    again with its size and settings on the whole region (the kernel from all of it), its finest level refined; where
-    it saw all of it, the kept estimate is refined by one more round at full resolution."""
+    (see REFINE_L2): made again there with its finest level refined where it saw only the part ``seen``, else refined
+    by REFINE_ROUNDS more rounds at full resolution; added to ``candidates``."""
     if kept is None:
         return identity_kernel(), whole
     size, settings = (sizes[0], SMALL_SETTINGS) if smaller else (sizes[-1], LARGE_SETTINGS)
-    region = _prepared(crop(grey, whole), estimate_noise_sigma(crop(img, whole)), settings)
+    region_sigma = sigma if whole == seen else estimate_noise_sigma(crop(img, whole))  # sigma: the part ``seen``'s
+    region = _prepared(crop(grey, whole), region_sigma, settings)
     if whole != seen:
         kernel = _coarse_to_fine(region, size, cancel, tick, settings, finest=_refined(settings))
     else:
         check_cancel(cancel, "Kernel estimation stopped on request.")
-        kernel = _level(_Spectra(region, size), _on_canvas(kept, size), size, _refined(settings))
+        kernel = _level(_Spectra(region, size), _on_canvas(kept, size), size, _refined(settings), REFINE_ROUNDS)
         tick()
     kernel = normalize_kernel(kernel)
     candidates[f"estimated {size} px, refined"] = kernel
