@@ -499,7 +499,8 @@ def estimate_kernel(
     tick()
     fallback = kept is None
     confidence = 0.0 if fallback else _confidence(scores, kept is small, sigma)
-    kernel, box = _kernel_to_use(kept, kept is small, sizes, img, grey, whole, box, sigma, candidates, cancel, tick)
+    with sfft.set_workers(ESTIMATE_THREADS):  # one estimate alone now: its FFTs on every core (the same results)
+        kernel, box = _kernel_to_use(kept, kept is small, sizes, img, grey, whole, box, sigma, candidates, cancel, tick)
     if done[0] < total:  # the steps counted for estimating again that were not needed: the last report says done
         done[0] = total - 1
         tick()
@@ -515,8 +516,7 @@ def _kernel_to_use(
     if kept is None:
         return identity_kernel(), whole
     size, settings = (sizes[0], SMALL_SETTINGS) if smaller else (sizes[-1], LARGE_SETTINGS)
-    region_sigma = sigma if whole == seen else estimate_noise_sigma(crop(img, whole))  # sigma: the part ``seen``'s
-    region = _prepared(crop(grey, whole), region_sigma, settings)
+    region = _prepared(crop(grey, whole), sigma if whole == seen else estimate_noise_sigma(crop(img, whole)), settings)
     if whole != seen:
         kernel = _coarse_to_fine(region, size, cancel, tick, settings, finest=_refined(settings))
     else:
