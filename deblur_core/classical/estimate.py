@@ -27,8 +27,9 @@ hold, the larger one is kept if it passes the held-out test at ``HELD_OUT_TOLERA
 ``LARGE_NOISE_SLOPE`` times the sigma). Otherwise the photo is left as it is, reported as a fallback, never
 restored with a wild kernel. A photo too small for a held-out crop beside the estimate's is cut in two
 (:mod:`deblur_core.classical.regions`): the estimate sees the larger part, the test the other, and a kernel that
-passes is estimated again on the whole region. The kept kernel is then refined on the whole region, with a kernel step that allows no negative weight
-(:mod:`deblur_core.classical.kernel_solve`), which keeps the faint part of a camera-shake trail. On training photos,
+passes is estimated again on the whole region. The kept kernel is then refined on the whole region, with a kernel
+step that allows no negative weight (:mod:`deblur_core.classical.kernel_solve`), which keeps the faint part of a
+camera-shake trail. On training photos,
 agreement gained about twice as much as scoring each candidate by the MAP objective on a held-out crop, which
 prefers "no blur" whenever a kernel is uncertain and cannot tell a blur from fine texture. Gaussian, disk and
 line kernels fitted to each estimate's second moments (:mod:`deblur_core.classical.kernel_fit`) are kept in
@@ -91,13 +92,14 @@ EDGE_FLOOR = 4 / 255
 
 @dataclass(frozen=True)
 class _Settings:
-    """How one estimate is regularised: the L0 weight's division per iteration, the kernel step's L2 weight
-    (relative to the mean gradient energy), and whether the crop is denoised first."""
+    """How one estimate is made: the L0 weight's division per iteration, the kernel step's L2 weight (relative to the
+    mean gradient energy), whether the crop is denoised first, the kernel step's non-negative solve steps (0: the
+    clipped unconstrained fit) and the share of the peak below which its weights are cut."""
 
     decay: float
     kernel_l2: float
     denoise: bool
-    positive: bool = False
+    solve_steps: int = 0
     cut: float = KERNEL_CUT
 
 
@@ -289,8 +291,7 @@ def _kernel_step(spec: _Spectra, latent: np.ndarray, size: int, settings: _Setti
     energy = np.abs(gx) ** 2 + np.abs(gy) ** 2
     cross = np.conj(gx) * bx + np.conj(gy) * by
     l2 = settings.kernel_l2 * float(np.mean(energy))
-    iterations = REFINE_ITERATIONS if settings.positive else 0  # 0: the clipped unconstrained fit
-    k = positive_kernel(energy, cross, spec.shape, size, l2, iterations)
+    k = positive_kernel(energy, cross, spec.shape, size, l2, settings.solve_steps)
     if k.max() <= 0:
         return None
     k[k < settings.cut * k.max()] = 0
@@ -356,7 +357,7 @@ def _level(spec: _Spectra, kernel: np.ndarray, size: int, settings: _Settings, r
 
 def _refined(settings: _Settings) -> _Settings:
     """The settings of the refinement: the same, with the non-negative kernel step (see REFINE_L2)."""
-    return replace(settings, kernel_l2=settings.kernel_l2 * REFINE_L2, positive=True, cut=REFINE_CUT)
+    return replace(settings, kernel_l2=settings.kernel_l2 * REFINE_L2, solve_steps=REFINE_ITERATIONS, cut=REFINE_CUT)
 
 
 def _on_canvas(kernel: np.ndarray, size: int) -> np.ndarray:
@@ -507,9 +508,7 @@ def estimate_kernel(
     return KernelEstimate(kernel, confidence, box, time.perf_counter() - t0, fallback, source, scores, candidates)
 
 
-def _kernel_to_use(
-    kept, smaller: bool, sizes: list[int], img, grey, whole, seen, sigma, candidates: dict, cancel, tick
-):
+def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, whole, seen, sigma, candidates, cancel, tick):
     """``(kernel, region)``: the identity on a fallback; else the kept estimate refined on the whole region ``whole``
     (see REFINE_L2): made again there with its finest level refined where it saw only the part ``seen``, else refined
     by REFINE_ROUNDS more rounds at full resolution; added to ``candidates``."""
