@@ -476,13 +476,18 @@ def _blur_settings(kind: str) -> KernelSettings:
 def warm_up() -> None:
     """On a fresh server, a bar right under the title while the model the page starts with loads.
 
-    Drawn before the controls so the first visitor sees at once that the page is alive; when the model is
-    ready the bar reruns the page, which then shows the worked example.
+    Drawn before the controls so the first visitor sees at once that the page is alive (on the visitor's
+    first run only the title and the bar, the controls half a second later); when the model is ready the
+    bar reruns the page, which then shows the worked example.
     """
+    loading = False
     with services.friendly_errors("loading the model"):
         choice = services.get_menu().kernel_default()
-        if not services.model_ready(choice):
+        loading = not services.model_ready(choice)
+        if loading:
             services.model_loading_panel(choice, "the worked example")
+    if loading:
+        services.draw_rest_of_page_on_next_tick()
 
 
 # -- page ------------------------------------------------------------------------------------------------

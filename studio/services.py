@@ -21,6 +21,7 @@ from deblur_core import settings
 from deblur_core.io import ImageLoadError
 from deblur_core.learned.registry import Registry
 from deblur_core.progress import Cancelled
+from studio import router
 from studio.methods import MethodChoice, MethodMenu, method_menu
 from studio.model_loader import ModelLoader
 from studio.work_queue import Job, WorkQueue
@@ -122,7 +123,7 @@ def model_loading_panel(choice: MethodChoice, what: str) -> None:
     registry = get_registry()
     entry = registry.get(choice.model)
     loader = _model_loader()
-    if loader.ready(registry, entry, retry=False):
+    if loader.ready(registry, entry, retry=False) or st.session_state.pop(REST_OF_PAGE_PENDING, False):
         st.rerun(scope="app")
     failure = loader.failure(entry)
     if failure is not None:
@@ -133,6 +134,26 @@ def model_loading_panel(choice: MethodChoice, what: str) -> None:
         min(0.95, elapsed / MODEL_LOAD_TYPICAL_S),
         text=f"Loading the model {choice.model} for {what} (once per server)… {elapsed:.0f} s",
     )
+
+
+FIRST_DRAW_DONE = "_first_draw_done"
+REST_OF_PAGE_PENDING = "_rest_of_page_pending"
+
+
+def draw_rest_of_page_on_next_tick() -> None:
+    """Call right after :func:`model_loading_panel`: on a visitor's first page while a model loads, end the
+    page there, and let the bar's next tick (half a second later) redraw the whole page with its controls.
+
+    The browser fetches the code of each kind of control the first time it meets one (radio buttons, file
+    uploader, select box...) and shows the elements that arrived together at once, so a first page sent
+    whole shows its title and bar only when all of that has come: about 0.6 s later on two cores. Later
+    runs of the session draw the whole page at once.
+    """
+    if st.session_state.get(FIRST_DRAW_DONE):
+        return
+    st.session_state[FIRST_DRAW_DONE] = True
+    st.session_state[REST_OF_PAGE_PENDING] = True
+    router.end_page()
 
 
 # -- running work ------------------------------------------------------------------------------------

@@ -101,6 +101,33 @@ def _start() -> AppTest:
     return at
 
 
+class _StillLoading:
+    """A model loader whose load never ends: the page as a visitor sees it on a fresh server."""
+
+    def ready(self, registry, entry, *, retry=True) -> bool:
+        return False
+
+    def seconds(self, entry) -> float:
+        return 2.0
+
+    def failure(self, entry) -> None:
+        return None
+
+
+def test_a_first_visit_while_the_model_loads_draws_title_and_bar_first_and_the_controls_next(app_env, monkeypatch):
+    from studio import services
+
+    monkeypatch.setattr(services, "_model_loader", _StillLoading)
+    at = _ok(AppTest.from_file(APP, default_timeout=TIMEOUT).run())
+    assert at.title[0].value == "Deblur" and _loading(at)
+    assert not at.radio and not at.get("file_uploader"), "the first run is only the title and the bar"
+    at.run()  # the bar's next tick redraws the whole page
+    assert _loading(at) and at.radio[0].label == "What would you like to do?"
+    assert at.get("file_uploader"), "the controls come with the second run"
+    at.run()  # later runs of the session draw the page whole at once, the bar still there
+    assert _loading(at) and at.radio and at.get("file_uploader")
+
+
 def test_first_visit_shows_the_worked_example(app_env):
     at = _ok(_start())
     assert at.title[0].value == "Deblur"
