@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -309,3 +310,24 @@ def test_killed_training_leaves_the_registry_readable_and_old_models_intact(fold
     assert not (models / "victim.keras").exists()
     # Whatever the trainer left (its hidden checkpoint) is hidden from the registry.
     assert all(p.name.startswith(".") for p in models.iterdir() if "victim" in p.name)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists() or not shutil.which("nice"), reason="needs /proc and nice")
+def test_a_job_changing_programs_still_counts_as_running(monkeypatch):
+    """``nice`` execs the trainer; while the exec runs, /proc shows an empty command line for a moment. A server that
+    reads it then (as Stop does) must not take the job for ended."""
+    monkeypatch.setattr(jobs, "_CHILDREN", {})  # as a server that did not start the job sees it
+    marker = "job-folder-marker"
+    misses = 0
+    for _ in range(10):
+        child = subprocess.Popen(
+            ["nice", "-n", "10", sys.executable, "-c", "import time; time.sleep(0.3)", marker], start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 0.15  # well before the child's sleep ends
+            while time.monotonic() < deadline:
+                misses += not jobs._process_alive(child.pid, marker)
+        finally:
+            child.wait()
+        assert not jobs._process_alive(child.pid, marker)  # reaped: gone
+    assert misses == 0, f"{misses} readings said the starting job had ended"

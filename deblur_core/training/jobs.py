@@ -177,6 +177,10 @@ def job_progress(job: Job) -> Progress:
 # -- process liveness --------------------------------------------------------------------------
 
 
+CMDLINE_TRIES = 100
+"""How many times (10 ms apart) liveness reads a command line that shows empty before it gives up."""
+
+
 def _process_alive(pid: int | None, marker: str | None = None) -> bool:
     """Whether ``pid`` runs and (where /proc tells) is the process whose command line has ``marker``."""
     if not pid:
@@ -198,17 +202,24 @@ def _process_alive(pid: int | None, marker: str | None = None) -> bool:
     except OSError:
         return False
     proc = Path("/proc") / str(pid)
-    if proc.is_dir():
+    if not proc.is_dir():
+        return True
+    # A process changing programs (``nice`` becoming the trainer) or exiting shows an empty command line for a
+    # moment: read again until it shows one, or has ended.
+    for _ in range(CMDLINE_TRIES):
         try:
             state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
             if state in ("Z", "X"):  # a finished child nobody has collected yet
                 return False
-            if marker:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-                return marker in cmdline  # guards against a recycled process id
+            if not marker:
+                return True
+            cmdline = (proc / "cmdline").read_bytes()
         except (OSError, IndexError):
             return False
-    return True
+        if cmdline:
+            return marker in cmdline.replace(b"\0", b" ").decode("utf-8", "replace")  # not a recycled process id
+        time.sleep(0.01)
+    return False
 
 
 def _job_alive(job: Job) -> bool:
