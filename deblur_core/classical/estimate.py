@@ -500,7 +500,7 @@ def estimate_kernel(
     tick()
     fallback = kept is None
     confidence = 0.0 if fallback else _confidence(scores, kept is small, sigma)
-    # The refinement runs alone, yet its FFTs on one core each: at these sizes SciPy's two workers made it slower.
+    # The refinement runs alone, but its FFTs keep one worker each: SciPy's two workers made it slower at these sizes.
     kernel, box = _kernel_to_use(kept, kept is small, sizes, img, grey, whole, box, sigma, candidates, cancel, tick)
     if done[0] < total:  # the steps counted for estimating again that were not needed: the last report says done
         done[0] = total - 1

@@ -13,10 +13,11 @@ and each product is one matrix-vector product; above, where it would grow as the
 product is one small convolution done with FFTs of about twice the kernel's side. Either way a step costs the same
 whatever the canvas. The solver is projected gradient descent with Nesterov momentum (FISTA, Beck and Teboulle
 2009), started from the clipped unconstrained answer, with the step ``1 / L`` where ``L`` bounds the matrix's
-largest eigenvalue by its largest absolute row sum (Gershgorin; for the FFT products, the absolute sum of the autocorrelation over the window). On estimates of 31 px
-from training photos the row sum lies about 1.2 times above the largest eigenvalue, where the largest value of
-``|G|^2`` (the circulant the matrix is a block of) lay 8 times above it and 150 steps left the kernel 2-5 % of its
-peak from the solution; with the row sum, 100 steps come within about 1 %.
+largest eigenvalue by its largest absolute row sum (Gershgorin; for the FFT products, the absolute sum of the
+autocorrelation over the window). On estimates of 31 px from training photos the row sum lies about 1.2 times above
+the largest eigenvalue, where the largest value of ``|G|^2`` (the circulant the matrix is a block of) lay 8 times
+above it and 150 steps left the kernel 2-5 % of its peak from the solution; with the row sum, 100 steps come within
+about 1 %.
 
 References
 ----------
