@@ -212,7 +212,7 @@ def _fake_estimates(monkeypatch, by_size):
     from deblur_core.classical import estimate as module
 
     monkeypatch.setattr(
-        module, "_coarse_to_fine", lambda crop, size, cancel, tick, settings=None, finest=None: by_size[size]
+        module, "coarse_to_fine", lambda crop, size, cancel, tick, settings=None, finest=None: by_size[size]
     )
 
 
@@ -348,13 +348,55 @@ def test_a_kept_kernel_is_estimated_again_on_the_whole_region(photo, monkeypatch
         shapes.append((size, crop.shape))
         return by_size[size]
 
-    monkeypatch.setattr(module, "_coarse_to_fine", fake)
+    monkeypatch.setattr(module, "coarse_to_fine", fake)
     found = estimate_kernel(_blurred(photo, motion_kernel(7, 30)), max_size=15)
     assert not found.fallback and found.region == (0, 0, 256, 256)
-    seen = {shape for size, shape in shapes[:2]}
-    assert len(seen) == 1 and min(seen.pop()) < 256  # both sizes first on a part of the photo
-    assert shapes[2:] == [(9, (256, 256))]  # then the kept size on all of it
+    # Both sizes on a part of the photo, and the kept (smaller) size on all of it; that one may start before the
+    # larger estimate on the part has, since it does not wait for the decision (see the next test).
+    parts = sorted((size, shape) for size, shape in shapes if shape != (256, 256))
+    assert [size for size, _ in parts] == [9, 15] and parts[0][1] == parts[1][1] and min(parts[0][1]) < 256
+    assert [call for call in shapes if call[1] == (256, 256)] == [(9, (256, 256))]
     assert "estimated 9 px, refined" in found.candidates
+
+
+@pytest.mark.parametrize("kept", ["smaller", "larger"])
+def test_the_smaller_estimate_made_ahead_on_the_whole_region_is_used_only_if_the_smaller_is_kept(
+    photo, monkeypatch, kept
+):
+    # On a photo cut in two, the smaller size's estimate on the whole region starts beside the larger estimate on
+    # the part, before the decision. Kept larger, it is abandoned (its cancel check says stop) and the larger
+    # size is estimated on the whole region instead; nothing of the abandoned one is used.
+    import time
+
+    from deblur_core.classical import estimate as module
+
+    on_part = {11: np.pad(motion_kernel(9, 0), 1), 19: np.pad(motion_kernel(17, 0), 1)}
+    on_whole = {11: np.pad(motion_kernel(7, 0), 2), 19: np.pad(motion_kernel(15, 0), 2)}
+    abandoned = []
+
+    def fake(crop, size, cancel, tick, settings=None, finest=None):
+        if crop.shape != (256, 256):
+            return on_part[size]
+        if size == 11 and kept == "larger":  # made ahead: it runs until the decision abandons it
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if cancel():
+                    abandoned.append(size)
+                    raise Cancelled("abandoned")
+                time.sleep(0.01)
+        return on_whole[size]
+
+    monkeypatch.setattr(module, "coarse_to_fine", fake)
+    monkeypatch.setattr(module, "ESTIMATE_THREADS", 2)  # the speed-up needs a second thread, also on one core
+    monkeypatch.setattr(module, "AGREEMENT", 0.0 if kept == "smaller" else 1.01)
+    monkeypatch.setattr(module, "_held_out", lambda crop, kernel: 0.0)
+    found = estimate_kernel(photo, max_size=19)
+    size = 11 if kept == "smaller" else 19
+    assert not found.fallback
+    np.testing.assert_array_equal(found.candidates[f"estimated {size} px"], normalize_kernel(on_part[size]))
+    np.testing.assert_array_equal(found.kernel, normalize_kernel(on_whole[size]))
+    assert [name for name in found.candidates if name.endswith("refined")] == [f"estimated {size} px, refined"]
+    assert abandoned == ([] if kept == "smaller" else [11])
 
 
 def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo, monkeypatch):

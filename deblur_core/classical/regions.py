@@ -42,18 +42,22 @@ def choose_region(grey: np.ndarray, size: int = REGION, exclude: tuple[int, int,
     tuple of int
         ``(x, y, width, height)``.
     """
-    return _square(grey, _edge_strength(grey), size, exclude)
+    return _square(_sums(grey, _edge_strength(grey)), size, exclude)
 
 
-def _square(grey: np.ndarray, strength: np.ndarray, size: int, exclude: tuple[int, int, int, int] | None):
-    """:func:`choose_region` with the photo's edge strength computed once by the caller."""
-    h, w = grey.shape
-    size = int(min(size, h, w))
+def _sums(grey: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Summed-area tables of the edge strength and of the clipped pixels, which every square is scored from."""
     clipped = ((grey > 0.98) | (grey < 0.02)).astype(np.float64)
+    return cv2.integral(strength), cv2.integral(clipped)
+
+
+def _square(sums: tuple[np.ndarray, np.ndarray], size: int, exclude: tuple[int, int, int, int] | None):
+    """:func:`choose_region` with the photo's summed-area tables (:func:`_sums`) made once by the caller."""
+    integral, integral_clip = sums
+    h, w = integral.shape[0] - 1, integral.shape[1] - 1
+    size = int(min(size, h, w))
     step = max(1, size // 4)
     best, best_score = (0, 0, size, size), -np.inf
-    integral = cv2.integral(strength)
-    integral_clip = cv2.integral(clipped)
     for y in range(0, h - size + 1, step):
         for x in range(0, w - size + 1, step):
             if exclude is not None and _overlap((x, y, size, size), exclude) > 0.25:
@@ -89,8 +93,9 @@ def regions(grey: np.ndarray, region: tuple[int, int, int, int] | None) -> tuple
     the rest, and once a kernel passes, it is estimated again on the whole region.
     """
     strength = _edge_strength(grey)  # once for the photo: both squares and the cut read it
-    whole = region or _square(grey, strength, REGION, None)
-    held = _square(grey, strength, min(HELD_OUT_SIDE, whole[2], whole[3]), whole)
+    sums = _sums(grey, strength)
+    whole = region or _square(sums, REGION, None)
+    held = _square(sums, min(HELD_OUT_SIDE, whole[2], whole[3]), whole)
     if _overlap(held, whole) <= 0.25:
         return whole, whole, held
     x, y, w, h = region or (0, 0, grey.shape[1], grey.shape[0])

@@ -259,7 +259,7 @@ ESTIMATED_DECONVOLVER = register(
             "Estimates the blur kernel from the photo's strongest edges (a coarse-to-fine search that prefers few, "
             "sharp edges), shows it, and hands it to the learned deconvolver. Where it finds no convincing blur it "
             "leaves the photo as it is rather than guess. Experimental: it finds Gaussian and defocus blur well, "
-            "motion and camera shake less often; about a second more per photo."
+            "motion and camera shake less often; two to three seconds more per photo."
         ),
         kernel="estimates",
         run=_estimate_then(_deconvolve_and_refine),
