@@ -292,57 +292,84 @@ def estimate_kernel(
     t0 = time.perf_counter()
     img = check_image(image)
     check_callbacks(on_progress, cancel)
-    if isinstance(max_size, bool) or int(max_size) != max_size or not 5 <= max_size <= MAX_ESTIMATE_SIZE:
-        raise ValueError(f"The largest kernel size must be a whole number from 5 to {MAX_ESTIMATE_SIZE} pixels.")
-    max_size = odd(max_size)
-    if min(img.shape[:2]) < MIN_REGION:
-        raise ValueError(f"Kernel estimation needs a photo of at least {MIN_REGION} pixels a side.")
+    max_size = _checked_size(max_size, img)
     grey = rgb_to_luma(img).astype(np.float32)
     whole, box, held = regions(grey, check_region(region, grey.shape) if region is not None else None)
     seen, check_crop = crop(grey, box), crop(grey, held)
     sigma = estimate_noise_sigma(crop(img, box))
     sizes = sorted({max_size, max(5, odd(max_size * SMALLER_SIZE))})
-    total = sum(len(pyramid_sizes(s)) for s in sizes) + 1 + (len(pyramid_sizes(max_size)) if whole != box else 1)
-    done, lock = [0], threading.Lock()
-
-    def tick() -> None:  # called from the estimating threads: one report at a time, in order
-        with lock:
-            done[0] += 1
-            if on_progress is not None:
-                on_progress(done[0], total, {"message": f"Estimating the blur: step {done[0]} of {total}"})
-
-    # Where the photo is cut in two, a kernel that passes is estimated again on the whole region. That estimate of
-    # the smaller size depends on nothing the decision finds, so it starts ahead, on the thread the smaller candidate
-    # frees while the larger one runs; abandoned (at its next round) if the decision keeps anything else.
+    steps = _Steps(
+        sum(len(pyramid_sizes(s)) for s in sizes) + 1 + len(pyramid_sizes(max_size) if whole != box else [1]),
+        on_progress,
+    )
     abandon = threading.Event()
     with ThreadPoolExecutor(max_workers=min(ESTIMATE_THREADS, len(sizes))) as pool:
-        wait = _candidates(pool, seen, sigma, sizes, cancel, tick)
-        ahead = None
-        if whole != box and ESTIMATE_THREADS > 1:
-            region = _prepared(crop(grey, whole), sigma, SMALL_SETTINGS)  # not denoised: the sigma does not enter
-            ahead = pool.submit(_again, region, sizes[0], SMALL_SETTINGS, _either(cancel, abandon.is_set))
+        wait = _candidates(pool, seen, sigma, sizes, cancel, steps.tick)
+        ahead = _start_ahead(pool, grey, (whole, box), sizes[0], sigma, _either(cancel, abandon.is_set))
         candidates = wait()
         check_cancel(cancel, "Kernel estimation stopped on request.")
         small = candidates[f"estimated {sizes[0]} px"]
         large = candidates[f"estimated {sizes[-1]} px"] if len(sizes) > 1 else None
         source, scores, kept = _decide(small, large, check_crop, sigma, sizes, crop(grey, whole))
-        tick()
+        steps.tick()
         fallback = kept is None
         confidence = 0.0 if fallback else _confidence(scores, kept is small, sigma)
         if kept is not small:
             abandon.set()
-        ready = ahead if kept is small else None
         # The refinement's FFTs keep one worker each: SciPy's two workers made it slower at these sizes.
+        ready = ahead if kept is small else None
         kernel, box = _kernel_to_use(
-            kept, kept is small, sizes, img, grey, (whole, box), sigma, candidates, cancel, tick, ready
+            kept, kept is small, sizes, img, grey, (whole, box), sigma, candidates, cancel, steps, ready
         )
-    if done[0] < total:  # the steps counted for estimating again that were not needed: the last report says done
-        done[0] = total - 1
-        tick()
+    steps.finish()
     return KernelEstimate(kernel, confidence, box, time.perf_counter() - t0, fallback, source, scores, candidates)
 
 
-def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, parts, sigma, candidates, cancel, tick, ready):
+def _checked_size(max_size, img: np.ndarray) -> int:
+    """``max_size`` made odd; ValueError unless it is a whole number from 5 to MAX_ESTIMATE_SIZE and the photo is at
+    least MIN_REGION a side."""
+    if isinstance(max_size, bool) or int(max_size) != max_size or not 5 <= max_size <= MAX_ESTIMATE_SIZE:
+        raise ValueError(f"The largest kernel size must be a whole number from 5 to {MAX_ESTIMATE_SIZE} pixels.")
+    if min(img.shape[:2]) < MIN_REGION:
+        raise ValueError(f"Kernel estimation needs a photo of at least {MIN_REGION} pixels a side.")
+    return odd(max_size)
+
+
+class _Steps:
+    """The estimate's progress, reported one step at a time and in order from the estimating threads."""
+
+    def __init__(self, total: int, on_progress: ProgressFn | None):
+        self.total, self.done, self.on_progress, self.lock = total, 0, on_progress, threading.Lock()
+
+    def tick(self) -> None:
+        with self.lock:
+            self.done += 1
+            if self.on_progress is not None:
+                self.on_progress(
+                    self.done, self.total, {"message": f"Estimating the blur: step {self.done} of {self.total}"}
+                )
+
+    def finish(self) -> None:
+        """The last report says done, also when the steps counted for estimating again were not needed."""
+        if self.done < self.total:
+            self.done = self.total - 1
+            self.tick()
+
+
+def _start_ahead(pool: ThreadPoolExecutor, grey: np.ndarray, parts, size: int, sigma: float, cancel: CancelFn):
+    """Where the photo is cut in two (``parts``: the whole region and the part the candidates see), a kernel that
+    passes is estimated again on the whole region. At the smaller ``size`` that estimate depends on nothing the
+    decision finds, so it starts on ``pool`` now, to run on the thread the smaller candidate frees while the larger
+    one runs; ``cancel`` abandons it (at its next round) when the decision keeps another. Returns its future, or None
+    where there is nothing to start (the photo was not cut, or there is one thread)."""
+    whole, seen = parts
+    if whole == seen or ESTIMATE_THREADS < 2:
+        return None
+    region = _prepared(crop(grey, whole), sigma, SMALL_SETTINGS)  # not denoised: the sigma does not enter
+    return pool.submit(_again, region, size, SMALL_SETTINGS, cancel)
+
+
+def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, parts, sigma, candidates, cancel, steps, ready):
     """``(kernel, region)``: the identity on a fallback; else the kept estimate refined on the whole region (see
     REFINE_L2), ``parts`` being ``(whole region, the part the estimate saw)``: made again on the whole region with its
     finest level refined where it saw only a part (``ready``: that estimate's future, where it was started ahead),
@@ -355,12 +382,12 @@ def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, parts, sigm
         kernel = ready.result()
     elif whole != seen:
         region = _prepared(crop(grey, whole), estimate_noise_sigma(crop(img, whole)), settings)
-        kernel = _again(region, size, settings, cancel, tick)
+        kernel = _again(region, size, settings, cancel, steps.tick)
     else:
         check_cancel(cancel, "Kernel estimation stopped on request.")
         region = _prepared(crop(grey, whole), sigma, settings)
         kernel = rounds(Spectra(region, size), on_canvas(kept, size), size, _refined(settings), REFINE_ROUNDS)
-        tick()
+        steps.tick()
     kernel = normalize_kernel(kernel)
     candidates[f"estimated {size} px, refined"] = kernel
     return kernel, whole
