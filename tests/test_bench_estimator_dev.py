@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -37,6 +39,12 @@ def test_a_two_photo_run_reports_its_ratios(shared_data, capsys):
     assert estimator_dev.main(["--photos", "2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("set a, traces: 2 cases: ratio <= 2 on ")
+    assert estimator_dev.main(["--photos", "1", "--compact", "--jitter", "1e-4"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"1 cases: .*; jittered: [01] of 1 decisions flipped, [01] more ratios moved over 1.5 times", out)
+    with pytest.raises(SystemExit):
+        estimator_dev.main(["--jitter", "0.5"])
+    assert "--jitter must be at least 0 and under 0.1" in capsys.readouterr().err
 
 
 def test_compact_draws_are_gaussian_defocus_or_straight_motion_blurs():
@@ -46,3 +54,15 @@ def test_compact_draws_are_gaussian_defocus_or_straight_motion_blurs():
     assert all(estimator_dev.dim_mass(k, share=0.01) < 0.05 for k in kernels)  # no faint trail
     with pytest.raises(ValueError, match="two different sets"):
         estimator_dev.dev_cases(1, dim_tail=True, compact=True)
+
+
+def test_stability_counts_flipped_decisions_and_moved_ratios():
+    rows = [{"ratio": r, "fallback": f} for r, f in [(1.2, False), (2.0, False), (5.0, True), (2.5, False)]]
+    again = [{"ratio": r, "fallback": f} for r, f in [(1.3, False), (3.5, False), (1.4, False), (2.5, True)]]
+    # Case 2 moved 1.75 times with a kernel kept in both; cases 3 and 4 flipped; case 1 moved under 1.5 times.
+    assert estimator_dev.stability(rows, again) == (
+        "jittered: 2 of 4 decisions flipped, 1 more ratios moved over 1.5 times; within ratio 3 3 as they are, 3 jittered"
+    )
+    cases = [(np.zeros((4, 4, 3)), np.ones((1, 1)), np.full((4, 4, 3), 0.5, np.float32))]
+    ((sharp, kernel, shaken),) = estimator_dev.jittered(cases, 1e-3)
+    assert shaken.dtype == np.float32 and 0 < np.abs(shaken - 0.5).max() < 0.01 and shaken is not cases[0][2]
