@@ -36,9 +36,9 @@ CROP = 255
 NOISE = 0.01
 DIM_TAIL_SHARE = 0.1
 DIM_TAIL_MASS = 0.15
+"""A trace counts as dim-tailed when at least this much of its weight lies below DIM_TAIL_SHARE of its peak."""
 # With --jitter: an error ratio that moves by more than this factor between the two runs counts as moved.
 JITTER_MOVE = 1.5
-"""A trace counts as dim-tailed when at least this much of its weight lies below DIM_TAIL_SHARE of its peak."""
 # The training photos used: every STRIDE-th of the training part, from an offset that picks one of two sets.
 STRIDE = 17
 OFFSETS = {"a": (5, 2024), "b": (11, 77)}
@@ -183,13 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.perf_counter()
     cases = dev_cases(args.photos, args.set, args.dim_tail, args.compact)
-    rows = error_ratios(cases, log=lambda t: print(t, file=sys.stderr))
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr)
+
+    rows = error_ratios(cases, log=log)
     kind = "dim-tailed traces" if args.dim_tail else "compact blurs" if args.compact else "traces"
     line = f"set {args.set}, {kind}: {summary(rows)}"
     if args.jitter > 0:
-        line += "; " + stability(
-            rows, error_ratios(jittered(cases, args.jitter), log=lambda t: print(t, file=sys.stderr))
-        )
+        line += "; " + stability(rows, error_ratios(jittered(cases, args.jitter), log=log))
     print(f"{line}; {time.perf_counter() - start:.0f} s")
     return 0
 

@@ -316,8 +316,8 @@ def estimate_kernel(
         confidence = 0.0 if fallback else _confidence(scores, kept is small, sigma)
         if kept is not small:
             abandon.set()
-        # The refinement's FFTs keep one worker each: SciPy's two workers made it slower at these sizes.
         ready = ahead if kept is small else None
+        # The refinement's FFTs keep one worker each: SciPy's two workers made it slower at these sizes.
         kernel, box = _kernel_to_use(
             kept, kept is small, sizes, img, grey, (whole, box), sigma, candidates, cancel, steps, ready
         )

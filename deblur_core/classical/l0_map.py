@@ -157,10 +157,10 @@ def latent(spec: Spectra, kernel: np.ndarray, weight: float) -> np.ndarray:
     return x
 
 
-def kernel_step(spec: Spectra, latent: np.ndarray, size: int, settings: Settings) -> np.ndarray | None:
-    """The kernel fitting the latent's gradients at the photo's broad edges to the photo's; None if nothing positive
-    is left."""
-    gx, gy = (sfft.rfft2(g * spec.edges) for g in _gradients(sfft.irfft2(latent, s=spec.shape)))
+def kernel_step(spec: Spectra, sharp: np.ndarray, size: int, settings: Settings) -> np.ndarray | None:
+    """The kernel fitting the gradients of the latent picture (its spectrum ``sharp``, from :func:`latent`) at the
+    photo's broad edges to the photo's; None if nothing positive is left."""
+    gx, gy = (sfft.rfft2(g * spec.edges) for g in _gradients(sfft.irfft2(sharp, s=spec.shape)))
     bx, by = spec.photo * spec.dx, spec.photo * spec.dy
     energy = np.abs(gx) ** 2 + np.abs(gy) ** 2
     cross = np.conj(gx) * bx + np.conj(gy) * by
@@ -184,6 +184,8 @@ def _centred(k: np.ndarray) -> np.ndarray:
 
 
 def pyramid_sizes(max_size: int) -> list[int]:
+    """The kernel sizes of the pyramid's levels, coarsest first: each about sqrt(2) times the one before, odd, up
+    to ``max_size``."""
     sizes = [max_size]
     while sizes[-1] > 5:
         sizes.append(max(3, odd(sizes[-1] / math.sqrt(2))))
