@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 from skimage import measure
 from skimage import metrics as skm
@@ -24,12 +25,19 @@ __all__ = [
     "psnr",
     "psnr_y",
     "sharpness",
+    "ssd_aligned",
     "ssim",
     "ssim_y",
 ]
 
 # Gaussian SSIM window: 2 * int(3.5 * 1.5 + 0.5) + 1 = 11 pixels (skimage's truncate=3.5).
 SSIM_MIN_SIDE = 11
+# Levin et al.'s comparison up to a shift: a kernel is found only up to a translation (the photo and the kernel
+# shifted oppositely explain the blur equally well), so their protocol compares a result with the sharp image at
+# the best shift of up to ALIGN_SHIFT px in steps of ALIGN_STEP, without a border of ALIGN_BORDER px.
+ALIGN_SHIFT = 5
+ALIGN_STEP = 0.25
+ALIGN_BORDER = 15
 
 
 def _as_float_image(image: np.ndarray, name: str) -> np.ndarray:
@@ -73,6 +81,52 @@ def mse(reference: np.ndarray, test: np.ndarray) -> float:
     """
     ref, tst = _pair(reference, test)
     return float(skm.mean_squared_error(ref.astype(np.float64), tst.astype(np.float64)))
+
+
+def ssd_aligned(
+    reference: np.ndarray,
+    test: np.ndarray,
+    shift: int = ALIGN_SHIFT,
+    step: float = ALIGN_STEP,
+    border: int = ALIGN_BORDER,
+) -> float:
+    """The sum of squared differences of ``test`` from ``reference`` at the best shift of ``test``, Levin et al.'s way.
+
+    Both without a border of ``border`` px; ``test`` moved by up to ``shift`` px along each axis in steps of
+    ``step`` px (bilinear between pixels), the smallest sum kept. The whole-pixel shifts are searched first, then
+    the steps within a pixel of the best of them.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, an image is not in [0, 1], or the images are too small for the border and shift.
+    """
+    ref, img = _pair(reference, test)
+    if border <= shift or min(ref.shape[:2]) <= 2 * border + 1:
+        raise ValueError(f"The images must be over {2 * border + 1} px a side, with a border wider than the shift.")
+    h, w = ref.shape[:2]
+    target = ref[border : h - border, border : w - border].astype(np.float64)
+
+    def at(dy: float, dx: float) -> float:
+        if dy == int(dy) and dx == int(dx):
+            moved = img[border + int(dy) : h - border + int(dy), border + int(dx) : w - border + int(dx)]
+        else:  # moved(y, x) = img(y + dy, x + dx), bilinear
+            matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+            flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+            moved = cv2.warpAffine(img, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT)
+            moved = moved.reshape(img.shape)[border : h - border, border : w - border]
+        return float(((moved.astype(np.float64) - target) ** 2).sum())
+
+    whole = {(dy, dx): at(dy, dx) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1)}
+    cy, cx = min(whole, key=whole.get)
+    fine = np.arange(-1 + step, 1, step)
+    near = [
+        at(cy + fy, cx + fx)
+        for fy in fine
+        for fx in fine
+        if (fy or fx) and abs(cy + fy) <= shift and abs(cx + fx) <= shift
+    ]
+    return min([whole[(cy, cx)], *near])
 
 
 def psnr(reference: np.ndarray, test: np.ndarray) -> float:

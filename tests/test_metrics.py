@@ -143,3 +143,38 @@ def test_formatting_has_units_and_fixed_decimals():
     assert metrics.format_ssim(0.91234) == "0.912"
     assert metrics.format_ssim(1.0) == "1.000"
     assert metrics.format_psnr(float("nan")) == "n/a"
+
+
+def test_ssd_aligned_finds_a_shift_of_whole_and_quarter_pixels(photo):
+    from scipy import ndimage
+
+    image = photo[:96, :96]
+    border = metrics.ALIGN_BORDER
+    inner = (slice(border, -border), slice(border, -border))
+    for dy, dx in ((2, -3), (-4, 5)):
+        moved = np.roll(image, (dy, dx), axis=(0, 1))
+        assert metrics.ssd_aligned(image, moved) == pytest.approx(0.0, abs=1e-9)
+        assert float(((moved - image)[inner] ** 2).sum()) > 1.0  # unaligned, the same pixels differ
+    # A shift of half a pixel more than whole ones: bilinear resampling twice leaves a residue, but the search
+    # in quarter pixels comes closer than the best whole-pixel shift, and far below the unaligned error.
+    moved = ndimage.shift(image, (1.5, -2.0, 0), order=1, mode="reflect").astype(np.float32).clip(0, 1)
+    unaligned = float(((moved - image)[inner] ** 2).sum())
+    aligned = metrics.ssd_aligned(image, moved)
+    assert aligned < 0.5 * metrics.ssd_aligned(image, moved, step=1.0)
+    assert aligned < 0.05 * unaligned
+    # Beyond the search (6 px), no shift lines them up.
+    far = np.roll(image, (6, 0), axis=(0, 1))
+    assert metrics.ssd_aligned(image, far) > 0.1 * float(((far - image)[inner] ** 2).sum())
+
+
+def test_ssd_aligned_of_noise_is_the_plain_sum_without_the_border(textured):
+    rng = np.random.default_rng(3)
+    image = textured[:80, :80].astype(np.float32)
+    noisy = (image + rng.normal(0, 0.02, image.shape)).clip(0, 1).astype(np.float32)
+    border = metrics.ALIGN_BORDER
+    plain = float(((noisy - image)[border:-border, border:-border].astype(np.float64) ** 2).sum())
+    assert metrics.ssd_aligned(image, noisy) == pytest.approx(plain, rel=1e-6)  # a shift only adds error here
+    with pytest.raises(ValueError, match="px a side"):
+        metrics.ssd_aligned(image[:30, :30], noisy[:30, :30])
+    with pytest.raises(ValueError):
+        metrics.ssd_aligned(image, noisy[:40])
