@@ -66,3 +66,11 @@ def test_stability_counts_flipped_decisions_and_moved_ratios():
     cases = [(np.zeros((4, 4, 3)), np.ones((1, 1)), np.full((4, 4, 3), 0.5, np.float32))]
     ((sharp, kernel, shaken),) = estimator_dev.jittered(cases, 1e-3)
     assert shaken.dtype == np.float32 and 0 < np.abs(shaken - 0.5).max() < 0.01 and shaken is not cases[0][2]
+
+
+def test_the_photo_sets_share_no_photo():
+    # Every STRIDE-th training photo from each offset: distinct offsets below STRIDE never meet.
+    offsets = [offset for offset, _ in estimator_dev.OFFSETS.values()]
+    assert len(set(offsets)) == len(offsets) and all(0 <= o < estimator_dev.STRIDE for o in offsets)
+    picked = [set(range(o, 400, estimator_dev.STRIDE)) for o in offsets]
+    assert all(not (a & b) for i, a in enumerate(picked) for b in picked[i + 1 :])
