@@ -33,12 +33,15 @@ def test_dim_tailed_draws_have_a_faint_trail_and_plain_draws_mostly_do_not():
 def test_summary_counts_the_ratios_at_or_below_2_and_3():
     rows = [{"ratio": r, "fallback": f, "size": 9} for r, f in [(1.5, False), (2.0, False), (3.0, True), (7.0, False)]]
     assert estimator_dev.summary(rows) == ("4 cases: ratio <= 2 on 2, <= 3 on 3 (75 %), median 2.50, fallbacks 1")
+    for row, gain in zip(rows, (2.0, 1.0, 0.0, -1.0), strict=True):
+        row["gain"] = gain
+    assert estimator_dev.summary(rows).endswith("fallbacks 1, Wiener's gain +0.50 dB, 1 worse")
 
 
 def test_a_two_photo_run_reports_its_ratios(shared_data, capsys):
     assert estimator_dev.main(["--photos", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("set a, traces: 2 cases: ratio <= 2 on ")
+    assert out.startswith("set a, traces: 2 cases: ratio <= 2 on ") and "Wiener's gain " in out
     assert estimator_dev.main(["--photos", "1", "--compact", "--jitter", "1e-4"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"1 cases: .*; jittered: [01] of 1 decisions flipped, [01] more ratios moved over 1.5 times", out)
