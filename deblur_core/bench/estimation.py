@@ -139,7 +139,11 @@ def error_ratio(sharp: np.ndarray, with_estimate: np.ndarray, with_true: np.ndar
     ValueError
         If the shapes differ or an image is not in [0, 1].
     """
-    est, true = ssd(sharp, with_estimate), ssd(sharp, with_true)
+    return _ratio(ssd(sharp, with_estimate), ssd(sharp, with_true))
+
+
+def _ratio(est: float, true: float) -> float:
+    """``est / true``; 1 where both are 0, ``inf`` where only ``true`` is."""
     if true == 0:
         return 1.0 if est == 0 else math.inf
     return est / true
@@ -286,8 +290,7 @@ def measure_case(case: Case, registry, blind: str | None) -> dict:
 def _aligned_ratio(sharp: np.ndarray, with_estimate: np.ndarray, with_true: np.ndarray) -> dict:
     """The error ratio as Levin et al. measure it, each result at its best shift (:func:`ssd_aligned`)."""
     est, true = ssd_aligned(sharp, with_estimate), ssd_aligned(sharp, with_true)
-    ratio = (1.0 if est == 0 else math.inf) if true == 0 else est / true
-    return {"ssd_true_aligned": true, "ssd_est_aligned": est, "error_ratio_aligned": ratio}
+    return {"ssd_true_aligned": true, "ssd_est_aligned": est, "error_ratio_aligned": _ratio(est, true)}
 
 
 def evaluate(

@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from deblur_core.bench.estimation_tables import WORSE_BY
+
 PROG = "python -m deblur_core.bench.estimator_dev"
 SIZES = (17, 19, 21, 23, 25, 27)
 CROP = 255
@@ -41,8 +43,6 @@ DIM_TAIL_MASS = 0.15
 """A trace counts as dim-tailed when at least this much of its weight lies below DIM_TAIL_SHARE of its peak."""
 # With --jitter: an error ratio that moves by more than this factor between the two runs counts as moved.
 JITTER_MOVE = 1.5
-WORSE_BY = 0.5
-"""A case counts as made worse when Wiener's result with the estimate is more than this many dB below the photo."""
 # The training photos used: every STRIDE-th of the training part, from an offset that picks one of four sets (no
 # photo in two of them), each with the seed of its blurs and noise. A change should hold on a set it was not tried on.
 STRIDE = 17
