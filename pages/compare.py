@@ -118,7 +118,17 @@ for choice in choices:
         if choice.kernel == "estimates" and found is not None:  # the one estimate, shared
             estimate = found
             key_parts = (*current.key_parts, services.estimate_key(_image_key(current), ESTIMATE_SETTINGS))
-        res = services.restore_job(current.blurred, choice, kernel, current.truth, {}, key_parts, estimate)
+        res = services.restore_job(
+            current.blurred,
+            choice,
+            kernel,
+            current.truth,
+            {},
+            key_parts,
+            estimate,
+            # A kernel shaped with the sliders (here, or on the Deblur page) is a guess.
+            kernel_approximate=current.kernel_approximate or current.kernel is None,
+        )
         row = {"method": choice.label}
         if res.psnr_out is not None:
             row["PSNR (dB)"] = round(res.psnr_out, 2)

@@ -277,7 +277,7 @@ def _show_results(results: list, choice: MethodChoice, spec: str | None, steer: 
             _download_all(results)
     widgets.result_view("deblur_photo", item["rgb"], res, item.get("truth"), choice, blurred_label="Your photo")
     st.markdown("The same on the command line:")
-    st.code(cli_command(choice, item["name"], spec), language="bash", wrap_lines=True)
+    st.code(cli_command(choice, item["name"], spec, approximate=True), language="bash", wrap_lines=True)
     if steer is not None and steer != EstimateSettings():
         st.caption(f"The command line estimates with {EstimateSettings().describe()}; the result above used yours.")
 
@@ -300,6 +300,7 @@ def photo_mode() -> None:
             kernel_spec=spec,
             description=f"your photo {first['name']}",
             key_parts=(first["key"], first.get("truth_key"), spec),
+            kernel_approximate=True,
         )
     )
     failed = choice.kernel == "estimates" and steer is None  # the estimate failed, and the panel said why
@@ -312,7 +313,10 @@ def photo_mode() -> None:
             if steer is not None:  # each photo's own estimate, with the settings of the panel
                 estimate = services.estimate_job(item["rgb"], item["key"], steer)
                 key_parts += (services.estimate_key(item["key"], steer),)
-            res = services.restore_job(item["rgb"], choice, kernel, item.get("truth"), options, key_parts, estimate)
+            # A kernel shaped with the sliders is a guess: the learned deconvolver leans less on it.
+            res = services.restore_job(
+                item["rgb"], choice, kernel, item.get("truth"), options, key_parts, estimate, kernel_approximate=True
+            )
             results.append((item, res))
     if results:
         _show_results(results, choice, spec, steer)

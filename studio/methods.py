@@ -230,9 +230,16 @@ def video_menu(registry: Registry) -> tuple[list[MethodChoice], MethodChoice]:
 
 
 def cli_command(
-    method: MethodChoice, file_name: str, kernel_spec: str | None = None, *, blur_spec: str | None = None, noise=0.0
+    method: MethodChoice,
+    file_name: str,
+    kernel_spec: str | None = None,
+    *,
+    blur_spec: str | None = None,
+    noise=0.0,
+    approximate: bool = False,
 ) -> str:
-    """The equivalent command line for what the page just did."""
+    """The equivalent command line for what the page just did (``approximate``: the kernel was a guess, which the
+    learned deconvolver leans on less)."""
     name = shlex.quote(file_name)
     method_arg = "default" if method.recommended else method.method
     lines = []
@@ -246,6 +253,8 @@ def cli_command(
     cmd = f"python -m deblur_core deblur {name} --out out/ --method {shlex.quote(method_arg)}"
     if method.needs_kernel and kernel_spec:
         cmd += f" --kernel {shlex.quote(kernel_spec)}"
+        if approximate and method.method == "deconvolver":
+            cmd += " --approximate-kernel"
     if method.upscale:
         cmd += " --upscale"
     lines.append(cmd)

@@ -245,6 +245,7 @@ class CurrentInput:
     kernel_spec: str | None
     description: str
     key_parts: tuple  # identifies the input and kernel in the result cache (see restore_job)
+    kernel_approximate: bool = False  # the kernel is a guess shaped with the sliders, not the blur known exactly
 
 
 CURRENT_INPUT = "studio_current_input"
@@ -315,18 +316,21 @@ def decode_uploads(files: list, memo_key: str) -> tuple[list[Upload], list[str]]
     return good, problems
 
 
-def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts, estimate=None) -> Any:
+def restore_job(
+    image, choice: MethodChoice, kernel, truth, options, key_parts, estimate=None, kernel_approximate: bool = False
+) -> Any:
     """Restore ``image`` with ``choice`` through the server's queue, or fetch the cached result.
 
     ``key_parts`` identify the input (its content keys and kernel, or the estimate's key when an
     ``estimate`` made beforehand is handed to a method that estimates the kernel), so the same picture,
     method and settings are computed once on this server, whichever page or visitor asks.
+    ``kernel_approximate``: the kernel is a guess (shaped by hand), not the blur known exactly.
     """
     from studio.tasks import digest, restore_picture
 
     registry = get_registry()
     load_model(choice)
-    key = digest("restore", *key_parts, choice.cache_id(), sorted((options or {}).items()))
+    key = digest("restore", *key_parts, choice.cache_id(), sorted((options or {}).items()), kernel_approximate)
     return run_job(
         key,
         lambda on_progress, cancel: restore_picture(
@@ -337,6 +341,7 @@ def restore_job(image, choice: MethodChoice, kernel, truth, options, key_parts, 
             registry=registry,
             options=options,
             estimate=estimate,
+            kernel_approximate=kernel_approximate,
             on_progress=on_progress,
             cancel=cancel,
         ),

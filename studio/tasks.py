@@ -154,6 +154,7 @@ def restore_picture(
     registry: Registry,
     options: dict | None = None,
     estimate: KernelEstimate | None = None,
+    kernel_approximate: bool = False,
     on_progress=None,
     cancel=None,
 ) -> Restored:
@@ -161,6 +162,8 @@ def restore_picture(
 
     For a method that estimates the kernel, ``estimate`` (made beforehand, as the page shows it) takes the
     place of the method's own estimate; the runtime then includes the estimate's seconds.
+    ``kernel_approximate``: ``kernel`` is a guess, not the blur known exactly (the learned deconvolver then leans less
+    on it; see ``restore``'s ``kernel_estimated``).
 
     Raises
     ------
@@ -182,6 +185,7 @@ def restore_picture(
             kernel=kernel if choice.needs_kernel else None,
             registry=registry,
             upscale=choice.upscale,
+            kernel_estimated=kernel_approximate and choice.needs_kernel,
             on_progress=on_progress,
             cancel=cancel,
             **(options or {}),
@@ -218,5 +222,7 @@ def _quality(reference: np.ndarray, test: np.ndarray) -> tuple[float, float]:
 def preview_restore(
     image: np.ndarray, choice: MethodChoice, kernel: np.ndarray, registry: Registry, options: dict | None = None
 ) -> np.ndarray:
-    """The method on a small crop, for the live preview while the kernel is being shaped."""
-    return restore_image(image, choice.method, kernel=kernel, registry=registry, **(options or {}))
+    """The method on a small crop, for the live preview while the kernel is being shaped (a guess, so run as one)."""
+    return restore_image(
+        image, choice.method, kernel=kernel, registry=registry, kernel_estimated=True, **(options or {})
+    )

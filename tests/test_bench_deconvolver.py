@@ -32,3 +32,21 @@ def test_targets_compare_with_the_better_wiener():
     missed = targets(_summary(28.0, 26.9, 27.2), None, {}, None)
     assert not missed[0][2] and "+0.80" in missed[0][1] and "auto nsr" in missed[0][0]
     assert targets({}, None, {}, None) == []
+
+
+def test_the_perturbed_line_reads_the_row_marked_approximate_and_shows_the_exact_one():
+    rows = _summary(28.0, 26.9, 26.5)
+    rows[("Set14", "all", "wiener (perturbed kernel)")] = {"psnr": 23.6}
+    rows[("Set14", "all", "deconvolver (perturbed kernel)")] = {"psnr": 24.3}
+    rows[("Set14", "all", "deconvolver (perturbed kernel, marked approximate)")] = {"psnr": 24.7}
+    line = [t for t in targets(rows, None, {}, None) if "perturbed" in t[0]]
+    assert line == [
+        (
+            "Set14, perturbed kernel, marked approximate: >= +1.0 dB over Wiener with the same kernel",
+            "+1.10 dB (run as an exact kernel: +0.70)",
+            True,
+        )
+    ]
+    del rows[("Set14", "all", "deconvolver (perturbed kernel, marked approximate)")]
+    line = [t for t in targets(rows, None, {}, None) if "perturbed" in t[0]]
+    assert line == [("Set14, perturbed kernel: >= +1.0 dB over Wiener with the same kernel", "+0.70 dB", False)]

@@ -894,3 +894,22 @@ def test_a_broken_model_file_is_one_error_for_the_whole_command(capsys, private_
     assert code != 0 and "Traceback" not in err
     assert err.count("error: ") == 1 and "skipped" not in err, err
     assert not list(out_dir.glob("*.png"))
+
+
+def test_an_approximate_kernel_is_passed_on_as_one(capsys, monkeypatch, tmp_path):
+    """--approximate-kernel tells the method the kernel is a guess (restore's kernel_estimated); without it, or without
+    a kernel, it is not."""
+    from deblur_core import restoration
+    from deblur_core.io import save_image
+
+    seen = []
+    real = restoration.restore
+    monkeypatch.setattr(restoration, "restore", lambda *a, **kw: seen.append(kw["kernel_estimated"]) or real(*a, **kw))
+    save_image(texture(40, 48), tmp_path / "a.png")
+    for extra, out in (([], "exact"), (["--approximate-kernel"], "guess")):
+        args = ("deblur", tmp_path / "a.png", "--out", tmp_path / out, "--method", "wiener")
+        code, _, err = run(capsys, *args, "--kernel", "gaussian:sigma=1.5", *extra)
+        assert code == 0, err
+    code, _, err = run(capsys, "deblur", tmp_path / "a.png", "--out", tmp_path / "blind", "--approximate-kernel")
+    assert code == 0, err
+    assert seen == [False, True, False]

@@ -205,6 +205,37 @@ def test_samples_can_carry_the_estimators_own_kernel(photo, monkeypatch, fallbac
     assert estimates, "the estimator was asked"
 
 
+def test_samples_marked_approximate_are_deconvolved_so_and_mostly_wrong(photo, monkeypatch):
+    # --p-approximate: a share of the photos is deconvolved the way a kernel marked approximate is at test time; those
+    # kernels are wrong more often than the rest, and a third of all kernels stay wrong.
+    from deblur_core.learned import deconvolver
+    from deblur_core.training import deconv_data
+
+    rng = np.random.default_rng(5)
+    drawn = [deconv_data.sample_degradation(rng, 0.0, 0.4) for _ in range(6000)]
+    marked = [d for d in drawn if d["approximate"]]
+    assert 0.37 < len(marked) / len(drawn) < 0.43
+    assert 0.55 < np.mean([d["wrong"] for d in marked]) < 0.65
+    assert 0.31 < np.mean([d["wrong"] for d in drawn]) < 0.36
+    # Without the option the draws are the ones a run before it made (no extra random number is taken).
+    before = [deconv_data.sample_degradation(np.random.default_rng(6)) for _ in range(3)]
+    again = [deconv_data.sample_degradation(np.random.default_rng(6), 0.0, 0.0) for _ in range(3)]
+    assert [d["wrong"] for d in before] == [d["wrong"] for d in again] and not any(d["approximate"] for d in again)
+    calls = []
+    real = deconv_data.network_input
+    monkeypatch.setattr(
+        deconv_data,
+        "network_input",
+        lambda b, k, nsr_factor, **kw: calls.append(nsr_factor) or real(b, k, nsr_factor=nsr_factor, **kw),
+    )
+    rng = np.random.default_rng(7)
+    for _ in range(12):
+        samples = make_samples(photo, rng, patch=32, count=2, p_approximate=0.5)
+        expected = deconvolver.ESTIMATED_NSR_FACTOR if samples["approximate"].all() else deconvolver.NSR_FACTOR
+        assert calls[-1] == expected
+    assert deconvolver.NSR_FACTOR in calls and deconvolver.ESTIMATED_NSR_FACTOR in calls
+
+
 class _WienerOnly:
     """Stands in for the network: its "result" is the Wiener deconvolution it is handed."""
 
@@ -329,6 +360,28 @@ def test_default_and_the_model_name_with_a_kernel_mean_the_deconvolver(photo, me
     result = restore(blurred, method, kernel=kernel, registry=registry)
     assert result.kernel_source == "given" and result.stages[0].name == "Wiener deconvolution"
     assert resolve_method("default", False, registry) == "default", "without a kernel, default stays blind"
+
+
+def test_a_kernel_marked_approximate_is_leaned_on_less(photo):
+    # restore(..., kernel_estimated=True): the Wiener step regularised more and the consistency step trusting the
+    # network more (method_settings); with a wrong kernel that scores better, with the true one a little worse.
+    from deblur_core.learned.deconvolver import method_settings
+    from deblur_core.restoration import restore_image
+
+    registry = _shipped_registry()
+    exact, approximate = method_settings(False), method_settings(True)
+    assert approximate[0] > exact[0] and approximate[1] < exact[1]
+    kernel = motion_kernel(13, 30)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(3), round8=True)
+    wrong = perturb_kernel(kernel, np.random.default_rng(11))
+    as_exact = restore_image(blurred, "deconvolver", kernel=wrong, registry=registry)
+    as_guess = restore_image(blurred, "deconvolver", kernel=wrong, registry=registry, kernel_estimated=True)
+    assert np.abs(as_exact - as_guess).mean() > 1e-3
+    # Wiener has no such mode: the flag leaves it alone.
+    np.testing.assert_array_equal(
+        restore_image(blurred, "wiener", kernel=wrong),
+        restore_image(blurred, "wiener", kernel=wrong, kernel_estimated=True),
+    )
 
 
 def test_the_method_refuses_a_missing_or_invalid_kernel(photo):

@@ -26,6 +26,9 @@ METHOD = "deconvolver"
 SIZE_ERROR = 1.10
 KERNEL_NOISE = 0.05
 PERTURBED_METHODS = ("wiener", "richardson-lucy", METHOD)
+# The learned deconvolver handed the perturbed kernel and told it is approximate (restore(..., kernel_estimated=True)),
+# the way the app runs a kernel shaped with the sliders and every estimated kernel.
+APPROXIMATE_ROW = f"{METHOD} (perturbed kernel, marked approximate)"
 
 
 def perturbed_kernel(kernel: np.ndarray) -> np.ndarray:
@@ -57,14 +60,19 @@ def extra_methods(registry, tuned: dict) -> dict:
         settings = tuned.get(name, {})
         options = {o.name: settings[o.name] for o in method.options if o.name in settings}
         out[f"{name} (perturbed kernel)"] = _perturbed_runner(name, options, registry)
+        if name == METHOD:
+            out[APPROXIMATE_ROW] = _perturbed_runner(name, options, registry, approximate=True)
     return out
 
 
-def _perturbed_runner(name: str, options: dict, registry):
-    """callable(blurred, kernel) running ``name`` with the benchmark's perturbed kernel."""
+def _perturbed_runner(name: str, options: dict, registry, approximate: bool = False):
+    """callable(blurred, kernel) running ``name`` with the benchmark's perturbed kernel (told it is approximate, as
+    the product tells it of a kernel shaped by hand or estimated, if ``approximate``)."""
     from deblur_core.restoration import restore_image
 
-    return lambda b, k: restore_image(b, name, kernel=perturbed_kernel(k), registry=registry, **options)
+    return lambda b, k: restore_image(
+        b, name, kernel=perturbed_kernel(k), registry=registry, kernel_estimated=approximate, **options
+    )
 
 
 def _median_seconds(fn, runs: int = 5) -> float:
@@ -160,12 +168,7 @@ def targets(summary, harm: dict | None, speeds: dict, cli: dict | None) -> list[
             gains[family] = summary[("Set14", family, label)]["psnr"] - _best_wiener(summary, "Set14", family)[0]
     text = ", ".join(f"{f} {g:+.2f}" for f, g in gains.items())
     out.append(("Set14: above Wiener in every family", text + " dB", bool(gains) and min(gains.values()) > 0))
-    pk, pw = f"{METHOD} (perturbed kernel)", "wiener (perturbed kernel)"
-    if ("Set14", "all", pk) in summary and ("Set14", "all", pw) in summary:
-        gain = summary[("Set14", "all", pk)]["psnr"] - summary[("Set14", "all", pw)]["psnr"]
-        out.append(
-            ("Set14, perturbed kernel: >= +1.0 dB over Wiener with the same kernel", f"{gain:+.2f} dB", gain >= 1.0)
-        )
+    out += _perturbed_target(summary)
     if harm:
         out.append(
             (
@@ -185,6 +188,19 @@ def targets(summary, harm: dict | None, speeds: dict, cli: dict | None) -> list[
             ("12-MP photo via the CLI: <= 20 s and <= 2 GB", f"{cli['seconds']:.1f} s, {cli['peak_mb']:.0f} MB", ok)
         )
     return out
+
+
+def _perturbed_target(summary) -> list[tuple[str, str, bool]]:
+    """The perturbed-kernel line: the method told the kernel is approximate (as the product tells it of every kernel
+    not known exactly), with the same kernel run as an exact one beside it."""
+    pw = ("Set14", "all", "wiener (perturbed kernel)")
+    rows = [("Set14", "all", APPROXIMATE_ROW), ("Set14", "all", f"{METHOD} (perturbed kernel)")]
+    gains = [summary[r]["psnr"] - summary[pw]["psnr"] for r in rows if r in summary and pw in summary]
+    if not gains:
+        return []
+    text = f"{gains[0]:+.2f} dB" + (f" (run as an exact kernel: {gains[1]:+.2f})" if len(gains) > 1 else "")
+    name = "Set14, perturbed kernel" + (", marked approximate" if rows[0] in summary else "")
+    return [(f"{name}: >= +1.0 dB over Wiener with the same kernel", text, gains[0] >= 1.0)]
 
 
 def curve(registry) -> list[str]:
@@ -226,7 +242,10 @@ def section(ctx: dict) -> list[str]:
     lines += [
         "Set14 with the benchmark's 19 blurs and noise 0.01, mean PSNR (dB): the learned deconvolver and Wiener "
         "handed the same kernel. *Perturbed kernel*: the true kernel made 10 % larger, plus noise of up to 5 % of its "
-        "peak near its support (`deblur_core.bench.deconvolver.perturbed_kernel`), the same for every method.",
+        "peak near its support (`deblur_core.bench.deconvolver.perturbed_kernel`), the same for every method. *Marked "
+        "approximate*: the learned deconvolver told that the kernel is not known exactly (`restore(..., "
+        "kernel_estimated=True)`, as the app runs a kernel shaped with the sliders and every estimated one): its "
+        "Wiener step regularised twice as much, its consistency step trusting the network twice as much.",
         "",
         "| method | gaussian | defocus | motion | levin | all |",
         "|---|---|---|---|---|---|",

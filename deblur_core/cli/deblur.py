@@ -180,6 +180,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 kernel=kernel,
                 registry=registry,
                 upscale=args.upscale,
+                kernel_estimated=args.approximate_kernel and kernel is not None,
                 on_progress=bar.update,
                 **options,
             )
@@ -231,6 +232,11 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     add_io_arguments(p)
     p.add_argument("--method", default="default", metavar="NAME|PATH", help="restoration method (see below)")
     p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the methods that need it")
+    p.add_argument(
+        "--approximate-kernel",
+        action="store_true",
+        help="the --kernel is a guess, not the blur known exactly: the learned deconvolver leans on it less",
+    )
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="output file format")
     p.add_argument("--quality", type=int, default=95, metavar="Q", help="JPEG quality (1-100) with --format jpeg")

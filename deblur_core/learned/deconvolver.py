@@ -98,9 +98,18 @@ __all__ = [
     "STRONG_FACTOR",
     "WIDE_INPUT_CHANNELS",
     "data_consistency",
+    "method_settings",
     "network_input",
     "reregularised",
 ]
+
+
+def method_settings(approximate: bool) -> tuple[float, float]:
+    """(the Wiener step's factor on the automatic ratio, the consistency step's trust) for a kernel known exactly, or
+    for one that is only approximately right (estimated from the photo, or shaped by hand)."""
+    if approximate:
+        return ESTIMATED_NSR_FACTOR, ESTIMATED_CONSISTENCY_SIGMA
+    return NSR_FACTOR, CONSISTENCY_SIGMA
 
 
 def network_input(

@@ -171,20 +171,10 @@ def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarr
     """Wiener with ``kernel``, the network that refines it, and the consistency step (deblur_core.learned.deconvolver);
     with an estimated kernel, the Wiener step regularised more and the consistency step trusting the network more."""
     from deblur_core.classical.noise import estimate_noise_sigma
-    from deblur_core.learned.deconvolver import (
-        CONSISTENCY_SIGMA,
-        ESTIMATED_CONSISTENCY_SIGMA,
-        ESTIMATED_NSR_FACTOR,
-        NSR_FACTOR,
-        data_consistency,
-        network_input,
-    )
+    from deblur_core.learned.deconvolver import data_consistency, method_settings, network_input
 
     runner = _runner_in_background(call)
-    estimated = call.kernel_estimated or call.method.kernel == "estimates"
-    nsr_factor, trust = (
-        (ESTIMATED_NSR_FACTOR, ESTIMATED_CONSISTENCY_SIGMA) if estimated else (NSR_FACTOR, CONSISTENCY_SIGMA)
-    )
+    nsr_factor, trust = method_settings(call.kernel_estimated or call.method.kernel == "estimates")
     # The model's card says how wide a stack it reads (7, or 10 with the more regularised deconvolution).
     channels = int(call.registry.resolve(call.model).input["channels"])
     with call.stage("Wiener deconvolution"):

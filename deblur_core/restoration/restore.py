@@ -51,7 +51,7 @@ class MethodCall:
     upscale : bool
         For a model with an output scale, enlarge as well as deblur.
     kernel_estimated : bool
-        The kernel was estimated from the photo, not known: a method that can leans on it less.
+        The kernel is only approximately right (estimated, or shaped by hand): a method that can leans on it less.
     on_progress, cancel : callable, optional
         Pass both on to every long step; neither may change the result.
     stages : list of Stage
@@ -158,7 +158,8 @@ def restore(
     upscale : bool
         For a model with an output scale (DBSRCNN), enlarge as well as deblur.
     kernel_estimated : bool
-        The kernel was estimated from the photo, not known: the learned deconvolver leans on it less.
+        The kernel is only approximately right (estimated from the photo, or shaped by hand), not known exactly:
+        the learned deconvolver leans on it less (:func:`deblur_core.learned.deconvolver.method_settings`).
     on_progress, cancel : callable, optional
         Progress reports (``on_progress(done, total, info)``, ``info`` a dict) and a stop request,
         handed to the method itself; neither changes the result.

@@ -44,6 +44,9 @@ from deblur_core.training.scenes import drawn_scene
 FAMILIES = ("gaussian", "defocus", "motion", "shake", "trace")
 # Share of samples deconvolved with a perturbed kernel, and of unblurred ones (identity kernel).
 P_WRONG_KERNEL = 1 / 3
+# With p_approximate > 0 (a run that also trains the way an approximate kernel is run), the share of those kernels that
+# are wrong; the kernels run as exact ones are then wrong less often, so that P_WRONG_KERNEL of all are wrong.
+WRONG_WHEN_APPROXIMATE = 0.6
 P_IDENTITY = 0.08
 NOISE_MAX = 0.03
 P_NO_NOISE = 0.15
@@ -104,10 +107,14 @@ def perturb_kernel(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return normalize_kernel(k)
 
 
-def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0) -> dict:
+def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0, p_approximate: float = 0.0) -> dict:
     """Draw the kernel, noise level and JPEG quality of one training photo, and which kernel the network gets:
     ``estimated`` (a share ``p_estimated`` of the blurred photos: the estimator's own), else ``wrong`` (perturbed)
-    on a share ``P_WRONG_KERNEL``, else the true one."""
+    on a share ``P_WRONG_KERNEL``, else the true one.
+
+    ``approximate`` marks a share ``p_approximate`` of the others as run the way a kernel that is not known exactly is
+    run at test time (shaped by hand, or estimated: ``ESTIMATED_NSR_FACTOR``); such a kernel is wrong more often
+    (``WRONG_WHEN_APPROXIMATE``), the rest less often, so that a third are wrong in all."""
     if rng.random() < P_IDENTITY:
         family, kernel = "clean", identity_kernel()
     else:
@@ -115,8 +122,26 @@ def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0) -> di
     sigma = 0.0 if rng.random() < P_NO_NOISE else float(rng.uniform(0.0, NOISE_MAX))
     quality = int(rng.integers(60, 96)) if rng.random() < P_JPEG else None
     estimated = p_estimated > 0 and family != "clean" and rng.random() < p_estimated  # no draw at 0: same stream
-    wrong = not estimated and rng.random() < P_WRONG_KERNEL
-    return {"family": family, "kernel": kernel, "sigma": sigma, "jpeg": quality, "wrong": wrong, "estimated": estimated}
+    approximate = not estimated and p_approximate > 0 and rng.random() < p_approximate
+    wrong = not estimated and rng.random() < _wrong_share(approximate, p_approximate)
+    return {
+        "family": family,
+        "kernel": kernel,
+        "sigma": sigma,
+        "jpeg": quality,
+        "wrong": wrong,
+        "estimated": estimated,
+        "approximate": approximate,
+    }
+
+
+def _wrong_share(approximate: bool, p_approximate: float) -> float:
+    """How often a kernel marked (or not marked) approximate is a wrong one, a third of all kernels being wrong."""
+    if approximate:
+        return WRONG_WHEN_APPROXIMATE
+    if p_approximate <= 0:
+        return P_WRONG_KERNEL
+    return max(0.0, (P_WRONG_KERNEL - p_approximate * WRONG_WHEN_APPROXIMATE) / (1 - p_approximate))
 
 
 def degrade_photo(sharp: np.ndarray, deg: dict, rng: np.random.Generator) -> np.ndarray:
@@ -138,7 +163,8 @@ def _given_kernel(blurred: np.ndarray, deg: dict, rng: np.random.Generator) -> t
         if not found.fallback:
             return found.kernel, ESTIMATED_NSR_FACTOR, True
         return perturb_kernel(deg["kernel"], rng), NSR_FACTOR, False
-    return (perturb_kernel(deg["kernel"], rng) if deg["wrong"] else deg["kernel"]), NSR_FACTOR, False
+    factor = ESTIMATED_NSR_FACTOR if deg.get("approximate") else NSR_FACTOR
+    return (perturb_kernel(deg["kernel"], rng) if deg["wrong"] else deg["kernel"]), factor, False
 
 
 def make_samples(
@@ -148,17 +174,20 @@ def make_samples(
     count: int,
     p_estimated: float = 0.0,
     channels: int = INPUT_CHANNELS,
+    p_approximate: float = 0.0,
 ) -> dict:
     """Degrade a whole photo, build the network's stack on it, cut ``count`` patches.
 
     Returns a dict of arrays: ``blurred`` (N x P x P x 3 uint8), ``deconvolved`` (uint16, the
     Wiener channels times 65535), ``sigma`` (N float32, the estimated noise level), ``sharp``
     (uint8), ``wrong`` (N bool: the kernel handed to the network was not the true one) and ``estimated``
-    (N bool: it was the estimator's, found in the blurred photo; a share ``p_estimated`` of blurred photos);
+    (N bool: it was the estimator's, found in the blurred photo; a share ``p_estimated`` of blurred photos) and
+    ``approximate`` (N bool: deconvolved the way a kernel not known exactly is, a share ``p_approximate`` of the rest,
+    :func:`sample_degradation`);
     for the wider stack (``channels=WIDE_INPUT_CHANNELS``) also ``strong`` (uint16, the Wiener result regularised
     more).
     """
-    deg = sample_degradation(rng, p_estimated)
+    deg = sample_degradation(rng, p_estimated, p_approximate)
     blurred = degrade_photo(sharp, deg, rng)
     given, nsr_factor, estimated = _given_kernel(blurred, deg, rng)
     stack = network_input(blurred, given, nsr_factor=nsr_factor, channels=channels)
@@ -175,6 +204,7 @@ def make_samples(
         "sharp": np.round(np.stack(ref) * 255).astype(np.uint8),
         "wrong": np.full(count, deg["wrong"] or deg["estimated"]),
         "estimated": np.full(count, estimated),
+        "approximate": np.full(count, bool(deg.get("approximate"))),
     }
     if channels == WIDE_INPUT_CHANNELS:
         samples["strong"] = np.round(np.clip(cut_arr[..., 7:10], 0, 1) * 65535).astype(np.uint16)
@@ -215,6 +245,7 @@ def produce(
     p_scene: float = P_SCENE,
     p_estimated: float = 0.0,
     channels: int = INPUT_CHANNELS,
+    p_approximate: float = 0.0,
 ) -> None:
     """Write shards of samples into ``pool_dir`` forever (or ``stop_after`` shards), dropping the oldest.
 
@@ -239,7 +270,7 @@ def produce(
                 image = drawn_scene(rng, size=int(rng.integers(max(patch, 256), 513)))
             else:
                 image = usable[int(rng.integers(len(usable)))]
-            parts.append(make_samples(image, rng, patch, per_photo, p_estimated, channels))
+            parts.append(make_samples(image, rng, patch, per_photo, p_estimated, channels, p_approximate))
         shard = {key: np.concatenate([p[key] for p in parts])[:shard_size] for key in parts[0]}
         atomic_write_with(pool_dir / f"shard-{number:06d}.npz", lambda tmp, shard=shard: np.savez(tmp, **shard))
         written += 1

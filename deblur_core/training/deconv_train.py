@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from deblur_core.classical.noise import estimate_noise_sigma
 from deblur_core.files import atomic_write_json, atomic_write_with
-from deblur_core.learned.deconvolver import INPUT_CHANNELS, WIDE_INPUT_CHANNELS, data_consistency, network_input
+from deblur_core.learned.deconvolver import INPUT_CHANNELS, WIDE_INPUT_CHANNELS
 from deblur_core.settings import data_dir
 from deblur_core.training.data import find_images, load_images, split_holdout
+from deblur_core.training.deconv_validation import EstimatedValidator, Validator, perturbed_cases
 
 TRAIN_FOLDERS = ("T91", "BSD100", "BSD400")
 
@@ -62,119 +62,11 @@ def _save_atomic(model, path: Path) -> None:
     atomic_write_with(path, model.save, suffix=".keras")
 
 
-class Validator:
-    """PSNR of the method (the network and the consistency step), of plain Wiener (auto) and of the input on the held-out photos."""
-
-    def __init__(self, cases: list[dict], channels: int = INPUT_CHANNELS):
-        from deblur_core.classical.deconvolution import wiener
-        from deblur_core.metrics import psnr
-
-        self.cases = cases
-        self.sigmas = [estimate_noise_sigma(c["blurred"]) for c in cases]
-        self.stacks = [
-            network_input(c["blurred"], c["kernel"], s, channels=channels)
-            for c, s in zip(cases, self.sigmas, strict=True)
-        ]
-        self.wiener = float(np.mean([psnr(c["sharp"], wiener(c["blurred"], c["kernel"])) for c in cases]))
-        self.blurred = float(np.mean([psnr(c["sharp"], c["blurred"]) for c in cases]))
-
-    def __call__(self, model) -> float:
-        from deblur_core.metrics import psnr
-
-        scores = []
-        for case, stack, sigma in zip(self.cases, self.stacks, self.sigmas, strict=True):
-            scores.append(psnr(case["sharp"], _restored(model, stack, case["blurred"], case["kernel"], sigma)))
-        return float(np.mean(scores))
-
-
-def _restored(model, stack: np.ndarray, blurred: np.ndarray, kernel: np.ndarray, sigma: float, **consistency):
-    """What the method returns for one photo: the network on its stack, then the consistency step."""
-    from deblur_core.learned.tiling import crop_to, pad_to_multiple
-
-    padded, size = pad_to_multiple(stack, 8)
-    out = np.clip(crop_to(np.asarray(model.predict_on_batch(padded[None]))[0], size), 0, 1)
-    return data_consistency(blurred, out, kernel, sigma, **consistency)
-
-
-class EstimatedValidator:
-    """The deconvolver handed the blind estimator's own kernels, as ``estimated-deconvolver`` runs it.
-
-    Each case's kernel is estimated once, from its blurred photo (cached in ``RUN/estimated-validation.json``);
-    a case the estimator leaves alone scores its blurred photo, as the method returns it. ``self.last_worse``
-    counts the cases more than 0.5 dB below their blurred photo in the last call.
-    """
-
-    def __init__(self, cases: list[dict], cache: Path | None = None, channels: int = INPUT_CHANNELS):
-        from deblur_core.classical.deconvolution import wiener
-        from deblur_core.learned.deconvolver import ESTIMATED_NSR_FACTOR
-        from deblur_core.metrics import psnr
-
-        self.cases = cases
-        self.kernels = self._kernels(cases, cache)
-        self.sigmas = [estimate_noise_sigma(c["blurred"]) for c in cases]
-        self.base = [psnr(c["sharp"], c["blurred"]) for c in cases]
-        self.stacks = [
-            None if k is None else network_input(c["blurred"], k, s, nsr_factor=ESTIMATED_NSR_FACTOR, channels=channels)
-            for c, k, s in zip(cases, self.kernels, self.sigmas, strict=True)
-        ]
-        self.blurred = float(np.mean(self.base))
-        self.wiener = float(
-            np.mean(
-                [
-                    b if k is None else psnr(c["sharp"], wiener(c["blurred"], k))
-                    for c, k, b in zip(cases, self.kernels, self.base, strict=True)
-                ]
-            )
-        )
-        self.found = sum(k is not None for k in self.kernels)
-        self.last_worse = 0
-
-    @staticmethod
-    def _kernels(cases: list[dict], cache: Path | None) -> list[np.ndarray | None]:
-        from deblur_core.classical.estimate import estimate_kernel
-
-        if cache is not None and cache.is_file():
-            stored = json.loads(cache.read_text())
-            if len(stored) == len(cases):
-                return [None if k is None else np.asarray(k, np.float32) for k in stored]
-        kernels = []
-        for case in cases:
-            found = estimate_kernel(case["blurred"])
-            kernels.append(None if found.fallback else np.asarray(found.kernel, np.float32))
-        if cache is not None:
-            atomic_write_json(cache, [None if k is None else k.tolist() for k in kernels])
-        return kernels
-
-    def __call__(self, model) -> float:
-        from deblur_core.learned.deconvolver import ESTIMATED_CONSISTENCY_SIGMA
-        from deblur_core.metrics import psnr
-
-        scores = []
-        for case, stack, kernel, sigma, base in zip(
-            self.cases, self.stacks, self.kernels, self.sigmas, self.base, strict=True
-        ):
-            if stack is None:
-                scores.append(base)
-                continue
-            result = _restored(model, stack, case["blurred"], kernel, sigma, trust=ESTIMATED_CONSISTENCY_SIGMA)
-            scores.append(psnr(case["sharp"], result))
-        self.last_worse = sum(s < b - 0.5 for s, b in zip(scores, self.base, strict=True))
-        return float(np.mean(scores))
-
-
 def _score(entry: dict) -> float:
     """What picks the best step: the mean of the scores measured (true kernels; perturbed and estimated ones where
     they are scored too)."""
     scores = [entry[key] for key in ("psnr", "perturbed", "estimated") if key in entry]
     return float(np.mean(scores))
-
-
-def perturbed_cases(cases: list[dict], seed: int = 2468) -> list[dict]:
-    """The same held-out cases, each handed a wrong kernel (:func:`perturb_kernel`, a fixed draw) while its photo
-    stays blurred with the true one."""
-    from deblur_core.training.deconv_data import perturb_kernel
-
-    return [c | {"kernel": perturb_kernel(c["kernel"], np.random.default_rng([seed, i]))} for i, c in enumerate(cases)]
 
 
 def _estimated_validator(
@@ -275,6 +167,30 @@ def widened_weights(source, target) -> list[np.ndarray]:
     return weights
 
 
+def _validators(
+    run: Path, state: dict, held_out: list[np.ndarray] | None, count: int, channels: int, approximate: bool
+) -> tuple[Validator, Validator]:
+    """The learning curve's validators: ``count`` held-out photos with their true kernels and with wrong ones (scored
+    the way a kernel marked approximate is run, if ``approximate``), noted in ``state``."""
+    from deblur_core.training.deconv_data import validation_cases
+
+    cases = validation_cases(held_out if held_out is not None else load_images(split_photos()[1][:count]))
+    validate = Validator(cases, channels)
+    perturbed = Validator(perturbed_cases(cases), channels, approximate=approximate)
+    _log(
+        run,
+        f"validation: {len(cases)} held-out photos, blurred {validate.blurred:.2f} dB, Wiener {validate.wiener:.2f} dB",
+    )
+    state["validation"] = {
+        "photos": len(cases),
+        "blurred": validate.blurred,
+        "wiener_auto": validate.wiener,
+        "perturbed_wiener_auto": perturbed.wiener,
+        "perturbed_approximate": approximate,
+    }
+    return validate, perturbed
+
+
 def train(
     run: Path,
     steps: int,
@@ -288,6 +204,7 @@ def train(
     estimated_val: int = 0,
     channels: int = INPUT_CHANNELS,
     loss: str = "mae",
+    perturbed_approximate: bool = False,
 ) -> None:
     """Train (or resume) the deconvolver in ``run`` up to ``steps`` steps; see the module notes.
 
@@ -299,9 +216,11 @@ def train(
     step is the one with the best mean of the scores. ``channels`` is the network's input width for a new run
     (``WIDE_INPUT_CHANNELS`` adds the more regularised deconvolution; from a 7-channel ``init`` its weights start at
     zero, :func:`widened_weights`). ``loss`` is a key of ``LOSSES`` (mean squared error suits fine-tuning a network
-    for PSNR; a resumed run keeps the loss it was compiled with).
+    for PSNR; a resumed run keeps the loss it was compiled with). ``perturbed_approximate`` scores the wrong kernels
+    the way the method runs a kernel marked approximate (:func:`deblur_core.learned.deconvolver.method_settings`), for a
+    run whose producer trains that way (``produce --p-approximate``).
     """
-    from deblur_core.training.deconv_data import Pool, validation_cases
+    from deblur_core.training.deconv_data import Pool
 
     run.mkdir(parents=True, exist_ok=True)
     state_path, ckpt = run / "state.json", run / "checkpoint.keras"
@@ -309,19 +228,7 @@ def train(
     model = _model_for(run, ckpt, state, init, peak_lr, channels, loss)
     channels = int(model.input_shape[-1])
     state.update({"total_steps": steps, "batch": batch, "peak_lr": peak_lr, "channels": channels})
-    cases = validation_cases(held_out if held_out is not None else load_images(split_photos()[1][:val_images]))
-    validate = Validator(cases, channels)
-    perturbed = Validator(perturbed_cases(cases), channels)
-    _log(
-        run,
-        f"validation: {len(cases)} held-out photos, blurred {validate.blurred:.2f} dB, Wiener {validate.wiener:.2f} dB",
-    )
-    state["validation"] = {
-        "photos": len(cases),
-        "blurred": validate.blurred,
-        "wiener_auto": validate.wiener,
-        "perturbed_wiener_auto": perturbed.wiener,
-    }
+    validate, perturbed = _validators(run, state, held_out, val_images, channels, perturbed_approximate)
     estimated = _estimated_validator(run, held_out, estimated_val, state, channels) if estimated_val > 0 else None
     if state["step"] == 0:
         state["history"] = [_measure(run, model, 0, validate, estimated, perturbed)]
@@ -408,6 +315,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
                 "jpeg_share": P_JPEG,
                 "wrong_kernel_share": round(P_WRONG_KERNEL, 3),
                 "estimated_kernel_share": recipe.get("p_estimated", 0.0),
+                "approximate_kernel_share": recipe.get("p_approximate", 0.0),
                 "drawn_scene_share": P_SCENE,
             },
             "loss": LOSSES[state.get("loss", "mae")],
@@ -446,7 +354,8 @@ def _other_kernel_scores(val: dict, best: dict) -> dict:
         out["perturbed_kernels"] = {
             "psnr": round(best["perturbed"], 2),
             "wiener_psnr": round(val["perturbed_wiener_auto"], 2),
-            "data": "the same held-out photos, each handed a wrong kernel (perturb_kernel, a fixed draw)",
+            "data": "the same held-out photos, each handed a wrong kernel (perturb_kernel, a fixed draw)"
+            + (", run as a kernel marked approximate" if val.get("perturbed_approximate") else ""),
         }
     if "estimated" in val and "estimated" in best:
         out["estimated_kernels"] = {
@@ -468,18 +377,25 @@ def _recipe(run: Path) -> dict:
 
 
 def produce_main(
-    run: Path, seed: int, max_shards: int, p_estimated: float = 0.0, channels: int = INPUT_CHANNELS
+    run: Path,
+    seed: int,
+    max_shards: int,
+    p_estimated: float = 0.0,
+    channels: int = INPUT_CHANNELS,
+    p_approximate: float = 0.0,
 ) -> None:
     from deblur_core.training.deconv_data import FAMILIES, produce
 
-    if not 0 <= p_estimated <= 1:
-        raise SystemExit("--p-estimated must be a share from 0 to 1.")
+    for flag, share, most in (("--p-estimated", p_estimated, 1.0), ("--p-approximate", p_approximate, 0.5)):
+        if not 0 <= share <= most:
+            raise SystemExit(f"{flag} must be a share from 0 to {most:g}.")
     run.mkdir(parents=True, exist_ok=True)
     before = _recipe(run).get("families")
     if before not in (None, list(FAMILIES)):
         _log(run, f"producer: the kernel families change from {before} to {list(FAMILIES)}")
     atomic_write_json(
-        run / "recipe.json", {"p_estimated": p_estimated, "channels": channels, "families": list(FAMILIES)}
+        run / "recipe.json",
+        {"p_estimated": p_estimated, "p_approximate": p_approximate, "channels": channels, "families": list(FAMILIES)},
     )
     training, _ = split_photos()
     images = load_images(training)
@@ -491,6 +407,7 @@ def produce_main(
         log=lambda t: _log(run, "producer " + t),
         p_estimated=p_estimated,
         channels=channels,
+        p_approximate=p_approximate,
     )
 
 
@@ -508,6 +425,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         help="share of blurred photos handed the kernel the blind estimator finds in them (about 1.5 s each)",
+    )
+    p.add_argument(
+        "--p-approximate",
+        type=float,
+        default=0.0,
+        help="share of the other photos deconvolved the way a kernel marked approximate is (at most 0.5; "
+        "60 %% of those kernels are wrong, fewer of the rest, a third in all)",
     )
     t = sub.add_parser("train", help="train (or resume) on RUN/pool")
     for command in (p, t):
@@ -534,6 +458,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also score the method with the blind estimator's kernels on this many held-out photos",
     )
     t.add_argument(
+        "--perturbed-approximate",
+        action="store_true",
+        help="score the wrong kernels the way the method runs a kernel marked approximate",
+    )
+    t.add_argument(
         "--init", type=Path, help="start a new run from this model's weights (e.g. models/deconv-unet.keras)"
     )
     e = sub.add_parser("export", help="save RUN's best model with its card")
@@ -543,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         print(export(args.run, args.out))
     elif args.command == "produce":
-        produce_main(args.run, args.seed, args.max_shards, args.p_estimated, args.channels)
+        produce_main(args.run, args.seed, args.max_shards, args.p_estimated, args.channels, args.p_approximate)
     else:
         train(
             args.run,
@@ -557,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             estimated_val=args.estimated_val,
             channels=args.channels,
             loss=args.loss,
+            perturbed_approximate=args.perturbed_approximate,
         )
     return 0
 

@@ -227,7 +227,14 @@ def test_a_classical_method_shows_the_live_preview_and_deblurs_on_request(app_en
     assert any("--method wiener --kernel gaussian:sigma=2" in c.value for c in at.code)
 
 
-def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_env):
+def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_env, monkeypatch):
+    import studio.tasks
+
+    marked = []
+    real = studio.tasks.restore
+    monkeypatch.setattr(
+        studio.tasks, "restore", lambda *a, **kw: marked.append(kw.get("kernel_estimated")) or real(*a, **kw)
+    )
     png, _ = _blurry_png()
     at = _start()
     at.file_uploader(key="deblur_upload").set_value(("photo.png", png, "image/png"))
@@ -238,7 +245,9 @@ def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_en
     at.button(key="deblur_run").click()
     at = _ok(at.run())
     assert "Sharpness after" in _metrics(at)
-    assert any("--method deconvolver --kernel gaussian:sigma=2" in c.value for c in at.code)
+    # A kernel shaped with the sliders is a guess: the method is told so, and the command line says so too.
+    assert marked == [True]
+    assert any("--method deconvolver --kernel gaussian:sigma=2 --approximate-kernel" in c.value for c in at.code)
 
 
 ESTIMATING = "Estimated kernel + learned deconvolver"
