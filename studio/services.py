@@ -330,6 +330,7 @@ def restore_job(
 
     registry = get_registry()
     load_model(choice)
+    kernel_approximate = kernel_approximate and choice.needs_kernel  # only a method that takes a kernel reads it
     key = digest("restore", *key_parts, choice.cache_id(), sorted((options or {}).items()), kernel_approximate)
     return run_job(
         key,

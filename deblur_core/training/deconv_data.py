@@ -163,7 +163,7 @@ def _given_kernel(blurred: np.ndarray, deg: dict, rng: np.random.Generator) -> t
         if not found.fallback:
             return found.kernel, ESTIMATED_NSR_FACTOR, True
         return perturb_kernel(deg["kernel"], rng), NSR_FACTOR, False
-    factor = ESTIMATED_NSR_FACTOR if deg.get("approximate") else NSR_FACTOR
+    factor = ESTIMATED_NSR_FACTOR if deg["approximate"] else NSR_FACTOR
     return (perturb_kernel(deg["kernel"], rng) if deg["wrong"] else deg["kernel"]), factor, False
 
 
@@ -204,7 +204,7 @@ def make_samples(
         "sharp": np.round(np.stack(ref) * 255).astype(np.uint8),
         "wrong": np.full(count, deg["wrong"] or deg["estimated"]),
         "estimated": np.full(count, estimated),
-        "approximate": np.full(count, bool(deg.get("approximate"))),
+        "approximate": np.full(count, deg["approximate"]),
     }
     if channels == WIDE_INPUT_CHANNELS:
         samples["strong"] = np.round(np.clip(cut_arr[..., 7:10], 0, 1) * 65535).astype(np.uint16)
