@@ -59,10 +59,16 @@ class RunInfo:
 
 
 def cli_command(
-    file_name: str, choice: MethodChoice, degradation: vid.Degradation | None, kernel_spec: str | None, options: dict
+    file_name: str,
+    choice: MethodChoice,
+    degradation: vid.Degradation | None,
+    kernel_spec: str | None,
+    options: dict,
+    approximate: bool = False,
 ) -> str:
     """The equivalent ``video`` command; empty where the command line has no such setting (frame averaging,
-    noise, a method's options)."""
+    noise, a method's options). ``approximate``: the kernel was shaped by hand, which the learned deconvolver is
+    told."""
     if options or (degradation is not None and (degradation.kind != "kernel" or degradation.noise)):
         return ""  # the command line has no method options, no frame averaging, and blurs without noise
     stem = Path(file_name).stem or "video"
@@ -73,6 +79,8 @@ def cli_command(
         cmd += f" --blur {shlex.quote(degradation.kernel)}"
     elif choice.needs_kernel and kernel_spec:
         cmd += f" --kernel {shlex.quote(kernel_spec)}"
+        if approximate and choice.method == "deconvolver":
+            cmd += " --approximate-kernel"
     return cmd
 
 
@@ -117,8 +125,9 @@ def uploaded_video(trim: bool) -> tuple[vid.Video | None, str]:
 # -- the background job ---------------------------------------------------------------------------
 
 
-def make_job(clip: vid.Video, method: str, kernel, degradation, registry, options: dict):
-    """The work, as a function the server's queue runs in its own thread (it never calls streamlit)."""
+def make_job(clip: vid.Video, method: str, kernel, degradation, registry, options: dict, approximate: bool = False):
+    """The work, as a function the server's queue runs in its own thread (it never calls streamlit).
+    ``approximate``: ``kernel`` was shaped by hand, a guess rather than the clip's blur known exactly."""
 
     def work(on_progress, cancel) -> VideoOutput:
         extra = 2  # the two encodings at the end
@@ -131,6 +140,7 @@ def make_job(clip: vid.Video, method: str, kernel, degradation, registry, option
             method,
             kernel=kernel,
             degradation=degradation,
+            kernel_approximate=approximate,
             registry=registry,
             on_progress=report,
             cancel=cancel,
@@ -390,6 +400,7 @@ if clip is not None:
         options = widgets.option_controls("video", choice, "frames")
         kernel = None
         kernel_spec = None
+        approximate = False  # the kernel is a guess shaped with the sliders, not the blur known exactly
         if choice.needs_kernel:
             if degradation is not None and degradation.kind == "kernel":
                 st.caption("It uses the blur kernel chosen on the left (the known blur).")
@@ -409,6 +420,7 @@ if clip is not None:
                 known = widgets.kernel_controls(known_key, preset)
                 with services.friendly_errors("building the kernel"):
                     kernel, kernel_spec = known.kernel(), known.spec()
+                approximate = True
         else:
             st.caption("Trained models are blind: they work out the blur themselves.")
 
@@ -419,6 +431,7 @@ if clip is not None:
         dataclasses.astuple(degradation) if degradation else None,
         choice.cache_id(),
         kernel_spec,
+        approximate,
         sorted(options.items()),
     )
     if st.button(
@@ -426,10 +439,14 @@ if clip is not None:
     ):
         with services.friendly_errors("starting the restoration"):
             services.load_model(choice)
-            work = make_job(clip, choice.method, kernel, degradation, registry, options)
+            work = make_job(clip, choice.method, kernel, degradation, registry, options, approximate)
             job = services.get_queue().submit(request_key, work, f"video: {choice.label} on {clip.name}")
             n_out = len(clip) - (degradation.window - 1 if degradation and degradation.kind == "average" else 0)
-            command = "" if source == SOURCES[0] else cli_command(clip.name, choice, degradation, kernel_spec, options)
+            command = (
+                ""
+                if source == SOURCES[0]
+                else cli_command(clip.name, choice, degradation, kernel_spec, options, approximate)
+            )
             run = RunInfo(job, n_out, degradation is not None, choice.label, clip.name, time.monotonic(), command)
             st.session_state[JOB_KEY] = run
             running = not job.done

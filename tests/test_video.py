@@ -528,3 +528,31 @@ def test_video_command_reports_the_clips_estimated_blur(tmp_path, capsys):
     assert code == 0, captured.err
     line = next(x for x in captured.out.splitlines() if x.startswith("Blur:"))
     assert "estimated once for the clip, on 3 frames" in line
+
+
+def test_a_kernel_marked_approximate_is_passed_on_as_one(monkeypatch, clip, tmp_path, capsys):
+    """restore_video and the video command tell a method that takes a kernel when it is a guess (restore's
+    kernel_estimated); an estimating method always says so; without the mark a given kernel is exact."""
+    from deblur_core import restoration
+    from deblur_core.classical.estimate import KernelEstimate
+
+    seen = []
+    real = restoration.restore_image
+    monkeypatch.setattr(
+        restoration, "restore_image", lambda *a, **kw: seen.append(kw["kernel_estimated"]) or real(*a, **kw)
+    )
+    short = V.Video(clip.pixels[:2], clip.fps)
+    k = gaussian_kernel(1.0)
+    for approximate in (False, True):
+        V.restore_video(short, "wiener", kernel=k, kernel_approximate=approximate)
+    found = KernelEstimate(k, 0.9, (0, 0, 48, 48), 0.1, False, "estimated")
+    V.restore_video(short, "estimated-wiener", estimate=found)
+    assert seen == [False, False, True, True, True, True]
+
+    seen.clear()
+    source = V.write_video(short, tmp_path / "in.mp4")
+    for approximate in (False, True):
+        args = _args(input=str(source), out=str(tmp_path / f"{approximate}.mp4"), method="wiener")
+        args.kernel, args.approximate_kernel = "gaussian:sigma=1", approximate
+        assert video_command.run_cli(args) == 0, capsys.readouterr().err
+    assert seen == [False, False, True, True]

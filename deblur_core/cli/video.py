@@ -33,8 +33,10 @@ class _StderrProgress:
 
 
 def run_cli(args) -> int:
-    """The ``video`` command: ``video IN --out OUT [--method M] [--kernel SPEC] [--blur SPEC] [--max-frames N]``.
+    """The ``video`` command: ``video IN --out OUT [--method M] [--kernel SPEC [--approximate-kernel]] [--blur SPEC]
+    [--max-frames N]``.
 
+    ``--approximate-kernel`` says the ``--kernel`` is a guess (the learned deconvolver leans on it less).
     ``--blur SPEC`` first blurs every frame with SPEC (a demonstration with ground truth; the known
     kernel then defaults to it). ``--max-frames N`` keeps the first N frames of a longer clip (without
     it, clips over :data:`DEFAULT_MAX_FRAMES` frames are refused). Progress goes to stderr, errors are
@@ -84,7 +86,13 @@ def run_cli(args) -> int:
             print("Note: the sound track is not kept; the output has no audio.", file=sys.stderr)
         options = chosen_options(args, method)
         result = deblur_video(
-            video, method, kernel=kernel, degradation=degradation, on_progress=_StderrProgress(), **options
+            video,
+            method,
+            kernel=kernel,
+            degradation=degradation,
+            kernel_approximate=bool(getattr(args, "approximate_kernel", False)) and kernel is not None,
+            on_progress=_StderrProgress(),
+            **options,
         )
         write_video(result.restored, out)
     except (ValueError, OSError) as exc:
@@ -133,6 +141,11 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
     p.add_argument("--method", default="default", metavar="NAME|PATH", help="restoration method, as for deblur")
     p.add_argument("--kernel", metavar="SPEC", help=KERNEL_HELP + "; required by the methods that need it")
+    p.add_argument(
+        "--approximate-kernel",
+        action="store_true",
+        help="the --kernel is a guess, not the blur known exactly: the learned deconvolver leans on it less",
+    )
     p.add_argument("--blur", metavar="SPEC", help="blur the frames with this kernel first (a demonstration)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="process only the first N frames")
     p.set_defaults(handler=cmd_video)

@@ -146,6 +146,7 @@ def restore_video(
     *,
     kernel: np.ndarray | None = None,
     estimate: KernelEstimate | None = None,
+    kernel_approximate: bool = False,
     registry=None,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
@@ -168,6 +169,9 @@ def restore_video(
         For a method that estimates the kernel: the clip's estimate made beforehand
         (:func:`estimate_clip_kernel`); made here when None. Every frame is restored with its kernel,
         or left as it is where it found no convincing blur.
+    kernel_approximate : bool
+        ``kernel`` is a guess (shaped by hand), not the blur known exactly: the learned deconvolver then leans on
+        it less, as on an estimated kernel (see :func:`~deblur_core.restoration.restore`'s ``kernel_estimated``).
     registry : Registry, optional
         Where model names are looked up.
     on_progress : callable, optional
@@ -191,6 +195,7 @@ def restore_video(
     record = get_method(method)
     per_frame = None  # the method each frame is restored with; None leaves the frames as they are
     estimated = record is not None and record.kernel == "estimates"
+    lean_less = estimated or (kernel_approximate and record is not None and record.needs_kernel)
     if estimated:
         if estimate is None:
             estimate = estimate_clip_kernel(video, cancel=cancel)
@@ -208,7 +213,7 @@ def restore_video(
         else:
             image = neighbour_stack(video, i, frames) if frames > 1 else video.frame(i)
             restored = restore_image(
-                image, per_frame, kernel=kernel, kernel_estimated=estimated, registry=registry, cancel=cancel, **options
+                image, per_frame, kernel=kernel, kernel_estimated=lean_less, registry=registry, cancel=cancel, **options
             )
             out[i] = to_uint8(restored)
         if on_progress is not None:
@@ -328,6 +333,7 @@ def deblur_video(
     kernel: np.ndarray | None = None,
     degradation: Degradation | None = None,
     truth: Video | None = None,
+    kernel_approximate: bool = False,
     registry=None,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
@@ -347,6 +353,8 @@ def deblur_video(
         A synthetic blur; its sharp frames become the ground truth.
     truth : Video, optional
         Ground truth for a blurred ``video`` without ``degradation``.
+    kernel_approximate : bool
+        ``kernel`` is a guess, not the blur known exactly (see :func:`restore_video`).
     on_progress : callable, optional
         ``on_progress(done, total, info)``; ``info["stage"]`` is ``"restoring"`` or ``"measuring"``,
         ``info["frame"]`` the frame number.
@@ -385,7 +393,13 @@ def deblur_video(
 
     frames = model_frames(method, registry)  # a method that takes no frames is refused before any estimate
     estimate = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel) if first else None
-    given = {"kernel": kernel, "estimate": estimate, "registry": registry, "cancel": cancel}
+    given = {
+        "kernel": kernel,
+        "estimate": estimate,
+        "kernel_approximate": kernel_approximate,
+        "registry": registry,
+        "cancel": cancel,
+    }
     restored = restore_video(blurred, method, on_progress=stage("restoring", first), **given, **options)
     result = VideoResult(video, blurred, restored, truth, method_label(method, registry), frames, degradation)
     result.kernel_estimate = estimate

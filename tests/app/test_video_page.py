@@ -130,3 +130,39 @@ def test_a_method_that_estimates_the_kernel_shows_the_clips_one_estimate(small_s
     assert any(m.value == "**The blur estimated for the clip**" for m in at.markdown)
     words = [c.value for c in at.caption if "for the whole clip" in c.value or "left as they are" in c.value]
     assert words and "on 3 frames spread over" in words[0]
+
+
+def test_the_learned_deconvolver_is_told_when_the_clips_kernel_is_shaped_by_hand(small_sample, monkeypatch):
+    """The kernel chosen to blur the sample is known exactly; one shaped with the sliders for an upload is a guess,
+    which the method is told (restore's kernel_estimated) and the command line says (--approximate-kernel)."""
+    import shutil
+
+    from deblur_core import restoration
+    from deblur_core import video as V
+
+    for suffix in (".keras", ".json"):
+        shutil.copy(ROOT / "models" / f"deconv-unet{suffix}", small_sample / f"deconv-unet{suffix}")
+    marked = []
+    real = restoration.restore_image
+    monkeypatch.setattr(
+        restoration, "restore_image", lambda *a, **kw: marked.append(kw["kernel_estimated"]) or real(*a, **kw)
+    )
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.radio(key="video_blur_sample").set_value("kernel").run()
+    wanted = next(label for label in at.selectbox(key="video_method").options if label == "Learned deconvolver")
+    at.selectbox(key="video_method").set_value(wanted).run()
+    _run_to_the_end(at)
+    assert marked and not any(marked)  # the known blur, every frame
+
+    marked.clear()
+    data, _ = V.encode_video(V.sample_clip(3, (32, 48), seed=2), "mp4")
+    at.radio(key="video_source").set_value("Upload a video").run()
+    at.file_uploader(key="video_upload").upload("holiday.mp4", data, "video/mp4").run()
+    at.selectbox(key="video_method").set_value(wanted).run()
+    assert not at.exception and not at.error
+    _run_to_the_end(at)
+    assert marked == [True] * 3
+    assert at.code[0].value == (
+        "python -m deblur_core video holiday.mp4 --out holiday-deblurred.mp4 --method deconvolver "
+        "--kernel motion:length=9,angle=0 --approximate-kernel"
+    )
