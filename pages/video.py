@@ -302,7 +302,7 @@ def show_result(run: RunInfo, output: VideoOutput) -> None:
     st.caption(" ".join(notes))
     if run.command:
         st.caption("The same from the command line:")
-        st.code(run.command, language="bash")
+        st.code(run.command, language="bash", wrap_lines=True)
     if result.kernel_estimate is not None:
         show_clip_estimate(result.kernel_estimate, len(result.blurred))
 
