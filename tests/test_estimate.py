@@ -399,6 +399,24 @@ def test_the_smaller_estimate_made_ahead_on_the_whole_region_is_used_only_if_the
     assert abandoned == ([] if kept == "smaller" else [11])
 
 
+def test_a_kernel_refused_by_the_held_out_test_is_kept_where_the_detail_it_removes_is_missing(photo, monkeypatch):
+    # Both estimates agree on a 7-px motion blur, and the held-out test refuses it. On a photo that blur did blur, the
+    # detail the kernel removes is missing (detail_ratio at most DETAIL_ACCEPT): the smaller estimate is kept, at a
+    # low confidence. On the sharp photo, with the same estimates, the detail is there: left as it is.
+    from deblur_core.classical import estimate as module
+
+    kernel = motion_kernel(7, 30)
+    _fake_estimates(monkeypatch, {9: np.pad(kernel, 1), 15: np.pad(kernel, 4)})
+    monkeypatch.setattr(module, "_held_out", lambda crop, k: 1.0)
+    found = estimate_kernel(_blurred(photo, kernel), max_size=15)
+    assert not found.fallback and found.source == "estimated"
+    assert found.scores["held-out energy"] == 1.0 and 0 < found.scores["fine detail"] <= module.DETAIL_ACCEPT
+    assert found.confidence <= module.DETAIL_CONFIDENCE and found.confidence_words() == "low"
+    assert _similarity(found.candidates["estimated 9 px"], kernel) > 0.99
+    sharp = estimate_kernel(photo, max_size=15)
+    assert sharp.fallback and sharp.source == "unsure" and sharp.scores["fine detail"] > module.DETAIL_ACCEPT
+
+
 def test_a_kernel_that_does_not_explain_the_rest_of_the_photo_is_not_used(photo, monkeypatch):
     # Two sizes agree on a motion blur, but the photo is sharp: elsewhere it explains the photo far worse.
     _fake_estimates(monkeypatch, {9: motion_kernel(7, 30), 15: np.pad(motion_kernel(7, 30), 3)})

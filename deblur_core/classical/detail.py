@@ -4,7 +4,8 @@ A kernel estimated from a photo claims that the photo lost the frequencies the k
 photo still holds more there than its noise, the kernel is not its blur: fine texture (stripes, fabric,
 foliage) can make a blind estimate come out as a mild blur, and sharpening by it would only ring.
 :func:`detail_ratio` measures that claim against the photo; :mod:`deblur_core.classical.estimate` refuses a
-mild estimate (spreading under ``MILD_SPREAD`` px) whose ratio is above ``DETAIL_LIMIT``.
+mild estimate (spreading under ``MILD_SPREAD`` px) whose ratio is above ``DETAIL_LIMIT``, and keeps an estimate its
+held-out test refused where the ratio shows the detail missing (its ``DETAIL_ACCEPT``).
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ objective at most ``SMALL_HELD_OUT`` (plus ``SMALL_NOISE_SLOPE`` times the noise
 does; a mild one (under ``MILD_SPREAD`` px) must also not meet fine detail it would have removed
 (:func:`detail_ratio`). Where they disagree because the larger estimate reaches beyond what the smaller can
 hold, the larger one is kept if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus
-``LARGE_NOISE_SLOPE`` times the sigma). Otherwise the photo is left as it is, reported as a fallback, never
-restored with a wild kernel. A photo too small for a held-out crop beside the estimate's is cut in two
+``LARGE_NOISE_SLOPE`` times the sigma). Where both tests refused, the smaller estimate is still kept if the two
+nearly agree (``DETAIL_AGREEMENT``) and the photo lacks the fine detail the kernel removes (``DETAIL_ACCEPT``), at a
+low confidence. Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. A photo too small for a held-out crop beside the estimate's is cut in two
 (:mod:`deblur_core.classical.regions`): the estimate sees the larger part, the test the other, and a kernel that
 passes is estimated again on the whole region (at the smaller size, that estimate starts
 ahead, on the thread the smaller candidate frees, and is dropped if the decision keeps another). The kept kernel
@@ -129,6 +130,17 @@ LARGE_NOISE_SLOPE = 6.0
 # gain with the kept estimate rose from +1.58 to +1.95 dB (camera shake +0.92 to +1.99), no sharp photo changed.
 LARGE_MARGIN = 4
 LARGE_BLUR = 16
+# Where both tests refused, the smaller estimate is still kept if the two estimates nearly agree (at least
+# DETAIL_AGREEMENT) and the photo holds no more fine detail than its noise where the kernel removes it (detail_ratio
+# above 0 and at most DETAIL_ACCEPT): the held-out test leans towards "no blur" on a noisy photo, and the missing
+# detail is evidence of its own that the kernel is the photo's blur. Chosen on 299 whole training photos (at most
+# 512 px, 12 % sharp, 25 % thin traces, the rest the training mixture, noise 0.005-0.02) in two halves: the learned
+# deconvolver's mean gain over the blurred photo +2.320 -> +2.455 dB on the half it was chosen on, +2.084 -> +2.199
+# on the other (cases more than 0.5 dB worse 4 -> 4 and 5 -> 6); 14 photos changed, none of them sharp (the sharp
+# photos the tests refused measured 2.0 and more).
+DETAIL_AGREEMENT = 0.85
+DETAIL_ACCEPT = 1.0
+DETAIL_CONFIDENCE = 0.25
 
 
 @dataclass(frozen=True)
@@ -414,9 +426,13 @@ def held_out_limit(sigma: float, smaller: bool) -> float:
 
 
 def _confidence(scores: dict, smaller: bool, sigma: float) -> float:
-    """0.05 to 1: for the smaller estimate its agreement with the larger, for the larger its held-out fit."""
+    """0.05 to 1: for the smaller estimate its agreement with the larger (at most DETAIL_CONFIDENCE, "low", where it
+    was kept on the fine-detail evidence alone), for the larger its held-out fit."""
     if smaller:
         value = (scores["agreement"] - AGREEMENT) / (1 - AGREEMENT)
+        held = scores.get("held-out energy")
+        if held is None or held > held_out_limit(sigma, smaller=True):
+            value = min(value, DETAIL_CONFIDENCE)
     else:
         limit = held_out_limit(sigma, smaller=False)
         value = (limit - scores["larger held-out energy"]) / (2 * limit)
@@ -455,6 +471,11 @@ def _decide(
         scores["larger held-out energy"] = _held_out(denoised(), large)
         if scores["larger held-out energy"] <= held_out_limit(sigma, smaller=False):
             return "estimated", scores, large
+    if spread >= MIN_SPREAD and agreement >= DETAIL_AGREEMENT and not too_detailed:
+        if "fine detail" not in scores:
+            scores["fine detail"] = detail_ratio(region, small, sigma)
+        if 0 < scores["fine detail"] <= DETAIL_ACCEPT:  # the detail the kernel removes is missing: see DETAIL_ACCEPT
+            return "estimated", scores, small
     return ("no blur found" if spread < MIN_SPREAD or too_detailed else "unsure"), scores, None
 
 

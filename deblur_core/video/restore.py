@@ -166,12 +166,10 @@ def restore_video(
     kernel : ndarray, optional
         The known blur, for the classical methods.
     estimate : KernelEstimate, optional
-        For a method that estimates the kernel: the clip's estimate made beforehand
-        (:func:`estimate_clip_kernel`); made here when None. Every frame is restored with its kernel,
-        or left as it is where it found no convincing blur.
+        For a method that estimates the kernel: the clip's estimate made beforehand (:func:`estimate_clip_kernel`);
+        made here when None. Every frame is restored with its kernel, or left as it is where it found no convincing blur.
     kernel_approximate : bool
-        ``kernel`` is a guess (shaped by hand), not the blur known exactly: the learned deconvolver then leans on
-        it less, as on an estimated kernel (see :func:`~deblur_core.restoration.restore`'s ``kernel_estimated``).
+        ``kernel`` is a guess, not the blur known exactly: passed on as ``restore``'s ``kernel_estimated``.
     registry : Registry, optional
         Where model names are looked up.
     on_progress : callable, optional
@@ -195,7 +193,7 @@ def restore_video(
     record = get_method(method)
     per_frame = None  # the method each frame is restored with; None leaves the frames as they are
     estimated = record is not None and record.kernel == "estimates"
-    lean_less = estimated or (kernel_approximate and record is not None and record.needs_kernel)
+    lean_less = estimated or (kernel_approximate and record is not None and record.needs_kernel)  # a guessed kernel
     if estimated:
         if estimate is None:
             estimate = estimate_clip_kernel(video, cancel=cancel)
@@ -393,14 +391,8 @@ def deblur_video(
 
     frames = model_frames(method, registry)  # a method that takes no frames is refused before any estimate
     estimate = estimate_clip_kernel(blurred, on_progress=stage("estimating", 0), cancel=cancel) if first else None
-    given = {
-        "kernel": kernel,
-        "estimate": estimate,
-        "kernel_approximate": kernel_approximate,
-        "registry": registry,
-        "cancel": cancel,
-    }
-    restored = restore_video(blurred, method, on_progress=stage("restoring", first), **given, **options)
+    given = dict(kernel=kernel, estimate=estimate, kernel_approximate=kernel_approximate, registry=registry)
+    restored = restore_video(blurred, method, on_progress=stage("restoring", first), cancel=cancel, **given, **options)
     result = VideoResult(video, blurred, restored, truth, method_label(method, registry), frames, degradation)
     result.kernel_estimate = estimate
     if truth is not None:
