@@ -27,15 +27,15 @@ does; a mild one (under ``MILD_SPREAD`` px) must also not meet fine detail it wo
 hold, the larger one is kept if it passes the held-out test at ``HELD_OUT_TOLERANCE`` (plus
 ``LARGE_NOISE_SLOPE`` times the sigma). Where both tests refused, the smaller estimate is still kept if the two
 nearly agree (``DETAIL_AGREEMENT``) and the photo lacks the fine detail the kernel removes (``DETAIL_ACCEPT``), at a
-low confidence. Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. A photo too small for a held-out crop beside the estimate's is cut in two
-(:mod:`deblur_core.classical.regions`): the estimate sees the larger part, the test the other, and a kernel that
-passes is estimated again on the whole region (at the smaller size, that estimate starts
-ahead, on the thread the smaller candidate frees, and is dropped if the decision keeps another). The kept kernel
-is then refined on the whole region, with a kernel step that allows no negative weight
-(:mod:`deblur_core.classical.kernel_solve`), which keeps the faint part of a camera-shake trail. On training photos,
-agreement gained about twice as much as scoring each candidate by the MAP objective on a held-out crop, which
-prefers "no blur" whenever a kernel is uncertain and cannot tell a blur from fine texture. Gaussian, disk and
-line kernels fitted to each estimate's second moments (:mod:`deblur_core.classical.kernel_fit`) are kept in
+low confidence. Otherwise the photo is left as it is, reported as a fallback, never restored with a wild kernel. A
+photo too small for a held-out crop beside the estimate's is cut in two (:mod:`deblur_core.classical.regions`): the
+estimate sees the larger part, the test the other, and a kernel that passes is estimated again on the whole region
+(at the smaller size, that estimate starts ahead, on the thread the smaller candidate frees, and is dropped if the
+decision keeps another). The kept kernel is then refined on the whole region, with a kernel step that allows no
+negative weight (:mod:`deblur_core.classical.kernel_solve`), which keeps the faint part of a camera-shake trail. On
+training photos, agreement gained about twice as much as scoring each candidate by the MAP objective on a held-out
+crop, which prefers "no blur" whenever a kernel is uncertain and cannot tell a blur from fine texture. Gaussian, disk
+and line kernels fitted to each estimate's second moments (:mod:`deblur_core.classical.kernel_fit`) are kept in
 ``candidates`` for display; they lost to the estimate there, so they are not used.
 
 References
@@ -471,7 +471,7 @@ def _decide(
         scores["larger held-out energy"] = _held_out(denoised(), large)
         if scores["larger held-out energy"] <= held_out_limit(sigma, smaller=False):
             return "estimated", scores, large
-    if spread >= MIN_SPREAD and agreement >= DETAIL_AGREEMENT and not too_detailed:
+    if spread >= MIN_SPREAD and agreement >= DETAIL_AGREEMENT:  # a too detailed one measured above DETAIL_ACCEPT
         if "fine detail" not in scores:
             scores["fine detail"] = detail_ratio(region, small, sigma)
         if 0 < scores["fine detail"] <= DETAIL_ACCEPT:  # the detail the kernel removes is missing: see DETAIL_ACCEPT

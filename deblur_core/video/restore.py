@@ -167,7 +167,7 @@ def restore_video(
         The known blur, for the classical methods.
     estimate : KernelEstimate, optional
         For a method that estimates the kernel: the clip's estimate made beforehand (:func:`estimate_clip_kernel`);
-        made here when None. Every frame is restored with its kernel, or left as it is where it found no convincing blur.
+        made here when None. Every frame is restored with its kernel, or left as is where it found no clear blur.
     kernel_approximate : bool
         ``kernel`` is a guess, not the blur known exactly: passed on as ``restore``'s ``kernel_estimated``.
     registry : Registry, optional
