@@ -238,8 +238,8 @@ def cli_command(
     noise=0.0,
     approximate: bool = False,
 ) -> str:
-    """The equivalent command line for what the page just did (``approximate``: the kernel was a guess, which the
-    learned deconvolver leans on less)."""
+    """The equivalent command line for what the page just did (``approximate``: the kernel was a guess shaped by hand,
+    fitted to the photo first, which the learned deconvolver also leans on less)."""
     name = shlex.quote(file_name)
     method_arg = "default" if method.recommended else method.method
     lines = []
@@ -253,6 +253,8 @@ def cli_command(
     cmd = f"python -m deblur_core deblur {name} --out out/ --method {shlex.quote(method_arg)}"
     if method.needs_kernel and kernel_spec:
         cmd += f" --kernel {shlex.quote(kernel_spec)}"
+        if approximate:
+            cmd += " --fit-kernel"
         if approximate and method.method == "deconvolver":
             cmd += " --approximate-kernel"
     if method.upscale:

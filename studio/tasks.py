@@ -134,7 +134,7 @@ class Restored:
     output: np.ndarray
     seconds: float
     kernel: np.ndarray | None = None  # the kernel the method used (None for a blind method)
-    kernel_source: str = "none"  # "given", "estimated" or "none", as deblur_core.restoration.Restoration says
+    kernel_source: str = "none"  # "given", "fitted", "estimated" or "none", as deblur_core.restoration.Restoration says
     stages: tuple = ()  # the method's steps, (name, seconds) each
     psnr_in: float | None = None
     ssim_in: float | None = None
@@ -162,8 +162,8 @@ def restore_picture(
 
     For a method that estimates the kernel, ``estimate`` (made beforehand, as the page shows it) takes the
     place of the method's own estimate; the runtime then includes the estimate's seconds.
-    ``kernel_approximate``: ``kernel`` is a guess, not the blur known exactly (the learned deconvolver then leans less
-    on it; see ``restore``'s ``kernel_estimated``).
+    ``kernel_approximate``: ``kernel`` is a guess shaped by hand, not the blur known exactly: it is fitted to the photo
+    first (``restore``'s ``fit_kernel``), and the learned deconvolver leans less on it (``kernel_estimated``).
 
     Raises
     ------
@@ -186,6 +186,7 @@ def restore_picture(
             registry=registry,
             upscale=choice.upscale,
             kernel_estimated=kernel_approximate and choice.needs_kernel,
+            fit_kernel=kernel_approximate and choice.needs_kernel,
             on_progress=on_progress,
             cancel=cancel,
             **(options or {}),

@@ -199,6 +199,7 @@ def _upsized(picture: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 KERNEL_SOURCE_TEXT = {
     "given": "the blur kernel it was given",
+    "fitted": "the blur kernel shaped with the sliders, fitted to the picture",
     "estimated": "the blur kernel it estimated from the picture",
 }
 

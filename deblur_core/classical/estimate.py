@@ -225,7 +225,7 @@ def _denoised(grey: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.fastNlMeansDenoising(u8, None, h=h, templateWindowSize=5, searchWindowSize=13).astype(np.float32) / 255
 
 
-def _prepared(grey: np.ndarray, sigma: float, settings: Settings) -> np.ndarray:
+def prepared_crop(grey: np.ndarray, sigma: float, settings: Settings) -> np.ndarray:
     """The crop as an estimate with ``settings`` sees it: denoised when its settings say so."""
     return _denoised(grey, sigma) if settings.denoise else grey
 
@@ -237,7 +237,7 @@ def _candidates(
     each from the crop as its settings prepare it); return the wait for them, which gives the estimates and the
     parametric fits that resemble one, by name."""
     jobs = [(sizes[0], SMALL_SETTINGS)] + [(size, LARGE_SETTINGS) for size in sizes[1:]]
-    seen = {settings.denoise: _prepared(crop, sigma, settings) for _, settings in jobs}  # each crop once
+    seen = {settings.denoise: prepared_crop(crop, sigma, settings) for _, settings in jobs}  # each crop once
     # The sizes are independent: on threads of their own (the FFTs and NumPy release Python's lock).
     started = [
         pool.submit(coarse_to_fine, seen[settings.denoise], size, cancel, tick, settings) for size, settings in jobs
@@ -377,7 +377,7 @@ def _start_ahead(pool: ThreadPoolExecutor, grey: np.ndarray, parts, size: int, s
     whole, seen = parts
     if whole == seen or ESTIMATE_THREADS < 2:
         return None
-    region = _prepared(crop(grey, whole), sigma, SMALL_SETTINGS)  # not denoised: the sigma does not enter
+    region = prepared_crop(crop(grey, whole), sigma, SMALL_SETTINGS)  # not denoised: the sigma does not enter
     return pool.submit(_again, region, size, SMALL_SETTINGS, cancel)
 
 
@@ -393,11 +393,11 @@ def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, parts, sigm
     if ready is not None:
         kernel = ready.result()
     elif whole != seen:
-        region = _prepared(crop(grey, whole), estimate_noise_sigma(crop(img, whole)), settings)
+        region = prepared_crop(crop(grey, whole), estimate_noise_sigma(crop(img, whole)), settings)
         kernel = _again(region, size, settings, cancel, steps.tick)
     else:
         check_cancel(cancel, "Kernel estimation stopped on request.")
-        region = _prepared(crop(grey, whole), sigma, settings)
+        region = prepared_crop(crop(grey, whole), sigma, settings)
         kernel = rounds(Spectra(region, size), on_canvas(kept, size), size, _refined(settings), REFINE_ROUNDS)
         steps.tick()
     kernel = normalize_kernel(kernel)
@@ -457,7 +457,7 @@ def _decide(
     agreement = _similarity(small, large) if large is not None else 1.0
     spread = _spread(small)
     scores = {"agreement": agreement, "spread": spread}
-    denoised = functools.cache(lambda: _prepared(check, sigma, LARGE_SETTINGS))  # made once, when first needed
+    denoised = functools.cache(lambda: prepared_crop(check, sigma, LARGE_SETTINGS))  # made once, when first needed
     too_detailed = False  # a mild smaller estimate on a photo with the fine detail it would have removed
     if spread >= MIN_SPREAD and agreement >= AGREEMENT:
         scores["held-out energy"] = _held_out(denoised(), small)

@@ -26,6 +26,7 @@ from deblur_core.restoration.result import Restoration, Stage
 
 if TYPE_CHECKING:
     from deblur_core.classical.estimate import KernelEstimate
+    from deblur_core.classical.fit import KernelFit
 
 __all__ = ["DEFAULT_WITH_KERNEL", "MethodCall", "resolve_method", "restore", "restore_image", "restore_with_estimate"]
 
@@ -52,6 +53,9 @@ class MethodCall:
         For a model with an output scale, enlarge as well as deblur.
     kernel_estimated : bool
         The kernel is only approximately right (estimated, or shaped by hand): a method that can leans on it less.
+    fitted : KernelFit or None
+        Where the caller's kernel was fitted to the photo first (``restore(..., fit_kernel=True)``), what that did;
+        :attr:`kernel` is then its result.
     on_progress, cancel : callable, optional
         Pass both on to every long step; neither may change the result.
     stages : list of Stage
@@ -66,6 +70,7 @@ class MethodCall:
     model: str | None = None
     upscale: bool = False
     kernel_estimated: bool = False
+    fitted: KernelFit | None = None
     on_progress: ProgressFn | None = None
     cancel: CancelFn | None = None
     stages: list[Stage] = field(default_factory=list)
@@ -137,6 +142,7 @@ def restore(
     registry: Registry | None = None,
     upscale: bool = False,
     kernel_estimated: bool = False,
+    fit_kernel: bool = False,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
     **options,
@@ -160,6 +166,10 @@ def restore(
     kernel_estimated : bool
         The kernel is only approximately right (estimated from the photo, or shaped by hand), not known exactly:
         the learned deconvolver leans on it less (:func:`deblur_core.learned.deconvolver.method_settings`).
+    fit_kernel : bool
+        The kernel is a guess (shaped by hand): fit it to the photo first (:func:`deblur_core.classical.fit.fit_kernel`,
+        about half a second), and use the fitted kernel where it explains the photo better. The result's
+        ``kernel_source`` is then ``"fitted"``. Only for a method that takes a kernel.
     on_progress, cancel : callable, optional
         Progress reports (``on_progress(done, total, info)``, ``info`` a dict) and a stop request,
         handed to the method itself; neither changes the result.
@@ -175,8 +185,8 @@ def restore(
     Raises
     ------
     ValueError
-        For an unknown method, a missing kernel, an option the method does not take, or an image
-        the method cannot take.
+        For an unknown method, a missing kernel, an option the method does not take, an image the
+        method cannot take, or ``fit_kernel`` for a method that takes no kernel.
     deblur_core.progress.Cancelled
         If ``cancel`` returned True.
 
@@ -196,11 +206,23 @@ def restore(
     if record.kernel == "needs" and kernel is None:
         raise ValueError(kernel_needed(record))
     given = np.asarray(kernel, np.float32) if record.kernel == "needs" else None
+    fitted = _fitted(record, image, given, cancel) if fit_kernel else None
     flags = dict(upscale=upscale, kernel_estimated=kernel_estimated, on_progress=on_progress, cancel=cancel)
-    call = MethodCall(record, image, given, dict(options), registry, model, **flags)
+    stages = [Stage("Fitting the kernel to the photo", fitted.seconds)] if fitted else []
+    call = MethodCall(record, image, fitted.kernel if fitted else given, dict(options), registry, model, **flags)
+    call.fitted, call.stages = fitted, stages
     start = time.perf_counter()
     out = record.run(call)
     return _result(call, out, time.perf_counter() - start, method)
+
+
+def _fitted(record: Method, image: np.ndarray, given: np.ndarray | None, cancel: CancelFn | None) -> KernelFit:
+    """The caller's kernel fitted to the photo, for ``restore(..., fit_kernel=True)``."""
+    from deblur_core.classical.fit import fit_kernel
+
+    if given is None:
+        raise ValueError(f"{record.title} takes no blur kernel, so there is no kernel to fit to the photo.")
+    return fit_kernel(check_image(image), given, cancel=cancel)
 
 
 def restore_with_estimate(
@@ -281,10 +303,14 @@ def restore_with_estimate(
 def _result(call: MethodCall, out, seconds: float, method: str) -> Restoration:
     """The :class:`Restoration` of a finished run: the kernel it used and where from, its stages."""
     used, source = (call.kernel, "given") if call.kernel is not None else (None, "none")
+    if call.fitted is not None and call.fitted.fitted:
+        source = "fitted"
     if call.method.kernel == "estimates":
         out, estimated = out
         used, source = np.asarray(estimated, np.float32), "estimated"
-    stages = tuple(call.stages) or (Stage(call.method.title, seconds),)
+    stages = tuple(call.stages)
+    if len(stages) == (call.fitted is not None):  # the method timed no stage of its own
+        stages += (Stage(call.method.title, seconds),)
     return Restoration(np.asarray(out), used, source, stages, method)
 
 

@@ -8,8 +8,9 @@ import numpy as np
 
 __all__ = ["KERNEL_SOURCES", "Restoration", "Stage"]
 
-KERNEL_SOURCES = ("given", "estimated", "none")
-"""Where the kernel of a result came from: ``given`` by the caller, ``estimated`` by the method, or ``none`` (blind)."""
+KERNEL_SOURCES = ("given", "fitted", "estimated", "none")
+"""Where the kernel of a result came from: ``given`` by the caller, the caller's ``fitted`` to the photo
+(``restore(..., fit_kernel=True)``), ``estimated`` by the method, or ``none`` (blind)."""
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class Restoration:
     image : ndarray
         float32 RGB in [0, 1]: the input's size, or ``scale`` times it for an enlarging model.
     kernel : ndarray or None
-        The blur kernel the method used (float32, 2-D): the one it was given, or the one it estimated;
-        None for a blind method.
-    kernel_source : {"given", "estimated", "none"}
+        The blur kernel the method used (float32, 2-D): the one it was given (or that one fitted to the photo),
+        or the one it estimated; None for a blind method.
+    kernel_source : {"given", "fitted", "estimated", "none"}
         Where :attr:`kernel` came from.
     stages : tuple of Stage
         The steps run, in order, with their seconds.
@@ -49,7 +50,7 @@ class Restoration:
         if self.kernel_source not in KERNEL_SOURCES:
             raise ValueError(f"A kernel source is one of {', '.join(KERNEL_SOURCES)}; got {self.kernel_source!r}.")
         if (self.kernel is None) != (self.kernel_source == "none"):
-            raise ValueError("A restoration has a kernel exactly when its kernel source is 'given' or 'estimated'.")
+            raise ValueError("A restoration has a kernel exactly when its kernel source is not 'none'.")
 
     @property
     def seconds(self) -> float:
@@ -57,7 +58,7 @@ class Restoration:
         return float(sum(s.seconds for s in self.stages))
 
     def kernel_text(self) -> str:
-        """The kernel in words: ``given, 15 x 15 px``, ``estimated, 21 x 21 px`` or ``none (a blind method)``."""
+        """The kernel in words: ``given, 15 x 15 px``, ``fitted, 17 x 17 px``, ``estimated, 21 x 21 px`` or ``none (a blind method)``."""
         if self.kernel is None:
             return "none (a blind method)"
         h, w = self.kernel.shape

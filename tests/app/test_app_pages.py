@@ -233,7 +233,9 @@ def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_en
     marked = []
     real = studio.tasks.restore
     monkeypatch.setattr(
-        studio.tasks, "restore", lambda *a, **kw: marked.append(kw.get("kernel_estimated")) or real(*a, **kw)
+        studio.tasks,
+        "restore",
+        lambda *a, **kw: marked.append((kw.get("kernel_estimated"), kw.get("fit_kernel"))) or real(*a, **kw),
     )
     png, _ = _blurry_png()
     at = _start()
@@ -242,12 +244,16 @@ def test_the_learned_deconvolver_takes_the_kernel_shaped_with_the_sliders(app_en
     at.selectbox(key="deblur_method").set_value("Learned deconvolver")
     at = _ok(at.run())
     assert "Live preview" in _image_captions(at)
+    marked.clear()  # what ran before the button (another method's result, when not already cached) is not asked about
     at.button(key="deblur_run").click()
     at = _ok(at.run())
     assert "Sharpness after" in _metrics(at)
-    # A kernel shaped with the sliders is a guess: the method is told so, and the command line says so too.
-    assert marked == [True]
-    assert any("--method deconvolver --kernel gaussian:sigma=2 --approximate-kernel" in c.value for c in at.code)
+    # A kernel shaped with the sliders is a guess: it is fitted to the photo, the method is told so, and the command
+    # line says both.
+    assert marked == [(True, True)], marked
+    assert any(
+        "--method deconvolver --kernel gaussian:sigma=2 --fit-kernel --approximate-kernel" in c.value for c in at.code
+    )
 
 
 ESTIMATING = "Estimated kernel + learned deconvolver"
