@@ -40,8 +40,8 @@ from deblur_core.progress import CancelFn, check_callbacks, check_cancel
 __all__ = ["FIT_ROUNDS", "FIT_WEIGHT", "KernelFit", "fit_kernel"]
 
 # Two rounds at the L0 weight FIT_WEIGHT (the blind estimate's floor is 2e-3): started from the true kernel on 30
-# held-out training photos, the rounds moved it by -1.33 dB (the deconvolver's result) at the estimate's weights,
-# -0.42 dB at 2e-4, -0.62 dB at 5e-4; six rounds drift further (-1.16 dB at 2e-4 for four).
+# held-out training photos, two rounds moved it by -1.33 dB (the deconvolver's result) at the estimate's weights,
+# -0.71 dB at 5e-4, -0.42 dB at 2e-4, -0.46 dB at 1e-4; more rounds drift further (-0.90 dB for four at 2e-4).
 FIT_WEIGHT = 2e-4
 FIT_ROUNDS = 2
 # Room to grow: the fitted kernel may reach GROWTH times the given one's side (at least 2 px more).

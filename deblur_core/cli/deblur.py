@@ -241,7 +241,7 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument(
         "--fit-kernel",
         action="store_true",
-        help="fit the --kernel to each photo first (about half a second), and use the fitted kernel where it explains "
+        help="fit the --kernel to each photo first (under a second), and use the fitted kernel where it explains "
         "the photo better: for a kernel shaped by hand",
     )
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")

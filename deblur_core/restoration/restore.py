@@ -168,7 +168,7 @@ def restore(
         the learned deconvolver leans on it less (:func:`deblur_core.learned.deconvolver.method_settings`).
     fit_kernel : bool
         The kernel is a guess (shaped by hand): fit it to the photo first (:func:`deblur_core.classical.fit.fit_kernel`,
-        about half a second), and use the fitted kernel where it explains the photo better. The result's
+        under a second: it works on a crop), and use the fitted kernel where it explains the photo better. The result's
         ``kernel_source`` is then ``"fitted"``. Only for a method that takes a kernel.
     on_progress, cancel : callable, optional
         Progress reports (``on_progress(done, total, info)``, ``info`` a dict) and a stop request,
