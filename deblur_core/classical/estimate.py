@@ -210,7 +210,7 @@ class KernelEstimate:
         return f"{w} x {h} px"
 
 
-def _refined(settings: Settings) -> Settings:
+def refined_settings(settings: Settings) -> Settings:
     """The settings of the refinement: the same, with the non-negative kernel step (see REFINE_L2)."""
     return replace(settings, kernel_l2=settings.kernel_l2 * REFINE_L2, solve_steps=REFINE_ITERATIONS, cut=REFINE_CUT)
 
@@ -398,7 +398,7 @@ def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, parts, sigm
     else:
         check_cancel(cancel, "Kernel estimation stopped on request.")
         region = prepared_crop(crop(grey, whole), sigma, settings)
-        kernel = rounds(Spectra(region, size), on_canvas(kept, size), size, _refined(settings), REFINE_ROUNDS)
+        kernel = rounds(Spectra(region, size), on_canvas(kept, size), size, refined_settings(settings), REFINE_ROUNDS)
         steps.tick()
     kernel = normalize_kernel(kernel)
     candidates[f"estimated {size} px, refined"] = kernel
@@ -407,8 +407,8 @@ def _kernel_to_use(kept, smaller: bool, sizes: list[int], img, grey, parts, sigm
 
 def _again(region: np.ndarray, size: int, settings: Settings, cancel: CancelFn | None, tick=None) -> np.ndarray:
     """The estimate of ``size`` px made again on the whole ``region`` (as ``settings`` prepare it), its finest level
-    refined (``_refined``)."""
-    return coarse_to_fine(region, size, cancel, tick or (lambda: None), settings, finest=_refined(settings))
+    refined (``refined_settings``)."""
+    return coarse_to_fine(region, size, cancel, tick or (lambda: None), settings, finest=refined_settings(settings))
 
 
 def _either(cancel: CancelFn | None, abandoned: Callable[[], bool]) -> CancelFn:

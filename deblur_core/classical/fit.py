@@ -18,19 +18,12 @@ too large, noise near its support) +1.05 dB, the training's wrong kernels (drawn
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from deblur_core.classical.estimate import (
-    LARGE_SETTINGS,
-    REFINE_CUT,
-    REFINE_ITERATIONS,
-    REFINE_L2,
-    SMALL_SETTINGS,
-    prepared_crop,
-)
-from deblur_core.classical.l0_map import Spectra, kernel_step, latent, map_energy, odd, on_canvas
+from deblur_core.classical.estimate import LARGE_SETTINGS, SMALL_SETTINGS, prepared_crop, refined_settings
+from deblur_core.classical.l0_map import Spectra, map_energy, odd, on_canvas, rounds
 from deblur_core.classical.noise import estimate_noise_sigma
 from deblur_core.classical.regions import MIN_REGION, crop, regions
 from deblur_core.image import check_image, rgb_to_luma
@@ -46,9 +39,7 @@ FIT_WEIGHT = 2e-4
 FIT_ROUNDS = 2
 # Room to grow: the fitted kernel may reach GROWTH times the given one's side (at least 2 px more).
 GROWTH = 1.2
-FIT_SETTINGS = replace(
-    SMALL_SETTINGS, kernel_l2=SMALL_SETTINGS.kernel_l2 * REFINE_L2, solve_steps=REFINE_ITERATIONS, cut=REFINE_CUT
-)
+FIT_SETTINGS = refined_settings(SMALL_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -130,12 +121,9 @@ def fit_kernel(image: np.ndarray, kernel: np.ndarray, *, cancel: CancelFn | None
     whole, _, held = regions(grey, None)
     sigma = estimate_noise_sigma(crop(img, whole))
     spec = Spectra(prepared_crop(crop(grey, whole), sigma, FIT_SETTINGS), size)
-    fitted = on_canvas(np.pad(given, size), size)
-    for _ in range(FIT_ROUNDS):
-        check_cancel(cancel, "Fitting the kernel stopped on request.")
-        new = kernel_step(spec, latent(spec, fitted, FIT_WEIGHT), size, FIT_SETTINGS)
-        if new is not None:
-            fitted = new
+    check_cancel(cancel, "Fitting the kernel stopped on request.")
+    start_from = on_canvas(np.pad(given, size), size)
+    fitted = rounds(spec, start_from, size, FIT_SETTINGS, FIT_ROUNDS, cancel, weight=FIT_WEIGHT)
     check_cancel(cancel, "Fitting the kernel stopped on request.")
     fitted = normalize_kernel(fitted)
     test = prepared_crop(crop(grey, held), sigma, LARGE_SETTINGS)

@@ -228,16 +228,18 @@ def rounds(
     settings: Settings,
     count: int = ITERATIONS,
     cancel: CancelFn | None = None,
+    weight: float | None = None,
 ) -> np.ndarray:
     """``count`` rounds of latent and kernel steps at one pyramid level, from ``kernel``; ``cancel`` is checked
-    before each."""
-    weight = LAMBDA_START
+    before each. The latent step's L0 weight falls from LAMBDA_START to LAMBDA_FLOOR, or stays at ``weight``."""
+    floor = LAMBDA_FLOOR if weight is None else weight
+    weight = LAMBDA_START if weight is None else weight
     for _ in range(count):
         check_cancel(cancel, "Kernel estimation stopped on request.")
         new = kernel_step(spec, latent(spec, kernel, weight), size, settings)
         if new is not None:
             kernel = new
-        weight = max(weight / settings.decay, LAMBDA_FLOOR)
+        weight = max(weight / settings.decay, floor)
     return kernel
 
 

@@ -208,9 +208,8 @@ def restore(
     given = np.asarray(kernel, np.float32) if record.kernel == "needs" else None
     fitted = _fitted(record, image, given, cancel) if fit_kernel else None
     flags = dict(upscale=upscale, kernel_estimated=kernel_estimated, on_progress=on_progress, cancel=cancel)
-    stages = [Stage("Fitting the kernel to the photo", fitted.seconds)] if fitted else []
     call = MethodCall(record, image, fitted.kernel if fitted else given, dict(options), registry, model, **flags)
-    call.fitted, call.stages = fitted, stages
+    call.fitted = fitted
     start = time.perf_counter()
     out = record.run(call)
     return _result(call, out, time.perf_counter() - start, method)
@@ -222,7 +221,7 @@ def _fitted(record: Method, image: np.ndarray, given: np.ndarray | None, cancel:
 
     if given is None:
         raise ValueError(f"{record.title} takes no blur kernel, so there is no kernel to fit to the photo.")
-    return fit_kernel(check_image(image), given, cancel=cancel)
+    return fit_kernel(image, given, cancel=cancel)
 
 
 def restore_with_estimate(
@@ -308,9 +307,9 @@ def _result(call: MethodCall, out, seconds: float, method: str) -> Restoration:
     if call.method.kernel == "estimates":
         out, estimated = out
         used, source = np.asarray(estimated, np.float32), "estimated"
-    stages = tuple(call.stages)
-    if len(stages) == (call.fitted is not None):  # the method timed no stage of its own
-        stages += (Stage(call.method.title, seconds),)
+    stages = tuple(call.stages) or (Stage(call.method.title, seconds),)
+    if call.fitted is not None:
+        stages = (Stage("Fitting the kernel to the photo", call.fitted.seconds), *stages)
     return Restoration(np.asarray(out), used, source, stages, method)
 
 

@@ -58,7 +58,8 @@ class Restoration:
         return float(sum(s.seconds for s in self.stages))
 
     def kernel_text(self) -> str:
-        """The kernel in words: ``given, 15 x 15 px``, ``fitted, 17 x 17 px``, ``estimated, 21 x 21 px`` or ``none (a blind method)``."""
+        """The kernel in words: ``given, 15 x 15 px`` (or ``fitted, ...``), ``estimated, 21 x 21 px`` or ``none (a blind
+        method)``."""
         if self.kernel is None:
             return "none (a blind method)"
         h, w = self.kernel.shape
