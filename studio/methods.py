@@ -139,7 +139,7 @@ def catalogue_choices(registry: Registry | None = None, takes: str = "photo") ->
 
 def _catalogue_models() -> set[str]:
     """Models that a catalogue method runs: offered through that method, not on their own."""
-    return {m.model for m in methods() if m.model is not None}
+    return {name for m in methods() for name in (m.model, m.exact_model) if name is not None}
 
 
 def _offered(entry) -> bool:

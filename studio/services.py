@@ -21,6 +21,7 @@ from deblur_core import settings
 from deblur_core.io import ImageLoadError
 from deblur_core.learned.registry import Registry
 from deblur_core.progress import Cancelled
+from deblur_core.restoration import get_method
 from studio import router
 from studio.methods import MethodChoice, MethodMenu, method_menu
 from studio.model_loader import ModelLoader
@@ -110,7 +111,14 @@ def model_ready(choice: MethodChoice) -> bool:
     if choice.model is None:
         return True
     registry = get_registry()
-    return _model_loader().ready(registry, registry.get(choice.model))
+    loader = _model_loader()
+    ready = loader.ready(registry, registry.get(choice.model))
+    method = get_method(choice.name)
+    exact = method.exact_model if method is not None else None
+    if ready and exact is not None and exact in registry.names():
+        # The network the method runs with a kernel known exactly: loaded next, without keeping the page waiting.
+        loader.ready(registry, registry.get(exact))
+    return ready
 
 
 MODEL_LOAD_TYPICAL_S = 15.0

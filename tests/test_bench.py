@@ -158,3 +158,11 @@ def test_the_deconvolvers_learning_curve_shows_the_wrong_kernel_scores_where_the
     # An older card, measured with the true kernels only, keeps the three columns.
     card["training"]["history"] = [{"step": 0, "psnr": 27.0}]
     assert "| 0 | 27.00 | +0.50 |" in "\n".join(deconvolver.curve(registry))
+    # The network for kernels known exactly gets a curve of its own where it is installed.
+    assert deconvolver.curve(registry, "deconv-unet-exact") == []
+    card["training"]["started_from"] = "models/deconv-unet.keras"
+    both = SimpleNamespace(
+        names=lambda: ["deconv-unet", "deconv-unet-exact"], get=lambda name: SimpleNamespace(card=card)
+    )
+    exact = "\n".join(deconvolver.curve(both, "deconv-unet-exact"))
+    assert "(`deconv-unet-exact`)" in exact and "Fine-tuned from `models/deconv-unet.keras` on true kernels" in exact

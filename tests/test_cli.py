@@ -916,8 +916,8 @@ def test_an_approximate_kernel_is_passed_on_as_one(capsys, monkeypatch, tmp_path
 
 
 def test_fit_kernel_fits_the_kernel_to_each_photo_and_says_so(capsys, monkeypatch, tmp_path):
-    """--fit-kernel hands restore's fit_kernel on (not without a kernel); the kernel used is reported as fitted when
-    the fit was kept."""
+    """--fit-kernel hands restore's fit_kernel on (not without a kernel) and marks the kernel approximate; the kernel
+    used is reported as fitted when the fit was kept."""
     from deblur_core import restoration
     from deblur_core.classical.fit import fit_kernel
     from deblur_core.degrade import blur
@@ -926,7 +926,11 @@ def test_fit_kernel_fits_the_kernel_to_each_photo_and_says_so(capsys, monkeypatc
 
     seen = []
     real = restoration.restore
-    monkeypatch.setattr(restoration, "restore", lambda *a, **kw: seen.append(kw["fit_kernel"]) or real(*a, **kw))
+    monkeypatch.setattr(
+        restoration,
+        "restore",
+        lambda *a, **kw: seen.append((kw["fit_kernel"], kw["kernel_estimated"])) or real(*a, **kw),
+    )
     save_image(blur(texture(160, 160), gaussian_kernel(2.0)), tmp_path / "a.png")
     args = ("deblur", tmp_path / "a.png", "--out", tmp_path / "fit", "--method", "wiener", "--fit-kernel")
     code, out, err = run(capsys, *args, "--kernel", "gaussian:sigma=2.6")
@@ -936,4 +940,5 @@ def test_fit_kernel_fits_the_kernel_to_each_photo_and_says_so(capsys, monkeypatc
     assert f"kernel {'fitted' if expected.fitted else 'given'}, {w} x {h} px" in out + err, err
     code, _, err = run(capsys, "deblur", tmp_path / "a.png", "--out", tmp_path / "blind", "--fit-kernel")
     assert code == 0, err
-    assert seen == [True, False]
+    # A kernel fitted to the photo is a guess made better: it is run as an approximate one.
+    assert seen == [(True, True), (False, False)]

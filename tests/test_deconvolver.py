@@ -236,6 +236,26 @@ def test_samples_marked_approximate_are_deconvolved_so_and_mostly_wrong(photo, m
     assert deconvolver.NSR_FACTOR in calls and deconvolver.ESTIMATED_NSR_FACTOR in calls
 
 
+def test_a_run_for_exact_kernels_draws_no_wrong_ones(photo, tmp_path):
+    # --p-wrong 0: the network meant for kernels known exactly never sees a perturbed kernel; the default stays a third.
+    from deblur_core.training import deconv_data
+    from deblur_core.training.deconv_train import produce_main
+
+    none = [deconv_data.sample_degradation(np.random.default_rng([8, i]), p_wrong=0.0) for i in range(400)]
+    assert not any(d["wrong"] for d in none)
+    third = [deconv_data.sample_degradation(np.random.default_rng([8, i])) for i in range(3000)]
+    assert 0.30 < np.mean([d["wrong"] for d in third]) < 0.37
+    rng = np.random.default_rng(9)
+    assert not any(make_samples(photo, rng, patch=32, count=2, p_wrong=0.0)["wrong"].any() for _ in range(8))
+    with pytest.raises(SystemExit, match="--p-wrong must be a share from 0 to 1"):
+        produce_main(tmp_path / "run", 0, 4, p_wrong=1.5)
+    # Such a run keeps the step best with true kernels, where another keeps the best mean with wrong ones too.
+    from deblur_core.training.deconv_train import _score
+
+    entry = {"psnr": 28.0, "perturbed": 25.0}
+    assert _score(entry) == 26.5 and _score(entry, exact_only=True) == 28.0
+
+
 class _WienerOnly:
     """Stands in for the network: its "result" is the Wiener deconvolution it is handed."""
 
@@ -360,6 +380,44 @@ def test_default_and_the_model_name_with_a_kernel_mean_the_deconvolver(photo, me
     result = restore(blurred, method, kernel=kernel, registry=registry)
     assert result.kernel_source == "given" and result.stages[0].name == "Wiener deconvolution"
     assert resolve_method("default", False, registry) == "default", "without a kernel, default stays blind"
+
+
+class _NamingRegistry:
+    """The shipped registry, noting the name of every model a restoration runs."""
+
+    def __init__(self, registry, hide: tuple[str, ...] = ()):
+        self.registry, self.hide, self.ran = registry, hide, []
+
+    def names(self):
+        return [n for n in self.registry.names() if n not in self.hide]
+
+    def resolve(self, name):
+        return self.registry.resolve(name)
+
+    def runner(self, entry):
+        self.ran.append(entry.name)
+        return self.registry.runner(entry)
+
+
+def test_a_kernel_known_exactly_runs_the_network_trained_for_it(photo):
+    # deconv-unet-exact was trained without wrong kernels: the deconvolver runs it with a kernel known exactly, and
+    # deconv-unet with one marked approximate or estimated; without the exact network installed, deconv-unet always.
+    from deblur_core.restoration import restore_image
+
+    shipped = _shipped_registry()
+    if "deconv-unet-exact" not in shipped.names():
+        pytest.fail("models/deconv-unet-exact.keras is missing")
+    kernel = gaussian_kernel(1.6)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(4), round8=True)
+    registry = _NamingRegistry(shipped)
+    exact = restore_image(blurred, "deconvolver", kernel=kernel, registry=registry)
+    restore_image(blurred, "deconvolver", kernel=kernel, registry=registry, kernel_estimated=True)
+    restore_image(blurred, "default", kernel=kernel, registry=registry)
+    assert registry.ran == ["deconv-unet-exact", "deconv-unet", "deconv-unet-exact"]
+    without = _NamingRegistry(shipped, hide=("deconv-unet-exact",))
+    other = restore_image(blurred, "deconvolver", kernel=kernel, registry=without)
+    assert without.ran == ["deconv-unet"] and np.abs(exact - other).mean() > 1e-4
+    assert psnr(photo, exact) > psnr(photo, wiener(blurred, kernel)) + 0.3
 
 
 def test_a_kernel_marked_approximate_is_leaned_on_less(photo):

@@ -180,7 +180,7 @@ def cmd_deblur(args: argparse.Namespace) -> int:
                 kernel=kernel,
                 registry=registry,
                 upscale=args.upscale,
-                kernel_estimated=args.approximate_kernel and kernel is not None,
+                kernel_estimated=(args.approximate_kernel or args.fit_kernel) and kernel is not None,
                 fit_kernel=args.fit_kernel and kernel is not None,
                 on_progress=bar.update,
                 **options,
@@ -236,13 +236,14 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument(
         "--approximate-kernel",
         action="store_true",
-        help="the --kernel is a guess, not the blur known exactly: the learned deconvolver leans on it less",
+        help="the --kernel is a guess, not the blur known exactly: the learned deconvolver leans on it less (without "
+        "this it runs its network for exact kernels, sharper with the right kernel and worse with a wrong one)",
     )
     p.add_argument(
         "--fit-kernel",
         action="store_true",
         help="fit the --kernel to each photo first (under a second), and use the fitted kernel where it explains "
-        "the photo better: for a kernel shaped by hand",
+        "the photo better: for a kernel shaped by hand (implies --approximate-kernel)",
     )
     p.add_argument("--upscale", action="store_true", help="with an enlarging model (card scale > 1): enlarge too")
     p.add_argument("--format", choices=("png", "jpeg"), default="png", help="output file format")

@@ -144,7 +144,8 @@ def add_parser(commands: argparse._SubParsersAction, prog: str) -> None:
     p.add_argument(
         "--approximate-kernel",
         action="store_true",
-        help="the --kernel is a guess, not the blur known exactly: the learned deconvolver leans on it less",
+        help="the --kernel is a guess, not the blur known exactly: the learned deconvolver leans on it less (without "
+        "this it runs its network for exact kernels, sharper with the right kernel and worse with a wrong one)",
     )
     p.add_argument("--blur", metavar="SPEC", help="blur the frames with this kernel first (a demonstration)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="process only the first N frames")

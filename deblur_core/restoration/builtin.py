@@ -140,8 +140,9 @@ UNSUPERVISED_WIENER = register(
 )
 
 
-def _runner_in_background(call: MethodCall):
-    """Start loading the call's model on a thread; return a function that waits for it and gives the runner.
+def _runner_in_background(call: MethodCall, model: str | None = None):
+    """Start loading the call's model (or ``model``) on a thread; return a function that waits for it and gives the
+    runner.
 
     The first load in a process imports TensorFlow and reads the file (seconds); the Wiener step
     meanwhile spends its time in FFTs that release the interpreter, so the two overlap. A model
@@ -151,7 +152,7 @@ def _runner_in_background(call: MethodCall):
 
     def load() -> None:
         try:
-            box["runner"] = call.runner()
+            box["runner"] = call.runner(model)
         except BaseException as exc:  # handed to the caller, who raises it
             box["error"] = exc
 
@@ -173,10 +174,12 @@ def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarr
     from deblur_core.classical.noise import estimate_noise_sigma
     from deblur_core.learned.deconvolver import data_consistency, method_settings, network_input
 
-    runner = _runner_in_background(call)
-    nsr_factor, trust = method_settings(call.kernel_estimated or call.method.kernel == "estimates")
+    approximate = call.kernel_estimated or call.method.kernel == "estimates"
+    model = _network(call, approximate)
+    runner = _runner_in_background(call, model)
+    nsr_factor, trust = method_settings(approximate)
     # The model's card says how wide a stack it reads (7, or 10 with the more regularised deconvolution).
-    channels = int(call.registry.resolve(call.model).input["channels"])
+    channels = int(call.registry.resolve(model).input["channels"])
     with call.stage("Wiener deconvolution"):
         sigma = estimate_noise_sigma(image)
         stack = network_input(
@@ -187,6 +190,15 @@ def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarr
         del stack
     with call.stage("Consistency with the photo"):
         return data_consistency(image, refined, kernel, sigma, trust, overwrite=True)
+
+
+def _network(call: MethodCall, approximate: bool) -> str:
+    """The model that refines the deconvolution: the one trained on kernels known exactly where the kernel is
+    (and it is installed, and the caller asked for no other model), else the method's own."""
+    exact = call.method.exact_model
+    if approximate or exact is None or call.model != call.method.model or exact not in call.registry.names():
+        return call.model
+    return exact
 
 
 def _run_deconvolver(call: MethodCall) -> np.ndarray:
@@ -201,14 +213,16 @@ DECONVOLVER = register(
         summary="Learned deconvolver: Wiener with the kernel, then a small network removes its noise and ripples.",
         description=(
             "Divides the blur out with a Wiener filter, like the classical method, then a small neural network "
-            "trained on thousands of photos cleans up the noise and ripples the division leaves. Needs the blur "
-            "kernel; under a second per megapixel on two cores, about three times the blind model's time."
+            "trained on thousands of photos cleans up the noise and ripples the division leaves: one network for a "
+            "kernel known exactly, another, more wary, for a kernel that is a guess. Needs the blur kernel; under a "
+            "second per megapixel on two cores, about three times the blind model's time."
         ),
         kernel="needs",
         run=_run_deconvolver,
         takes=("photo", "frames"),
         family="learned",
         model="deconv-unet",
+        exact_model="deconv-unet-exact",
         loads_model_itself=True,
         references=(
             "J. Dong, S. Roth and B. Schiele, Deep Wiener deconvolution: Wiener meets deep learning for image "

@@ -163,6 +163,9 @@ class Method:
     loads_model_itself : bool
         Its run starts loading its model on a thread of its own while its classical first step runs, so a
         caller need not load the model before calling it (the command line then does not wait for it).
+    exact_model : str, optional
+        For a method that takes a kernel: the model it runs instead of :attr:`model` when the kernel is known
+        exactly (not estimated, not shaped by hand), where that model is installed.
     """
 
     name: str
@@ -179,6 +182,7 @@ class Method:
     references: tuple[str, ...] = ()
     with_kernel: str | None = None
     loads_model_itself: bool = False
+    exact_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.kernel not in KERNEL_USES:
@@ -239,8 +243,9 @@ def unregister(name: str) -> Method:
 
 
 def method_for_model(model: str) -> Method | None:
-    """The catalogue method that runs the model called ``model`` (the learned deconvolver for deconv-unet), or None."""
-    return next((m for m in CATALOGUE.values() if m.model == model), None)
+    """The catalogue method that runs the model called ``model`` (the learned deconvolver for deconv-unet and
+    deconv-unet-exact), or None."""
+    return next((m for m in CATALOGUE.values() if model in (m.model, m.exact_model)), None)
 
 
 def get_method(name: str) -> Method | None:

@@ -107,14 +107,16 @@ def perturb_kernel(kernel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return normalize_kernel(k)
 
 
-def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0, p_approximate: float = 0.0) -> dict:
+def sample_degradation(
+    rng: np.random.Generator, p_estimated: float = 0.0, p_approximate: float = 0.0, p_wrong: float = P_WRONG_KERNEL
+) -> dict:
     """Draw the kernel, noise level and JPEG quality of one training photo, and which kernel the network gets:
     ``estimated`` (a share ``p_estimated`` of the blurred photos: the estimator's own), else ``wrong`` (perturbed)
-    on a share ``P_WRONG_KERNEL``, else the true one.
+    on a share ``p_wrong`` (a third by default; 0 for a network meant for kernels known exactly), else the true one.
 
     ``approximate`` marks a share ``p_approximate`` of the others as run the way a kernel that is not known exactly is
     run at test time (shaped by hand, or estimated: ``ESTIMATED_NSR_FACTOR``); such a kernel is wrong more often
-    (``WRONG_WHEN_APPROXIMATE``), the rest less often, so that a third are wrong in all."""
+    (``WRONG_WHEN_APPROXIMATE``), the rest less often, so that ``p_wrong`` of all are wrong."""
     if rng.random() < P_IDENTITY:
         family, kernel = "clean", identity_kernel()
     else:
@@ -123,7 +125,7 @@ def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0, p_app
     quality = int(rng.integers(60, 96)) if rng.random() < P_JPEG else None
     estimated = p_estimated > 0 and family != "clean" and rng.random() < p_estimated  # no draw at 0: same stream
     approximate = not estimated and p_approximate > 0 and rng.random() < p_approximate
-    wrong = not estimated and rng.random() < _wrong_share(approximate, p_approximate)
+    wrong = not estimated and rng.random() < _wrong_share(approximate, p_approximate, p_wrong)
     return {
         "family": family,
         "kernel": kernel,
@@ -135,13 +137,13 @@ def sample_degradation(rng: np.random.Generator, p_estimated: float = 0.0, p_app
     }
 
 
-def _wrong_share(approximate: bool, p_approximate: float) -> float:
-    """How often a kernel marked (or not marked) approximate is a wrong one, a third of all kernels being wrong."""
+def _wrong_share(approximate: bool, p_approximate: float, p_wrong: float = P_WRONG_KERNEL) -> float:
+    """How often a kernel marked (or not marked) approximate is a wrong one, ``p_wrong`` of all kernels being wrong."""
     if approximate:
         return WRONG_WHEN_APPROXIMATE
     if p_approximate <= 0:
-        return P_WRONG_KERNEL
-    return max(0.0, (P_WRONG_KERNEL - p_approximate * WRONG_WHEN_APPROXIMATE) / (1 - p_approximate))
+        return p_wrong
+    return max(0.0, (p_wrong - p_approximate * WRONG_WHEN_APPROXIMATE) / (1 - p_approximate))
 
 
 def degrade_photo(sharp: np.ndarray, deg: dict, rng: np.random.Generator) -> np.ndarray:
@@ -175,6 +177,7 @@ def make_samples(
     p_estimated: float = 0.0,
     channels: int = INPUT_CHANNELS,
     p_approximate: float = 0.0,
+    p_wrong: float = P_WRONG_KERNEL,
 ) -> dict:
     """Degrade a whole photo, build the network's stack on it, cut ``count`` patches.
 
@@ -187,7 +190,7 @@ def make_samples(
     for the wider stack (``channels=WIDE_INPUT_CHANNELS``) also ``strong`` (uint16, the Wiener result regularised
     more).
     """
-    deg = sample_degradation(rng, p_estimated, p_approximate)
+    deg = sample_degradation(rng, p_estimated, p_approximate, p_wrong)
     blurred = degrade_photo(sharp, deg, rng)
     given, nsr_factor, estimated = _given_kernel(blurred, deg, rng)
     stack = network_input(blurred, given, nsr_factor=nsr_factor, channels=channels)
@@ -246,12 +249,13 @@ def produce(
     p_estimated: float = 0.0,
     channels: int = INPUT_CHANNELS,
     p_approximate: float = 0.0,
+    p_wrong: float = P_WRONG_KERNEL,
 ) -> None:
     """Write shards of samples into ``pool_dir`` forever (or ``stop_after`` shards), dropping the oldest.
 
     A share ``p_scene`` of the photos is replaced by a freshly drawn scene (:func:`drawn_scene`); a share
     ``p_estimated`` of the blurred ones gets the estimator's kernel (:func:`make_samples`); ``channels`` is the
-    stack's width (:func:`make_samples`).
+    stack's width and ``p_wrong`` the share of wrong kernels (:func:`make_samples`).
 
     The shard counter continues from the files already there, so a restarted producer does not
     overwrite fresh shards; each shard's randomness comes from (seed, shard number).
@@ -270,7 +274,7 @@ def produce(
                 image = drawn_scene(rng, size=int(rng.integers(max(patch, 256), 513)))
             else:
                 image = usable[int(rng.integers(len(usable)))]
-            parts.append(make_samples(image, rng, patch, per_photo, p_estimated, channels, p_approximate))
+            parts.append(make_samples(image, rng, patch, per_photo, p_estimated, channels, p_approximate, p_wrong))
         shard = {key: np.concatenate([p[key] for p in parts])[:shard_size] for key in parts[0]}
         atomic_write_with(pool_dir / f"shard-{number:06d}.npz", lambda tmp, shard=shard: np.savez(tmp, **shard))
         written += 1

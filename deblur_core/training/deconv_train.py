@@ -62,11 +62,12 @@ def _save_atomic(model, path: Path) -> None:
     atomic_write_with(path, model.save, suffix=".keras")
 
 
-def _score(entry: dict) -> float:
+def _score(entry: dict, exact_only: bool = False) -> float:
     """What picks the best step: the mean of the scores measured (true kernels; perturbed and estimated ones where
-    they are scored too)."""
-    scores = [entry[key] for key in ("psnr", "perturbed", "estimated") if key in entry]
-    return float(np.mean(scores))
+    they are scored too), or for a network meant only for kernels known exactly (a run produced with ``--p-wrong
+    0``) the true kernels' score alone."""
+    keys = ("psnr",) if exact_only else ("psnr", "perturbed", "estimated")
+    return float(np.mean([entry[key] for key in keys if key in entry]))
 
 
 def _estimated_validator(
@@ -213,14 +214,15 @@ def train(
     instead of from scratch; a run with a checkpoint always resumes from it. ``estimated_val`` > 0 also
     scores the method with the blind estimator's kernels on that many held-out photos (other draws of the
     blur). Every validation also scores the held-out photos handed a wrong kernel (:func:`perturbed_cases`); the best
-    step is the one with the best mean of the scores. ``channels`` is the network's input width for a new run
+    step is the one with the best mean of the scores (of the true kernels' alone where the producer hands no wrong
+    kernel, :func:`_score`). ``channels`` is the network's input width for a new run
     (``WIDE_INPUT_CHANNELS`` adds the more regularised deconvolution; from a 7-channel ``init`` its weights start at
     zero, :func:`widened_weights`). ``loss`` is a key of ``LOSSES`` (mean squared error suits fine-tuning a network
     for PSNR; a resumed run keeps the loss it was compiled with). ``perturbed_approximate`` scores the wrong kernels
     the way the method runs a kernel marked approximate (:func:`deblur_core.learned.deconvolver.method_settings`), for a
     run whose producer trains that way (``produce --p-approximate``).
     """
-    from deblur_core.training.deconv_data import Pool
+    from deblur_core.training.deconv_data import P_WRONG_KERNEL, Pool
 
     run.mkdir(parents=True, exist_ok=True)
     state_path, ckpt = run / "state.json", run / "checkpoint.keras"
@@ -232,6 +234,7 @@ def train(
     estimated = _estimated_validator(run, held_out, estimated_val, state, channels) if estimated_val > 0 else None
     if state["step"] == 0:
         state["history"] = [_measure(run, model, 0, validate, estimated, perturbed)]
+    exact_only = _recipe(run).get("p_wrong", P_WRONG_KERNEL) == 0
     pool = Pool(run / "pool", np.random.default_rng([7, state["step"]]))
     while not list((run / "pool").glob("shard-*.npz")):
         _log(run, "waiting for the producer's first shard")
@@ -250,7 +253,7 @@ def train(
         if state["step"] % val_every == 0 or state["step"] == steps:
             entry = _measure(run, model, state["step"], validate, estimated, perturbed)
             state["history"].append(entry)
-            if state["best"] is None or _score(entry) > _score(state["best"]):
+            if state["best"] is None or _score(entry, exact_only) > _score(state["best"], exact_only):
                 state["best"] = {k: v for k, v in entry.items() if k != "time"}
                 _save_atomic(model, run / "best.keras")
             _save_atomic(model, ckpt)
@@ -299,10 +302,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
         "name": out.stem,
         "architecture": "deconv-unet",
         "arch_args": {**DECONV_ARCH_ARGS, "input_channels": channels},
-        "description": (
-            "The learned deconvolver: Wiener deconvolution with the given blur kernel, refined by a small network "
-            "that removes the noise and ripples the deconvolution leaves. Needs the kernel."
-        ),
+        "description": _description(recipe.get("p_wrong", P_WRONG_KERNEL)),
         "training": {
             "data": [f"train/{f}" for f in TRAIN_FOLDERS]
             + ["a fixed tenth of the photos held out whole", f"drawn scenes (text, stripes, shapes) for {P_SCENE:.0%}"],
@@ -313,7 +313,7 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
                 "identity_share": P_IDENTITY,
                 "noise": f"sigma 0 to {NOISE_MAX} ({P_NO_NOISE:.0%} without noise), 8-bit rounding",
                 "jpeg_share": P_JPEG,
-                "wrong_kernel_share": round(P_WRONG_KERNEL, 3),
+                "wrong_kernel_share": round(recipe.get("p_wrong", P_WRONG_KERNEL), 3),
                 "estimated_kernel_share": recipe.get("p_estimated", 0.0),
                 "approximate_kernel_share": recipe.get("p_approximate", 0.0),
                 "drawn_scene_share": P_SCENE,
@@ -345,6 +345,21 @@ def export(run: Path, out: Path, scene_count: int = 24) -> Path:
     }
     card["validation"] |= _other_kernel_scores(val, best)
     return save_model(model, out, card)
+
+
+def _description(p_wrong: float) -> str:
+    """The model card's description: the network for any kernel, or (trained without wrong kernels) the one for a
+    kernel known exactly."""
+    text = (
+        "The learned deconvolver: Wiener deconvolution with the given blur kernel, refined by a small network "
+        "that removes the noise and ripples the deconvolution leaves. Needs the kernel."
+    )
+    if p_wrong > 0:
+        return text
+    return text + (
+        " This network was trained only on kernels known exactly; the deconvolver runs it with such a kernel, and "
+        "its other network with an estimated or hand-shaped one."
+    )
 
 
 def _other_kernel_scores(val: dict, best: dict) -> dict:
@@ -383,10 +398,16 @@ def produce_main(
     p_estimated: float = 0.0,
     channels: int = INPUT_CHANNELS,
     p_approximate: float = 0.0,
+    p_wrong: float | None = None,
 ) -> None:
-    from deblur_core.training.deconv_data import FAMILIES, produce
+    from deblur_core.training.deconv_data import FAMILIES, P_WRONG_KERNEL, produce
 
-    for flag, share, most in (("--p-estimated", p_estimated, 1.0), ("--p-approximate", p_approximate, 0.5)):
+    p_wrong = P_WRONG_KERNEL if p_wrong is None else p_wrong
+    for flag, share, most in (
+        ("--p-estimated", p_estimated, 1.0),
+        ("--p-approximate", p_approximate, 0.5),
+        ("--p-wrong", p_wrong, 1.0),
+    ):
         if not 0 <= share <= most:
             raise SystemExit(f"{flag} must be a share from 0 to {most:g}.")
     run.mkdir(parents=True, exist_ok=True)
@@ -395,7 +416,13 @@ def produce_main(
         _log(run, f"producer: the kernel families change from {before} to {list(FAMILIES)}")
     atomic_write_json(
         run / "recipe.json",
-        {"p_estimated": p_estimated, "p_approximate": p_approximate, "channels": channels, "families": list(FAMILIES)},
+        {
+            "p_estimated": p_estimated,
+            "p_approximate": p_approximate,
+            "p_wrong": p_wrong,
+            "channels": channels,
+            "families": list(FAMILIES),
+        },
     )
     training, _ = split_photos()
     images = load_images(training)
@@ -408,6 +435,7 @@ def produce_main(
         p_estimated=p_estimated,
         channels=channels,
         p_approximate=p_approximate,
+        p_wrong=p_wrong,
     )
 
 
@@ -432,6 +460,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="share of the other photos deconvolved the way a kernel marked approximate is (at most 0.5; "
         "60 %% of those kernels are wrong, fewer of the rest, a third in all)",
+    )
+    p.add_argument(
+        "--p-wrong",
+        type=float,
+        default=None,
+        help="share of photos handed a wrong (perturbed) kernel (default a third; 0 for a network meant only for "
+        "kernels known exactly)",
     )
     t = sub.add_parser("train", help="train (or resume) on RUN/pool")
     for command in (p, t):
@@ -472,7 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         print(export(args.run, args.out))
     elif args.command == "produce":
-        produce_main(args.run, args.seed, args.max_shards, args.p_estimated, args.channels, args.p_approximate)
+        produce_main(
+            args.run, args.seed, args.max_shards, args.p_estimated, args.channels, args.p_approximate, args.p_wrong
+        )
     else:
         train(
             args.run,
