@@ -113,7 +113,7 @@ def model_ready(choice: MethodChoice) -> bool:
     registry = get_registry()
     loader = _model_loader()
     ready = loader.ready(registry, registry.get(choice.model))
-    method = get_method(choice.name)
+    method = get_method(choice.method)
     exact = method.exact_model if method is not None else None
     if ready and exact is not None and exact in registry.names():
         # The network the method runs with a kernel known exactly: loaded next, without keeping the page waiting.
