@@ -439,11 +439,8 @@ def produce_main(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m deblur_core.training.deconv_train", description=__doc__.split("\n")[0]
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _produce_parser(sub) -> argparse.ArgumentParser:
+    """The ``produce`` command's options."""
     p = sub.add_parser("produce", help="write training shards into RUN/pool until stopped")
     p.add_argument("run", type=Path)
     p.add_argument("--seed", type=int, default=0)
@@ -468,6 +465,15 @@ def main(argv: list[str] | None = None) -> int:
         help="share of photos handed a wrong (perturbed) kernel (default a third; 0 for a network meant only for "
         "kernels known exactly)",
     )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deblur_core.training.deconv_train", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = _produce_parser(sub)
     t = sub.add_parser("train", help="train (or resume) on RUN/pool")
     for command in (p, t):
         command.add_argument(

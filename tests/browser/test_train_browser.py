@@ -73,7 +73,7 @@ def test_a_job_started_in_the_page_draws_its_epochs_live(app, browser, tmp_path)
     page.wait_for_timeout(1500)
     _no_exception(page)
     page.get_by_role("button", name="Start training").click()
-    page.get_by_text("Training browser-tiny").wait_for(timeout=60_000)
+    page.get_by_text("Training browser-tiny").first.wait_for(timeout=60_000)
 
     # Freeze the trainer right after its first epoch, so the page is seen drawing a partial run
     # however fast the machine is; then let it finish and see the charts grow.
