@@ -18,9 +18,11 @@ from deblur_core.learned.deconvolver import (
     SIGMA_SCALE,
     STRONG_FACTOR,
     WIDE_INPUT_CHANNELS,
+    NetworkStack,
     data_consistency,
     network_input,
     reregularised,
+    stack_ratio,
 )
 from deblur_core.metrics import psnr
 from deblur_core.training.deconv_data import Pool, decode_batch, make_samples, perturb_kernel, produce
@@ -470,3 +472,21 @@ def test_drawn_scenes_refuse_bad_arguments():
         drawn_scene(np.random.default_rng(0), 32)
     with pytest.raises(ValueError, match="Unknown scene kind"):
         drawn_scene(np.random.default_rng(0), 128, "clouds")
+
+
+@pytest.mark.parametrize("channels", [INPUT_CHANNELS, WIDE_INPUT_CHANNELS])
+def test_the_lazy_stack_holds_the_same_values_one_part_at_a_time(photo, channels):
+    kernel = motion_kernel(9, 30)
+    blurred = degrade(photo, kernel, 0.01, np.random.default_rng(0), round8=True)
+    sigma = estimate_noise_sigma(blurred)
+    whole = network_input(blurred, kernel, sigma, channels=channels)
+    lazy = network_input(blurred, kernel, sigma, channels=channels, lazy=True)
+    assert isinstance(lazy, NetworkStack) and lazy.shape == whole.shape and lazy.ndim == 3
+    np.testing.assert_allclose(np.asarray(lazy), whole, atol=1e-6)
+    part = (slice(20, 70), slice(33, 120))
+    np.testing.assert_allclose(lazy[part], whole[part], atol=1e-6)
+    # The ratio handed in is the one the stack would compute itself.
+    given = network_input(blurred, kernel, sigma, channels=channels, ratio=stack_ratio(blurred, kernel, sigma))
+    np.testing.assert_array_equal(given, whole)
+    with pytest.raises(ValueError, match="kernel"):
+        stack_ratio(blurred, None, sigma)

@@ -377,3 +377,34 @@ def test_restore_refuses_a_still_image_for_a_video_model(tmp_path):
     frames = np.concatenate([texture(20, 24, seed=s) for s in range(3)], axis=2)
     out = restore_image(frames, "video3", registry=registry)
     np.testing.assert_allclose(out, frames[..., 3:6], atol=1e-5)  # a fresh model returns the middle frame
+
+
+class _PartsOnly:
+    """An image that hands out parts only (as the learned deconvolver's stack does), recording what was asked."""
+
+    def __init__(self, array: np.ndarray):
+        self.array, self.shape, self.asked = array, array.shape, []
+
+    def __getitem__(self, key):
+        rows, cols = key
+        self.asked.append((rows.stop - rows.start, cols.stop - cols.start))
+        return self.array[rows, cols].copy()
+
+
+@pytest.mark.parametrize("shape", [(70, 53), (64, 64), (45, 130)])
+def test_tiles_cut_from_the_image_and_padded_each_match_padding_the_whole_image_first(shape):
+    """Each tile is padded on its own where it passes the border; a model that looks at its neighbours (a 5 x 5 mean)
+    sees the same values as with the whole image padded first, and no tile asks for the whole image."""
+    rng = np.random.default_rng(3)
+    image = rng.random(shape + (4,)).astype(np.float32)
+
+    def local_mean(batch):
+        return ndimage.uniform_filter(batch, size=(1, 5, 5, 1), mode="reflect")[..., :3]
+
+    padded, size = pad_to_multiple(image, 8)
+    expected = crop_to(tiled_apply(padded, local_mean, tile=32, overlap=8, out_channels=3), size)
+    parts = _PartsOnly(image)
+    got = tiled_apply(parts, local_mean, tile=32, overlap=8, multiple=8, out_channels=3)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert got.shape == shape + (3,)
+    assert all(h <= 32 and w <= 32 for h, w in parts.asked) and len(parts.asked) > 1

@@ -122,7 +122,7 @@ class _Canvas:
     def crop(self, chw: np.ndarray, offset: float = 0.0) -> np.ndarray:
         """Cut the picture out of a C x Hp x Wp array; return H x W x C float32 clipped to [0, 1]."""
         out = chw[(slice(None), *self.picture)] - offset
-        return np.clip(np.moveaxis(out, 0, -1), 0.0, 1.0).astype(np.float32)
+        return np.clip(np.moveaxis(out, 0, -1), 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _channels_first(image: np.ndarray, dtype: type) -> np.ndarray:

@@ -160,19 +160,17 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     if not files:
         err(f"0 of {len(found)} image(s) restored: none of the inputs could be read.")
         return EXIT_FAILED
-    # The learned deconvolver loads its model itself while its Wiener step runs: no need to wait for it first,
-    # nor to load it while the photo is decoded (the import of TensorFlow would slow the decoding as much as
-    # it overlaps it; beside the Wiener step's FFTs it costs less).
+    # The learned deconvolver loads its model itself (the one for the kernel it is given) while its Wiener step runs:
+    # no need to load one here, nor while the photo is decoded (the import of TensorFlow would slow the decoding as
+    # much as it overlaps it; beside the Wiener step's FFTs it costs less). Here it loads only to name a broken file.
     overlaps_loading = record is not None and record.loads_model_itself
     loading = _ModelLoading(entry, registry, start=not overlaps_loading) if entry is not None else None
 
     def work(item, target, bar) -> str:
         t0 = time.monotonic()
         loaded = load_image(item.path, name=item.label)
-        if loading is not None:
-            loading.start()  # once the first photo is decoded, where it has not started yet
         if loading is not None and not overlaps_loading:
-            loading.wait(bar)
+            loading.wait(bar)  # starts it, once the first photo is decoded, where it has not started yet
         try:
             result = restoration.restore(
                 loaded.rgb,

@@ -82,8 +82,9 @@ CONSISTENCY_SIGMA = 0.02
 # +1.909; 0.01 alone: +1.879).
 ESTIMATED_NSR_FACTOR = 1.0
 ESTIMATED_CONSISTENCY_SIGMA = 0.01
-# Up to this many pixels the consistency step's channels run at once (each thread holds about 20 bytes a pixel).
-PARALLEL_CONSISTENCY_PIXELS = 4_000_000
+# Up to this many pixels the consistency step's and the re-regularisation's channels run at once (each thread holds
+# about 20 bytes a pixel).
+PARALLEL_CHANNEL_PIXELS = 4_000_000
 MODEL_NAME = "deconv-unet"
 """The shipped model the learned deconvolver runs."""
 
@@ -94,6 +95,7 @@ __all__ = [
     "INPUT_CHANNELS",
     "MODEL_NAME",
     "NSR_FACTOR",
+    "NetworkStack",
     "SIGMA_SCALE",
     "STRONG_FACTOR",
     "WIDE_INPUT_CHANNELS",
@@ -101,6 +103,7 @@ __all__ = [
     "method_settings",
     "network_input",
     "reregularised",
+    "stack_ratio",
 ]
 
 
@@ -121,7 +124,9 @@ def network_input(
     channels: int = INPUT_CHANNELS,
     on_progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
-) -> np.ndarray:
+    lazy: bool = False,
+    ratio: float | None = None,
+) -> np.ndarray | NetworkStack:
     """The stack the deconvolver's network reads: blurred RGB, Wiener RGB, noise map; H x W x 7 float32
     (x 10 with ``channels=WIDE_INPUT_CHANNELS``: then the Wiener result regularised more as well).
 
@@ -140,6 +145,11 @@ def network_input(
         ``INPUT_CHANNELS`` (7) or ``WIDE_INPUT_CHANNELS`` (10), as the network reads.
     on_progress, cancel : callable, optional
         Passed on to the Wiener step (``cancel`` returning True raises ``Cancelled``).
+    lazy : bool
+        Return a :class:`NetworkStack` (the same values, its parts kept apart) instead of an array: the network
+        run in tiles then never needs the whole stack at once (480 MB for a 12-MP photo).
+    ratio : float, optional
+        The Wiener step's ratio, where the caller has it already (:func:`stack_ratio`); ``nsr_factor`` is then unused.
 
     Raises
     ------
@@ -153,7 +163,14 @@ def network_input(
         )
     if sigma is None:
         sigma = estimate_noise_sigma(img)
-    ratio = nsr_factor * _nsr_from(img, k, sigma)
+    if ratio is None:
+        ratio = stack_ratio(img, k, sigma, nsr_factor)
+    if lazy:
+        deconvolved = wiener(img, k, nsr=ratio, on_progress=on_progress, cancel=cancel)
+        parts = [img, deconvolved, np.float32(sigma * SIGMA_SCALE)]
+        if channels == WIDE_INPUT_CHANNELS:
+            parts.append(reregularised(deconvolved, k, ratio, STRONG_FACTOR))
+        return NetworkStack(parts)
     # Built in place: the Wiener step writes straight into its channels, saving a copy of the photo's size.
     stack = np.empty(img.shape[:2] + (channels,), np.float32)
     stack[..., :3] = img
@@ -162,6 +179,45 @@ def network_input(
     if channels == WIDE_INPUT_CHANNELS:
         reregularised(stack[..., 3:6], k, ratio, STRONG_FACTOR, out=stack[..., 7:10])
     return stack
+
+
+def stack_ratio(image: np.ndarray, kernel: np.ndarray, sigma: float, nsr_factor: float = NSR_FACTOR) -> float:
+    """The Wiener step's ratio in the stack: ``nsr_factor`` times the automatic one for this photo, kernel and noise.
+
+    Raises ValueError, as :func:`network_input` does, if the photo or the kernel is invalid."""
+    img, k = _check_inputs(image, kernel, "The learned deconvolver")
+    return nsr_factor * _nsr_from(img, k, sigma)
+
+
+class NetworkStack:
+    """The network's stack kept as its parts (H x W x C arrays and constant channels): ``stack[rows, columns]`` puts
+    that part of it together, as :func:`deblur_core.learned.tiling.tiled_apply` asks for one tile at a time, and
+    ``np.asarray(stack)`` the whole of it."""
+
+    def __init__(self, parts: list[np.ndarray | np.float32]) -> None:
+        arrays = [p for p in parts if isinstance(p, np.ndarray)]
+        self.parts = parts
+        self.shape = arrays[0].shape[:2] + (sum(p.shape[2] if isinstance(p, np.ndarray) else 1 for p in parts),)
+        self.ndim = 3
+        self.dtype = np.dtype(np.float32)
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        rows, cols = key
+        first = next(p for p in self.parts if isinstance(p, np.ndarray))[rows, cols]
+        out = np.empty(first.shape[:2] + (self.shape[2],), np.float32)
+        c = 0
+        for part in self.parts:
+            if isinstance(part, np.ndarray):
+                out[..., c : c + part.shape[2]] = part[rows, cols]
+                c += part.shape[2]
+            else:
+                out[..., c] = part
+                c += 1
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[:, :]
+        return whole if dtype is None else whole.astype(dtype, copy=False)
 
 
 def reregularised(
@@ -182,14 +238,31 @@ def reregularised(
     reg = np.float32(ratio) * _gradient_filter(shape)
     gain = (power + reg) / (power + np.float32(factor) * reg)
     result = out if out is not None else np.empty(deconvolved.shape, np.float32)
-    for c in range(deconvolved.shape[2]):
+
+    def channel(c: int) -> None:
         canvas = np.pad(
             deconvolved[..., c], ((pad_y, shape[0] - h - pad_y), (pad_x, shape[1] - w - pad_x)), "symmetric"
         )
         spectrum = sfft.rfft2(canvas, workers=fft_workers())
         spectrum *= gain
         result[..., c] = sfft.irfft2(spectrum, s=shape, workers=fft_workers())[pad_y : pad_y + h, pad_x : pad_x + w]
+
+    _per_channel(channel, deconvolved.shape[2], h * w)
     return np.clip(result, 0.0, 1.0, out=result)
+
+
+def _per_channel(channel, count: int, pixels: int) -> None:
+    """Run ``channel(c)`` for each of ``count`` channels: up to PARALLEL_CHANNEL_PIXELS pixels on threads of their own,
+    each with one FFT worker (the element-wise steps between the FFTs then run in parallel too); above it one after
+    another, each with all the FFT workers, to bound the memory."""
+    threads = min(FFT_WORKERS, count) if pixels <= PARALLEL_CHANNEL_PIXELS else 1
+
+    def run(c: int) -> None:
+        with one_fft_worker() if threads > 1 else contextlib.nullcontext():
+            channel(c)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(run, range(count)))
 
 
 def data_consistency(
@@ -207,7 +280,7 @@ def data_consistency(
     kernel) in the Fourier domain: ``x = refined + conj(K) R / (|K|^2 + (sigma / trust)^2)`` with R
     the spectrum of ``y - k * refined``. The residual is tapered to zero over one kernel size at the
     photo's border, where the blur reached pixels outside the frame and the residual says nothing
-    reliable; there the network's result stays. In float32, the channels on threads of their own.
+    reliable; there the network's result stays. In float32, the channels on threads of their own (:func:`_per_channel`).
 
     Parameters
     ----------
@@ -231,23 +304,17 @@ def data_consistency(
     flipped = np.ascontiguousarray(k[::-1, ::-1])  # filter2D correlates
     out = refined if overwrite and refined.dtype == np.float32 else np.empty_like(refined, dtype=np.float32)
 
-    threads = min(FFT_WORKERS, refined.shape[2]) if h * w <= PARALLEL_CONSISTENCY_PIXELS else 1
-
     def channel(c: int) -> None:
-        with one_fft_worker() if threads > 1 else contextlib.nullcontext():
-            x = np.ascontiguousarray(refined[..., c], dtype=np.float32)
-            residual = np.zeros(shape, np.float32)
-            reblurred = cv2.filter2D(x, -1, flipped, borderType=cv2.BORDER_REFLECT)
-            residual[pad_y : pad_y + h, pad_x : pad_x + w] = taper * (blurred[..., c] - reblurred)
-            spectrum = sfft.rfft2(residual, workers=fft_workers())
-            spectrum *= gain
-            correction = sfft.irfft2(spectrum, s=shape, workers=fft_workers())[pad_y : pad_y + h, pad_x : pad_x + w]
-            out[..., c] = x + correction
+        x = np.ascontiguousarray(refined[..., c], dtype=np.float32)
+        residual = np.zeros(shape, np.float32)
+        reblurred = cv2.filter2D(x, -1, flipped, borderType=cv2.BORDER_REFLECT)
+        residual[pad_y : pad_y + h, pad_x : pad_x + w] = taper * (blurred[..., c] - reblurred)
+        spectrum = sfft.rfft2(residual, workers=fft_workers())
+        spectrum *= gain
+        correction = sfft.irfft2(spectrum, s=shape, workers=fft_workers())[pad_y : pad_y + h, pad_x : pad_x + w]
+        out[..., c] = x + correction
 
-    # The channels are independent: on threads of their own, each with one FFT worker; above
-    # PARALLEL_CONSISTENCY_PIXELS one after another, each with all of them, to bound the memory.
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(channel, range(refined.shape[2])))
+    _per_channel(channel, refined.shape[2], h * w)
     return np.clip(out, 0.0, 1.0, out=out)
 
 

@@ -63,10 +63,10 @@ class ModelRunner:
             return self._predict(padded[None])[:, :h, :w]
         if not self._warm:
             with self._first_call:  # Keras builds its predict function on the first call; do it once
-                out = self.model.predict_on_batch(batch.astype(np.float32))
+                out = self.model.predict_on_batch(np.asarray(batch, np.float32))
                 self._warm = True
                 return np.asarray(out)
-        return np.asarray(self.model.predict_on_batch(batch.astype(np.float32)))
+        return np.asarray(self.model.predict_on_batch(np.asarray(batch, np.float32)))
 
     def __call__(
         self,

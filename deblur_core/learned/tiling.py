@@ -75,7 +75,10 @@ def tiled_apply(
     Parameters
     ----------
     image : ndarray
-        H x W x C float32.
+        H x W x C float32, or anything with a ``shape`` whose ``image[rows, columns]`` (two slices) gives that part
+        as an array: the learned deconvolver's stack (:class:`deblur_core.learned.deconvolver.NetworkStack`) puts
+        each tile together only when it is asked for. Tiles that pass the bottom or right border are padded as
+        :func:`pad_to_multiple` would pad the whole image.
     predict : callable
         Maps a batch ``(1, h, w, C)`` to ``(1, h, w, C_out)``; called with every tile of the same
         shape (``tile`` x ``tile``, or the whole padded image if it is smaller).
@@ -96,15 +99,18 @@ def tiled_apply(
         raise ValueError("The tile overlap must be less than half the tile size.")
     tile = -(-tile // multiple) * multiple
     h, w = image.shape[:2]
-    padded, _ = pad_to_multiple(
-        image, multiple, (min(tile, -(-h // multiple) * multiple), min(tile, -(-w // multiple) * multiple))
-    )
-    ph, pw = padded.shape[:2]
+    # The picture padded to a multiple of ``multiple``; each tile is cut from the image and padded on its own.
+    ph, pw = -(-h // multiple) * multiple, -(-w // multiple) * multiple
     th, tw = min(tile, ph), min(tile, pw)
     ys, xs = _tile_starts(ph, th, overlap), _tile_starts(pw, tw, overlap)
     total = len(ys) * len(xs)
+
+    def piece(y: int, x: int) -> np.ndarray:
+        part = np.asarray(image[y : min(y + th, h), x : min(x + tw, w)], np.float32)
+        return pad_to_multiple(part, 1, (th, tw))[0][None]
+
     if total == 1:
-        out = np.asarray(predict(padded[None]))[0]
+        out = np.asarray(predict(piece(0, 0)))[0]
         if on_progress:
             on_progress(1, 1, {})
         return crop_to(out, (h, w)).astype(np.float32)
@@ -115,10 +121,10 @@ def tiled_apply(
     for y in ys:
         for x in xs:
             check_cancel(cancel)
-            piece = np.asarray(predict(padded[None, y : y + th, x : x + tw]))[0]
+            result = np.asarray(predict(piece(y, x)))[0]
             if acc is None:
-                acc = np.zeros((ph, pw, out_channels or piece.shape[-1]), np.float32)
-            acc[y : y + th, x : x + tw] += piece * weights
+                acc = np.zeros((ph, pw, out_channels or result.shape[-1]), np.float32)
+            acc[y : y + th, x : x + tw] += result * weights
             cover[y : y + th, x : x + tw] += weights
             done += 1
             if on_progress:
