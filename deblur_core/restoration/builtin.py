@@ -226,7 +226,7 @@ DECONVOLVER = register(
             "Divides the blur out with a Wiener filter, like the classical method, then a small neural network "
             "trained on thousands of photos cleans up the noise and ripples the division leaves: one network for a "
             "kernel known exactly, another, more wary, for a kernel that is a guess. Needs the blur kernel; under a "
-            "second per megapixel on two cores, about three times the blind model's time."
+            "second per megapixel on two cores, three to four times the blind model's time."
         ),
         kernel="needs",
         run=_run_deconvolver,
