@@ -164,6 +164,9 @@ def cmd_deblur(args: argparse.Namespace) -> int:
     # no need to load one here, nor while the photo is decoded (the import of TensorFlow would slow the decoding as
     # much as it overlaps it; beside the Wiener step's FFTs it costs less). Here it loads only to name a broken file.
     overlaps_loading = record is not None and record.loads_model_itself
+    # A method that estimates its kernel runs its own model (a kernel it estimates is never exact): that one can
+    # start loading during the estimate.
+    estimates = record is not None and record.kernel == "estimates"
     loading = _ModelLoading(entry, registry, start=not overlaps_loading) if entry is not None else None
 
     def work(item, target, bar) -> str:
@@ -171,6 +174,8 @@ def cmd_deblur(args: argparse.Namespace) -> int:
         loaded = load_image(item.path, name=item.label)
         if loading is not None and not overlaps_loading:
             loading.wait(bar)  # starts it, once the first photo is decoded, where it has not started yet
+        elif loading is not None and estimates:
+            loading.start()  # the kernel estimate's seconds hide the import; the method then finds its model loaded
         try:
             result = restoration.restore(
                 loaded.rgb,
