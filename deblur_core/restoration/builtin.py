@@ -181,7 +181,7 @@ def _deconvolve_and_refine(call: MethodCall, image: np.ndarray, kernel: np.ndarr
     channels = int(call.registry.resolve(model).input["channels"])
     with call.stage("Wiener deconvolution"):
         # The noise and the ratio are measured before the model starts loading: they need the interpreter much of
-        # their time, and beside a first import of TensorFlow they took 2.5 s instead of 0.3 on a 12-MP photo. The
+        # their time, and beside a first import of TensorFlow they took about 2 s instead of 0.3 on a 12-MP photo. The
         # FFTs that follow release the interpreter, so the loading overlaps them.
         sigma = estimate_noise_sigma(image)
         ratio = stack_ratio(image, kernel, sigma, nsr_factor)
